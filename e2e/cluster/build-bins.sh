@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Builds the real Kubernetes binaries the local cluster runs, from the Go module
+# proxy only (no release downloads are reachable here), and caches them outside
+# the repository keyed by version, so a second run is a no-op.
+#
+#   build-bins.sh [control-plane|kubelet|all]
+#
+# Versions come from e2e/cluster/versions.env and can be overridden by the
+# environment (K8S_VERSION, ETCD_VERSION, KWOK_VERSION, HELM_VERSION).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=versions.env
+. "$here/versions.env"
+what=${1:-control-plane}
+cache=${MMRTCD_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mattermost-rtcd}
+export GOFLAGS=${GOFLAGS:--buildvcs=false}
+export CGO_ENABLED=0
+
+log() { printf '[build-bins] %s\n' "$*" >&2; }
+
+# A wrapper module is the only way to build k8s.io/kubernetes from the proxy:
+# its own go.mod points every staging module at a local path, so we repeat those
+# replaces with the published staging versions (v0.X.Y for v1.X.Y).
+build_kubernetes() {
+  local bins=("$@") out="$cache/kubernetes-$K8S_VERSION" missing=()
+  for b in "${bins[@]}"; do [ -x "$out/$b" ] || missing+=("$b"); done
+  [ ${#missing[@]} -eq 0 ] && { log "kubernetes $K8S_VERSION: cached (${bins[*]})"; return; }
+  log "kubernetes $K8S_VERSION: building ${missing[*]} (first time takes a while)"
+  local mod="$cache/src/kubernetes-$K8S_VERSION" staging="v0.${K8S_VERSION#v1.}"
+  mkdir -p "$mod" "$out"
+  local gomod
+  gomod=$(cd "$mod" && go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')
+  {
+    echo "module mmrtcd.local/kubebins"
+    echo "go 1.25"
+    echo "require k8s.io/kubernetes $K8S_VERSION"
+    grep -E '^\s*k8s\.io/[a-z0-9-]+ => \./staging/' "$gomod" | awk -v v="$staging" '{print "replace " $1 " => " $1 " " v}'
+  } > "$mod/go.mod"
+  local pkgs=() p
+  for b in "${missing[@]}"; do
+    case $b in
+      kubectl) p=k8s.io/kubernetes/cmd/kubectl ;;
+      *) p=k8s.io/kubernetes/cmd/$b ;;
+    esac
+    pkgs+=("$p")
+    echo "package main; import _ \"$p\"" > /dev/null
+  done
+  # tools.go keeps `go mod tidy` from dropping the requirement.
+  printf 'package tools\n\nimport (\n' > "$mod/tools.go"
+  for p in "${pkgs[@]}"; do printf '\t_ "%s"\n' "$p" >> "$mod/tools.go"; done
+  printf ')\n' >> "$mod/tools.go"
+  (cd "$mod" && go mod tidy >/dev/null 2>&1 || go mod tidy)
+  local ld="-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$K8S_VERSION" | cut -d. -f2) -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION"
+  # One go build for every binary so they share the compile work.
+  (cd "$mod" && go build -trimpath -ldflags "$ld" -o "$out/" "${pkgs[@]}")
+}
+
+build_simple() { # name version module-path pkg [replace...]
+  local name=$1 version=$2 modpath=$3 pkg=$4 out="$cache/$1-$2"
+  [ -x "$out/$name" ] && { log "$name $version: cached"; return; }
+  log "$name $version: building"
+  local mod="$cache/src/$name-$version"
+  mkdir -p "$mod" "$out"
+  printf 'module mmrtcd.local/%sbin\n\ngo 1.25\n\nrequire %s %s\n' "$name" "$modpath" "$version" > "$mod/go.mod"
+  printf 'package tools\n\nimport _ "%s"\n' "$pkg" > "$mod/tools.go"
+  (cd "$mod" && go mod tidy >/dev/null 2>&1 || go mod tidy)
+  (cd "$mod" && go build -trimpath -ldflags "-s -w" -o "$out/$name" "$pkg")
+}
+
+build_helm() {
+  local out="$cache/helm-$HELM_VERSION"
+  [ -x "$out/helm" ] && { log "helm $HELM_VERSION: cached"; return; }
+  log "helm $HELM_VERSION: building"
+  local mod="$cache/src/helm-$HELM_VERSION"
+  mkdir -p "$mod" "$out"
+  printf 'module mmrtcd.local/helmbin\n\ngo 1.25\n\nrequire helm.sh/helm/v3 %s\n' "$HELM_VERSION" > "$mod/go.mod"
+  printf 'package tools\n\nimport _ "helm.sh/helm/v3/cmd/helm"\n' > "$mod/tools.go"
+  (cd "$mod" && go mod tidy >/dev/null 2>&1 || go mod tidy)
+  (cd "$mod" && go build -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" -o "$out/helm" helm.sh/helm/v3/cmd/helm)
+}
+
+case $what in
+  control-plane)
+    build_kubernetes kube-apiserver kube-controller-manager kube-scheduler kubectl
+    build_simple etcd "$ETCD_VERSION" go.etcd.io/etcd/server/v3 go.etcd.io/etcd/server/v3
+    build_simple kwok "$KWOK_VERSION" sigs.k8s.io/kwok sigs.k8s.io/kwok/cmd/kwok
+    build_helm
+    ;;
+  kubelet)
+    build_kubernetes kubelet kube-proxy
+    ;;
+  all)
+    "$0" control-plane
+    "$0" kubelet
+    ;;
+  *) echo "usage: build-bins.sh [control-plane|kubelet|all]" >&2; exit 2 ;;
+esac

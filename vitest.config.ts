@@ -1,0 +1,42 @@
+import { defineConfig } from "vitest/config";
+
+// Three tiers: unit (pure, no cluster), integration (a real local API server,
+// real helm, real rtcd peers) and e2e (whole user journeys on a cluster).
+// Integration and e2e files run one at a time: they share a 2-core machine
+// and one cluster, and parallel files only make them flakier, not faster.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["{operator,rtcd,e2e,scripts}/**/*.test.ts"],
+          exclude: ["**/node_modules/**", "**/*.int.test.ts", "**/*.e2e.test.ts"],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["{operator,rtcd,e2e}/**/*.int.test.ts"],
+          exclude: ["**/node_modules/**"],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 600_000,
+          globalSetup: ["e2e/src/testing/global-setup.ts"],
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["e2e/**/*.e2e.test.ts"],
+          exclude: ["**/node_modules/**"],
+          fileParallelism: false,
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
+          globalSetup: ["e2e/src/testing/global-setup.ts"],
+        },
+      },
+    ],
+  },
+});
