@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// rtcd: `rtcd [--config config/config.toml]`. Exits 1 on a bad configuration
+// (naming the key, the value and what is allowed) and 0 after a drain.
+import { Command } from "commander";
+import { ConfigError, ConfigFileError, loadConfig, redacted } from "./config/index.ts";
+import { loggerFromConfig, type Logger } from "./log.ts";
+import { Rtcd } from "./service.ts";
+import { versionInfo } from "./version.ts";
+
+// rtcd takes Go-style `-config path`; accept it next to `--config`.
+const argv = process.argv.map((a) => (a === "-config" || a.startsWith("-config=") ? "-" + a : a));
+
+const program = new Command("rtcd")
+  .description("Mattermost Calls' media server (rtcd protocol v1.2.6), control plane")
+  .option("--config <path>", "path to the TOML configuration file", "config/config.toml")
+  .version(versionInfo().buildVersion, "--version")
+  .parse(argv);
+
+const { config: configPath } = program.opts<{ config: string }>();
+
+function fatal(msg: string): never {
+  process.stderr.write(`rtcd: ${msg}\n`);
+  process.exit(1);
+}
+
+let loaded;
+try {
+  loaded = loadConfig(configPath);
+} catch (err) {
+  if (err instanceof ConfigError || err instanceof ConfigFileError) fatal(err.message);
+  throw err;
+}
+const { config } = loaded;
+let log: Logger;
+try {
+  log = loggerFromConfig(config.logger);
+} catch (err) {
+  fatal(`failed to open the log file ${config.logger.file_location}: ${(err as Error).message}`);
+}
+if (loaded.fileMissing) log.info(`config file not found at ${configPath}, using defaults`);
+if (loaded.unknownKeys.length) log.warn("config: unknown keys ignored", { keys: loaded.unknownKeys });
+log.info("service: starting up", { ...versionInfo() });
+log.debug("config", redacted(config));
+
+process.on("uncaughtException", (err) => {
+  log.error("fatal: uncaught exception", { err: err.stack ?? String(err) });
+  process.exit(1);
+});
+
+let rtcd: Rtcd;
+try {
+  rtcd = new Rtcd(config, log, {
+    onDrained: (reason) => {
+      log.info("service: exiting", { reason });
+      log.close();
+      process.exit(0);
+    },
+  });
+  await rtcd.start();
+} catch (err) {
+  log.error("service: failed to start", { err: (err as Error).message });
+  log.close();
+  process.exit(1);
+}
+
+// SIGTERM (Kubernetes): drain; repeats change nothing. SIGINT (a terminal):
+// drain too, and a second Ctrl-C stops at once, closing the sessions.
+process.on("SIGTERM", () => rtcd.drain("SIGTERM"));
+let interrupts = 0;
+process.on("SIGINT", () => {
+  if (++interrupts === 1) return rtcd.drain("SIGINT");
+  log.warn("service: second SIGINT, closing all sessions now");
+  rtcd.registry.closeAll("interrupted");
+});

@@ -1,0 +1,128 @@
+// Prometheus metrics with rtcd's names, labels, types and buckets: the
+// official dashboards query these. The media plane fills the RTP/RTC ones.
+// Beyond rtcd: rtcd_draining and rtcd_joins_refused_total.
+import { readFileSync } from "node:fs";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+const LATENCY = [0.001, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.3, 0.4, 0.5, 0.75, 1];
+const LOSS = [0.001, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1];
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly rtpTracks;
+  readonly rtpTrackWrites;
+  readonly rtcSessions;
+  readonly rtcConnStates;
+  readonly rtcErrors;
+  readonly rtcConnectionTime;
+  readonly rtcDCOpenTime;
+  readonly rtcSignalingLockGrabTime;
+  readonly rtcSignalingLockLockedTime;
+  readonly rtcClientLoss;
+  readonly rtcClientRTT;
+  readonly rtcClientJitter;
+  readonly wsConnections;
+  readonly wsMessages;
+  readonly draining;
+  readonly joinsRefused;
+
+  constructor(opts: { processMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    const gauge = (name: string, help: string, labelNames: string[]) =>
+      new Gauge({ name, help, labelNames, registers });
+    const counter = (name: string, help: string, labelNames: string[]) =>
+      new Counter({ name, help, labelNames, registers });
+    const histogram = (name: string, help: string, labelNames: string[], buckets?: number[]) =>
+      new Histogram({ name, help, labelNames, registers, ...(buckets ? { buckets } : {}) });
+
+    this.rtpTracks = gauge("rtcd_rtc_rtp_tracks_total", "Total number of active RTP tracks", [
+      "groupID",
+      "direction",
+      "type",
+    ]);
+    this.rtpTrackWrites = histogram(
+      "rtcd_rtc_rtp_tracks_writes_time",
+      "Time taken to write to RTP tracks",
+      ["groupID", "type"],
+      LATENCY,
+    );
+    this.rtcSessions = gauge("rtcd_rtc_sessions_total", "Total number of active RTC sessions", ["groupID"]);
+    this.rtcConnStates = counter(
+      "rtcd_rtc_conn_states_total",
+      "Total number of RTC connection state changes",
+      ["type"],
+    );
+    this.rtcErrors = counter("rtcd_rtc_errors_total", "Total number of RTC related errors", [
+      "groupID",
+      "type",
+    ]);
+    this.wsConnections = gauge("rtcd_ws_connections_total", "Total number of active WebSocket sessions", [
+      "clientID",
+    ]);
+    this.wsMessages = counter("rtcd_ws_messages_total", "Total number of sent/received WebSocket messages", [
+      "clientID",
+      "type",
+      "direction",
+    ]);
+    // prom-client's default buckets are client_golang's DefBuckets, which rtcd uses here.
+    this.rtcConnectionTime = histogram("rtcd_rtc_connection_time", "Time taken to establish the connection", [
+      "groupID",
+    ]);
+    this.rtcDCOpenTime = histogram("rtcd_rtc_dc_open_time", "Time taken to open the data channel", [
+      "groupID",
+    ]);
+    this.rtcSignalingLockGrabTime = histogram(
+      "rtcd_rtc_signaling_lock_grab_time",
+      "Time taken to acquire the signaling lock",
+      ["groupID"],
+    );
+    this.rtcSignalingLockLockedTime = histogram(
+      "rtcd_rtc_signaling_lock_locked_time",
+      "Time the signaling lock was held",
+      ["groupID"],
+    );
+    this.rtcClientLoss = histogram("rtcd_rtc_client_loss_rate", "Client loss rate", ["groupID"], LOSS);
+    this.rtcClientRTT = histogram("rtcd_rtc_client_rtt", "Client round trip time", ["groupID"], LATENCY);
+    this.rtcClientJitter = histogram("rtcd_rtc_client_jitter", "Client latency jitter", ["groupID"], LATENCY);
+
+    this.draining = gauge("rtcd_draining", "1 while the process drains after SIGTERM (not in rtcd)", []);
+    this.draining.set(0);
+    this.joinsRefused = counter(
+      "rtcd_joins_refused_total",
+      "Joins refused, e.g. new calls while draining (not in rtcd)",
+      ["groupID", "reason"],
+    );
+
+    if (opts.processMetrics ?? true) {
+      // rtcd_process_* as client_golang's process collector names them, plus
+      // prom-client's own rtcd_nodejs_* runtime metrics.
+      collectDefaultMetrics({ register: this.registry, prefix: "rtcd_" });
+      new Gauge({
+        name: "rtcd_process_virtual_memory_max_bytes",
+        help: "Maximum amount of virtual memory available in bytes.",
+        registers,
+        collect() {
+          this.set(addressSpaceLimit());
+        },
+      });
+    }
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
+
+// RLIMIT_AS from /proc/self/limits, as client_golang reports it
+// ("unlimited" is the largest uint64).
+function addressSpaceLimit(): number {
+  try {
+    const line = readFileSync("/proc/self/limits", "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("Max address space"));
+    const soft = line?.slice(26).trim().split(/\s+/)[0];
+    return soft === undefined || soft === "unlimited" ? 18446744073709552000 : Number(soft);
+  } catch {
+    return 18446744073709552000;
+  }
+}

@@ -1,0 +1,218 @@
+// /ws: authenticated before the upgrade, then binary msgpack frames both
+// ways. Like rtcd: a ping every 10 s, a 20 s read deadline renewed by pongs,
+// a 1 MB frame limit. Beyond rtcd: a frame we cannot decode (or a text
+// frame) closes that one connection with a logged reason, and a peer that
+// stops reading is cut off before its backlog grows without bound.
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer, type WebSocket } from "ws";
+import type { AuthService } from "../api/auth.ts";
+import type { Logger } from "../log.ts";
+import type { Metrics } from "../metrics.ts";
+import { newID } from "../ids.ts";
+import { decodeFrame, encodeFrame, FrameError, MAX_FRAME_BYTES, type ClientMessage } from "./codec.ts";
+
+export interface WSOptions {
+  pingIntervalMs: number;
+  // rtcd: 2 * ping interval.
+  readDeadlineMs: number;
+  maxPayload: number;
+  // Unsent bytes queued for one connection before we give up on it.
+  maxBufferedBytes: number;
+}
+
+export const DEFAULT_WS_OPTIONS: WSOptions = {
+  pingIntervalMs: 10_000,
+  readDeadlineMs: 20_000,
+  maxPayload: MAX_FRAME_BYTES,
+  maxBufferedBytes: 16 * 1024 * 1024,
+};
+
+export interface Conn {
+  readonly id: string;
+  // "" for the admin.
+  readonly clientID: string;
+}
+
+export interface WSHandlers {
+  open(conn: Conn): void;
+  message(conn: Conn, msg: ClientMessage): void;
+  close(conn: Conn): void;
+}
+
+// Close codes (RFC 6455).
+const UNSUPPORTED_DATA = 1003;
+const INVALID_PAYLOAD = 1007;
+const GOING_AWAY = 1001;
+
+interface Live extends Conn {
+  ws: WebSocket;
+  deadline: NodeJS.Timeout;
+}
+
+export class WSServer {
+  private readonly wss: WebSocketServer;
+  private readonly conns = new Map<string, Live>();
+  private readonly pinger: NodeJS.Timeout;
+  private closed = false;
+
+  private readonly opts: WSOptions;
+  private readonly auth: AuthService;
+  private readonly handlers: WSHandlers;
+  private readonly metrics: Metrics;
+  private readonly log: Logger;
+
+  constructor(opts: WSOptions, auth: AuthService, handlers: WSHandlers, metrics: Metrics, log: Logger) {
+    this.opts = opts;
+    this.auth = auth;
+    this.handlers = handlers;
+    this.metrics = metrics;
+    this.log = log;
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: opts.maxPayload,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    this.pinger = setInterval(() => this.pingAll(), opts.pingIntervalMs);
+    this.pinger.unref();
+  }
+
+  get size(): number {
+    return this.conns.size;
+  }
+
+  // From the HTTP server's 'upgrade' event for /ws.
+  async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on("error", () => socket.destroy());
+    const auth = await this.auth.check(req.headers.authorization);
+    if (socket.destroyed) return;
+    if (!auth.ok || this.closed) {
+      const error = auth.ok ? "server is closing" : auth.error;
+      this.log.error("ws: auth callback failed", { err: error, remoteAddr: req.socket.remoteAddress });
+      // rtcd answers 200 with an empty body; a 401 tells the client why.
+      const body = JSON.stringify({ code: "401", error }) + "\n";
+      socket.end(
+        `HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, auth.clientID));
+  }
+
+  private accept(ws: WebSocket, clientID: string): void {
+    const id = newID();
+    const conn: Live = {
+      id,
+      clientID,
+      ws,
+      deadline: setTimeout(() => this.expire(conn), this.opts.readDeadlineMs),
+    };
+    this.conns.set(id, conn);
+    this.metrics.wsConnections.inc({ clientID });
+    this.log.info("ws: client connected", { connID: id, clientID });
+
+    ws.on("pong", () => conn.deadline.refresh());
+    ws.on("message", (data, isBinary) => this.receive(conn, data as Buffer, isBinary));
+    ws.on("error", (err) => {
+      // ws has already closed the connection (e.g. 1009 for an oversized frame).
+      this.log.warn("ws: connection error, closing", { connID: id, clientID, err: err.message });
+    });
+    ws.on("close", (code, reason) => {
+      clearTimeout(conn.deadline);
+      this.conns.delete(id);
+      this.metrics.wsConnections.dec({ clientID });
+      this.log.info("ws: client disconnected", { connID: id, clientID, code, reason: reason.toString() });
+      this.handlers.close(conn);
+    });
+    this.handlers.open(conn);
+  }
+
+  private receive(conn: Live, data: Buffer, isBinary: boolean): void {
+    // Frames that arrive after we started closing (e.g. behind a bad one)
+    // are not processed.
+    if (conn.ws.readyState !== conn.ws.OPEN) return;
+    if (!isBinary) return this.reject(conn, UNSUPPORTED_DATA, "text frames are not part of the protocol");
+    let msg: ClientMessage;
+    try {
+      msg = decodeFrame(data);
+    } catch (err) {
+      if (!(err instanceof FrameError)) throw err;
+      return this.reject(conn, INVALID_PAYLOAD, err.message);
+    }
+    try {
+      this.handlers.message(conn, msg);
+    } catch (err) {
+      // A handler bug must cost one message, not the process.
+      this.log.error("ws: failed to handle message", {
+        connID: conn.id,
+        clientID: conn.clientID,
+        err: String(err),
+      });
+    }
+  }
+
+  private reject(conn: Live, code: number, reason: string): void {
+    this.log.warn("ws: closing connection: malformed frame", {
+      connID: conn.id,
+      clientID: conn.clientID,
+      reason,
+    });
+    // A close reason is at most 123 bytes.
+    conn.ws.close(code, reason.replace(/[^\x20-\x7e]/g, "?").slice(0, 120));
+    // Do not wait for a peer that may never answer the close.
+    setTimeout(() => conn.ws.terminate(), 1000).unref();
+  }
+
+  private expire(conn: Live): void {
+    this.log.warn("ws: read deadline exceeded, closing connection", {
+      connID: conn.id,
+      clientID: conn.clientID,
+    });
+    conn.ws.terminate();
+  }
+
+  private pingAll(): void {
+    for (const c of this.conns.values()) {
+      try {
+        c.ws.ping();
+      } catch (err) {
+        this.log.error("ws: failed to write ping message", { connID: c.id, err: String(err) });
+      }
+    }
+  }
+
+  send(connID: string, type: string, data: unknown): boolean {
+    const c = this.conns.get(connID);
+    if (!c || c.ws.readyState !== c.ws.OPEN) return false;
+    if (c.ws.bufferedAmount > this.opts.maxBufferedBytes) {
+      this.log.error("ws: peer is not reading, closing connection", {
+        connID,
+        bufferedBytes: c.ws.bufferedAmount,
+      });
+      c.ws.terminate();
+      return false;
+    }
+    c.ws.send(encodeFrame(type, data), { binary: true });
+    return true;
+  }
+
+  // Shutdown: tell every peer we are going away.
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.pinger);
+    const gone = [...this.conns.values()].map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          c.ws.once("close", () => resolve());
+          c.ws.close(GOING_AWAY, "server shutting down");
+          setTimeout(() => {
+            c.ws.terminate();
+            resolve();
+          }, 2000).unref();
+        }),
+    );
+    await Promise.all(gone);
+    this.wss.close();
+  }
+}

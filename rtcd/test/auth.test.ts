@@ -1,0 +1,191 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+import { AuthService, parseAuthorization } from "../src/api/auth.ts";
+import { RateLimiter } from "../src/api/ratelimit.ts";
+import { SessionCache } from "../src/api/session-cache.ts";
+import { hashKey, verifyKey } from "../src/store/hash.ts";
+import { openStore } from "../src/store/sqlite.ts";
+
+const dirs: string[] = [];
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), "rtcd-auth-"));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+const b64 = (s: string) => Buffer.from(s).toString("base64");
+const KEY = "k".repeat(32);
+
+describe("parseAuthorization (Go's BasicAuth, rtcd's Bearer check)", () => {
+  test.for([
+    [`Basic ${b64("id:key")}`, { kind: "basic", user: "id", pass: "key" }],
+    [`basic ${b64("id:key")}`, { kind: "basic", user: "id", pass: "key" }],
+    [`BASIC ${b64(":secret")}`, { kind: "basic", user: "", pass: "secret" }],
+    [`Basic ${b64("id:a:b")}`, { kind: "basic", user: "id", pass: "a:b" }],
+    [`Basic ${b64("id:ké")}`, { kind: "basic", user: "id", pass: "ké" }],
+    ["Bearer tok", { kind: "bearer", token: "tok" }],
+    ["Bearer ", { kind: "bearer", token: "" }],
+    // Bearer is only recognised with this exact case; anything else is Basic.
+    ["bearer tok", { kind: "invalid" }],
+    [`Basic ${b64("nocolon")}`, { kind: "invalid" }],
+    ["Basic !!!!", { kind: "invalid" }],
+    // Go's StdEncoding needs padding.
+    [`Basic ${b64("id:k").replace(/=+$/, "")}`, { kind: "invalid" }],
+    ["", { kind: "invalid" }],
+    ["Digest x", { kind: "invalid" }],
+  ] as const)("%s", ([header, want]) => {
+    expect(parseAuthorization(header)).toEqual(want);
+  });
+  test("missing header", () => expect(parseAuthorization(undefined)).toEqual({ kind: "invalid" }));
+});
+
+describe("RateLimiter (x/time/rate, burst 1, Wait with a deadline)", () => {
+  test("spaces callers 1/rate apart and refuses waits past the deadline", () => {
+    let now = 0;
+    const l = new RateLimiter(10, 1, () => now);
+    expect(l.reserve(1000)).toBe(0);
+    expect(l.reserve(1000)).toBeCloseTo(100);
+    expect(l.reserve(1000)).toBeCloseTo(200);
+    // A reservation that would wait too long takes nothing.
+    expect(l.reserve(250)).toBeUndefined();
+    expect(l.reserve(1000)).toBeCloseTo(300);
+    now = 2000;
+    expect(l.reserve(0)).toBe(0);
+  });
+
+  test("tokens do not pile up beyond the burst", () => {
+    let now = 0;
+    const l = new RateLimiter(10, 1, () => now);
+    l.reserve(0);
+    now = 60_000;
+    expect(l.reserve(0)).toBe(0);
+    expect(l.reserve(1000)).toBeCloseTo(100);
+  });
+
+  test("wait() delays", async () => {
+    const l = new RateLimiter(50);
+    const t0 = performance.now();
+    await Promise.all([l.wait(1000), l.wait(1000), l.wait(1000)]);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(35);
+  });
+});
+
+describe("SessionCache", () => {
+  test("one token per client, expiry, delete", () => {
+    let now = 0;
+    const c = new SessionCache(1000, () => now);
+    c.put("a", "t1");
+    expect(c.get("t1")).toEqual({ clientID: "a" });
+    c.put("a", "t2");
+    expect(c.get("t1")).toEqual({ error: "token is invalid" });
+    now = 1001;
+    expect(c.get("t2")).toEqual({ error: "session is expired" });
+    expect(c.size).toBe(0);
+    c.put("b", "t3");
+    c.delete("b");
+    expect(c.get("t3")).toEqual({ error: "token is invalid" });
+  });
+});
+
+describe("key hashes", () => {
+  test("scrypt, salted, verifiable", async () => {
+    const h1 = await hashKey(KEY);
+    const h2 = await hashKey(KEY);
+    expect(h1).toMatch(/^scrypt\$16384\$8\$1\$/);
+    expect(h1).not.toBe(h2);
+    expect(h1).not.toContain(KEY);
+    expect(await verifyKey(h1, KEY)).toBe(true);
+    expect(await verifyKey(h1, KEY + "x")).toBe(false);
+    expect(await verifyKey(h1, "")).toBe(false);
+    expect(await verifyKey("garbage", KEY)).toBe(false);
+    expect(await verifyKey("scrypt$999999999$8$1$AA==$AA==", KEY)).toBe(false);
+  });
+});
+
+describe("AuthService (rtcd's rules and messages)", () => {
+  const svc = (opts: Partial<{ admin: string }> = {}) => {
+    const store = openStore(tempDir());
+    return new AuthService(store, {
+      enableAdmin: opts.admin !== undefined,
+      adminSecret: opts.admin ?? "",
+      sessionTTLMinutes: 1,
+      ratePerSecond: 1000,
+    });
+  };
+
+  test("register, duplicate, short key, long ID, login, unregister", async () => {
+    const a = svc();
+    await expect(a.register("c", "short")).rejects.toThrow("registration failed: key not long enough");
+    await expect(a.register("", KEY)).rejects.toThrow("registration failed: error: empty key");
+    await expect(a.register("x".repeat(65), KEY)).rejects.toThrow(
+      "registration failed: failed to set key: error: key too large",
+    );
+    await expect(a.register("c", "k".repeat(73))).rejects.toThrow(
+      "registration failed: key longer than 72 bytes",
+    );
+    await a.register("c", KEY);
+    await expect(a.register("c", KEY)).rejects.toThrow("registration failed: already registered");
+    await expect(a.login("c", KEY + "x")).rejects.toThrow(/^login failed: authentication failed$/);
+    await expect(a.login("nobody", KEY)).rejects.toThrow(
+      "login failed: authentication failed: error: not found",
+    );
+    const token = await a.login("c", KEY);
+    expect(token).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(await a.check(`Bearer ${token}`)).toEqual({ ok: true, clientID: "c", admin: false });
+    expect(() => a.unregister("nobody")).toThrow("unregister failed: error: not found");
+    a.unregister("c");
+    expect(await a.check(`Bearer ${token}`)).toEqual({
+      ok: false,
+      code: 401,
+      error: "authentication failed: token is invalid",
+    });
+  });
+
+  test("check: admin, client, failures", async () => {
+    const a = svc({ admin: "adminsecret" });
+    await a.register("c", KEY);
+    expect(await a.check(`Basic ${b64("anyone:adminsecret")}`)).toEqual({
+      ok: true,
+      clientID: "",
+      admin: true,
+    });
+    expect(await a.check(`Basic ${b64("c:" + KEY)}`)).toEqual({ ok: true, clientID: "c", admin: false });
+    expect(await a.check(`Basic ${b64(":wrong")}`)).toMatchObject({
+      ok: false,
+      error: "authentication failed: unauthorized",
+    });
+    expect(await a.check(`Basic ${b64("c:wrong")}`)).toMatchObject({
+      ok: false,
+      error: "authentication failed",
+    });
+    expect(await a.check(undefined)).toMatchObject({
+      ok: false,
+      error: "authentication failed: invalid auth header",
+    });
+    // Without enable_admin the secret means nothing.
+    const b = svc();
+    expect(await b.check(`Basic ${b64(":")}`)).toMatchObject({
+      ok: false,
+      error: "authentication failed: unauthorized",
+    });
+  });
+
+  test("credentials survive reopening the store", async () => {
+    const dir = tempDir();
+    const s1 = openStore(dir);
+    await new AuthService(s1, { enableAdmin: false, adminSecret: "", sessionTTLMinutes: 1 }).register(
+      "c",
+      KEY,
+    );
+    s1.close();
+    const s2 = openStore(dir);
+    await expect(
+      new AuthService(s2, { enableAdmin: false, adminSecret: "", sessionTTLMinutes: 1 }).login("c", KEY),
+    ).resolves.toHaveLength(32);
+    expect(s2.count()).toBe(1);
+    s2.close();
+  });
+});

@@ -1,0 +1,87 @@
+// Builds, once per version and cached outside the repository, the real rtcd
+// v1.2.6 binary and the Go contract runner, both from rtcd/contract (the
+// wrapper module that repeats rtcd's two replace directives).
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+export const RTCD_VERSION = "v1.2.6";
+// The tag's commit, stamped like rtcd's own Makefile does.
+const RTCD_COMMIT = "b3dee597998db880193b2fe863752cbfae8cdc89";
+export const CONTRACT_DIR = join(import.meta.dirname, "..", "..", "contract");
+
+export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env["MMRTCD_CACHE_DIR"]) return env["MMRTCD_CACHE_DIR"];
+  const base = env["XDG_CACHE_HOME"] || join(homedir(), ".cache");
+  return join(base, "mattermost-rtcd");
+}
+
+function run(cmd: string, args: string[], cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, {
+      cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+      // The committed go.sum is the truth: never rewrite it in a test.
+      env: { ...process.env, GOFLAGS: "-mod=readonly -buildvcs=false" },
+    });
+    let out = "";
+    p.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    p.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    p.on("error", reject);
+    p.on("close", (code) =>
+      code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")} failed (${code}):\n${out}`)),
+    );
+  });
+}
+
+// Builds into a temporary name and renames, so a killed build never leaves
+// a half-written binary in the cache.
+async function cached(path: string, build: (tmp: string) => Promise<void>): Promise<string> {
+  if (existsSync(path)) return path;
+  mkdirSync(join(path, ".."), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  await build(tmp);
+  renameSync(tmp, path);
+  return path;
+}
+
+export function realRtcdPath(): string {
+  return join(cacheRoot(), `rtcd-${RTCD_VERSION}`, "rtcd");
+}
+
+export async function buildRealRtcd(): Promise<string> {
+  const gomod = readFileSync(join(CONTRACT_DIR, "go.mod"), "utf8");
+  if (!gomod.includes(`github.com/mattermost/rtcd ${RTCD_VERSION}`))
+    throw new Error(`rtcd/contract/go.mod does not require rtcd ${RTCD_VERSION}`);
+  const ldflags = [
+    `-X github.com/mattermost/rtcd/service.buildVersion=${RTCD_VERSION}`,
+    `-X github.com/mattermost/rtcd/service.buildHash=${RTCD_COMMIT}`,
+  ].join(" ");
+  return cached(realRtcdPath(), (tmp) =>
+    run(
+      "go",
+      ["build", "-trimpath", "-ldflags", ldflags, "-o", tmp, "github.com/mattermost/rtcd/cmd/rtcd"],
+      CONTRACT_DIR,
+    ),
+  );
+}
+
+// Keyed by the runner's sources, so editing a case rebuilds it.
+export function contractHash(): string {
+  const h = createHash("sha256");
+  for (const f of readdirSync(CONTRACT_DIR).sort()) {
+    if (!(f.endsWith(".go") || f === "go.mod" || f === "go.sum")) continue;
+    h.update(f)
+      .update("\0")
+      .update(readFileSync(join(CONTRACT_DIR, f)))
+      .update("\0");
+  }
+  return h.digest("hex").slice(0, 16);
+}
+
+export async function buildContractRunner(): Promise<string> {
+  const path = join(cacheRoot(), `rtcd-contract-${contractHash()}`, "contract");
+  return cached(path, (tmp) => run("go", ["build", "-trimpath", "-o", tmp, "."], CONTRACT_DIR));
+}
