@@ -1,0 +1,126 @@
+// rtcd's configuration: non-secret RTCD_* variables in a ConfigMap (whose
+// checksum rolls the pods on change), secret ones as secretKeyRef env entries.
+import { createHash } from "node:crypto";
+import type { KubernetesObject, V1EnvVar } from "@kubernetes/client-node";
+import type { MattermostRTCD } from "../api/index.ts";
+import { DATA_DIR, TLS_DIR, configMapName, meta, object, sortKeys, tlsEnabled } from "./names.ts";
+import { adminSecretKey, adminSecretName } from "./secrets.ts";
+
+/** Seconds between rtcd's own drain deadline and the kubelet's SIGKILL, for the last `close` messages. */
+export const DRAIN_MARGIN_SECONDS = 10;
+
+export const ENV = {
+  listen: "RTCD_API_HTTP_LISTENADDRESS",
+  tls: "RTCD_API_HTTP_TLS_ENABLE",
+  tlsCert: "RTCD_API_HTTP_TLS_CERTFILE",
+  tlsKey: "RTCD_API_HTTP_TLS_CERTKEY",
+  enableAdmin: "RTCD_API_SECURITY_ENABLEADMIN",
+  adminKey: "RTCD_API_SECURITY_ADMINSECRETKEY",
+  selfRegistration: "RTCD_API_SECURITY_ALLOWSELFREGISTRATION",
+  udpPort: "RTCD_RTC_ICEPORTUDP",
+  tcpPort: "RTCD_RTC_ICEPORTTCP",
+  hostOverride: "RTCD_RTC_ICEHOSTOVERRIDE",
+  hostPortOverride: "RTCD_RTC_ICEHOSTPORTOVERRIDE",
+  iceServers: "RTCD_RTC_ICESERVERS",
+  turnSecret: "RTCD_RTC_TURNCONFIG_STATICAUTHSECRET",
+  turnExpiry: "RTCD_RTC_TURNCONFIG_CREDENTIALSEXPIRATIONMINUTES",
+  store: "RTCD_STORE_DATASOURCE",
+  logConsole: "RTCD_LOGGER_ENABLECONSOLE",
+  logLevel: "RTCD_LOGGER_CONSOLELEVEL",
+  logJson: "RTCD_LOGGER_CONSOLEJSON",
+  logFile: "RTCD_LOGGER_ENABLEFILE",
+  drainDeadline: "RTCD_DRAIN_DEADLINESECONDS",
+} as const;
+
+/** The ICE host override in rtcd's syntax: one host, or "external/internal" pairs. */
+export function iceHostOverride(cr: MattermostRTCD): string | undefined {
+  const o = cr.spec!.rtcd!.iceHostOverride;
+  if (!o) return undefined;
+  if (o.host) return o.host;
+  return o.mappings?.map((m) => `${m.external}/${m.internal}`).join(",");
+}
+
+export function configData(cr: MattermostRTCD): Record<string, string> {
+  const s = cr.spec!;
+  const r = s.rtcd!;
+  const grace = s.terminationGracePeriodSeconds!;
+  const data: Record<string, string> = {
+    [ENV.listen]: `:${s.apiPort}`,
+    [ENV.tls]: String(tlsEnabled(cr)),
+    // Always on: the admin key (given or generated) is how clients get registered.
+    [ENV.enableAdmin]: "true",
+    [ENV.selfRegistration]: String(!!r.security!.allowSelfRegistration),
+    [ENV.udpPort]: String(s.rtcPort),
+    [ENV.tcpPort]: String(s.rtcPort),
+    [ENV.store]: `${DATA_DIR}/rtcd_db`,
+    [ENV.logConsole]: "true",
+    [ENV.logLevel]: r.logging!.level!,
+    [ENV.logJson]: String(r.logging!.format === "json"),
+    // The root filesystem is read-only, and kubectl logs reads the console.
+    [ENV.logFile]: "false",
+    // Read by this project's rtcd only (Mattermost's ignores it): finish
+    // draining just before the kubelet's SIGKILL.
+    [ENV.drainDeadline]: String(Math.max(0, grace - DRAIN_MARGIN_SECONDS)),
+  };
+  if (tlsEnabled(cr)) {
+    data[ENV.tlsCert] = `${TLS_DIR}/tls.crt`;
+    data[ENV.tlsKey] = `${TLS_DIR}/tls.key`;
+  }
+  if (r.iceServers?.length)
+    data[ENV.iceServers] = JSON.stringify(r.iceServers.map((i) => ({ urls: i.urls })));
+  const override = iceHostOverride(cr);
+  if (override) data[ENV.hostOverride] = override;
+  // Clients reach the pod on the node port, so that is the port to advertise.
+  if (s.networking!.mode === "NodePort" && s.networking!.nodePort !== undefined) {
+    data[ENV.hostPortOverride] = String(s.networking!.nodePort);
+  }
+  if (r.turn?.staticAuthSecretRef) data[ENV.turnExpiry] = String(r.turn.credentialsExpirationMinutes);
+  return sortKeys(data);
+}
+
+export function configMap(cr: MattermostRTCD, data: Record<string, string>): KubernetesObject {
+  return object("v1", "ConfigMap", meta(cr, configMapName(cr)), { data });
+}
+
+export function checksum(data: Record<string, string>): string {
+  return createHash("sha256")
+    .update(JSON.stringify(sortKeys(data)))
+    .digest("hex");
+}
+
+/** Env entries the operator sets directly (the secret ones), before the user's. */
+export function secretEnv(cr: MattermostRTCD): V1EnvVar[] {
+  const env: V1EnvVar[] = [
+    {
+      name: ENV.adminKey,
+      valueFrom: { secretKeyRef: { name: adminSecretName(cr), key: adminSecretKey(cr) } },
+    },
+  ];
+  const turn = cr.spec!.rtcd!.turn?.staticAuthSecretRef;
+  if (turn)
+    env.push({ name: ENV.turnSecret, valueFrom: { secretKeyRef: { name: turn.name, key: turn.key } } });
+  return env;
+}
+
+/**
+ * The container's env: ours, then the user's. A user entry with a name we set
+ * replaces ours (listing a name twice would make server-side apply reject the
+ * object), and is reported so that the override is never silent.
+ */
+export function containerEnv(
+  cr: MattermostRTCD,
+  data: Record<string, string>,
+  warnings: string[],
+): V1EnvVar[] {
+  const user = cr.spec!.env ?? [];
+  const userNames = new Set(user.map((e) => e.name));
+  const ours = secretEnv(cr);
+  for (const name of [...ours.map((e) => e.name), ...Object.keys(data)].sort()) {
+    if (userNames.has(name)) {
+      warnings.push(`spec.env: ${name} overrides the value the operator sets from the spec`);
+    }
+  }
+  // An empty value is how the API returns "no value"; keeping "" would read as drift on every resync.
+  const normalised = user.map((e) => (e.value === "" ? { ...e, value: undefined } : e));
+  return [...ours.filter((e) => !userNames.has(e.name)), ...normalised];
+}

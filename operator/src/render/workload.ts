@@ -1,0 +1,42 @@
+// The Deployment or DaemonSet that runs rtcd. Both are named after the
+// resource, so switching deploymentType replaces one with the other.
+import type { KubernetesObject, V1DaemonSet, V1Deployment, V1PodTemplateSpec } from "@kubernetes/client-node";
+import { DEFAULT_REPLICAS, type MattermostRTCD } from "../api/index.ts";
+import { meta, nameOf, object, selectorLabels } from "./names.ts";
+
+const PROGRESS_MARGIN_SECONDS = 600;
+
+export function workload(cr: MattermostRTCD, template: V1PodTemplateSpec): KubernetesObject {
+  const s = cr.spec!;
+  const u = s.updateStrategy!;
+  const selector = { matchLabels: selectorLabels(nameOf(cr)) };
+  if (s.deploymentType === "DaemonSet") {
+    return object<V1DaemonSet>("apps/v1", "DaemonSet", meta(cr, nameOf(cr)), {
+      spec: {
+        selector,
+        updateStrategy:
+          u.type === "OnDelete"
+            ? { type: "OnDelete" }
+            : { type: "RollingUpdate", rollingUpdate: { maxUnavailable: u.maxUnavailable } },
+        template,
+      },
+    });
+  }
+  return object<V1Deployment>("apps/v1", "Deployment", meta(cr, nameOf(cr)), {
+    spec: {
+      replicas: s.replicas ?? DEFAULT_REPLICAS,
+      // A replacement pod may wait for a draining one to free its node or
+      // zone for the whole grace period; only after that is a rollout stuck.
+      progressDeadlineSeconds: s.terminationGracePeriodSeconds! + PROGRESS_MARGIN_SECONDS,
+      selector,
+      strategy:
+        u.type === "Recreate"
+          ? { type: "Recreate" }
+          : {
+              type: "RollingUpdate",
+              rollingUpdate: { maxUnavailable: u.maxUnavailable, maxSurge: u.maxSurge },
+            },
+      template,
+    },
+  });
+}
