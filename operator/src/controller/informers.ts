@@ -1,0 +1,119 @@
+// Informers that keep watching whatever happens. client-node's ListWatch
+// relists on 410 Gone by itself, but on any other error (API server restart,
+// connection reset) it reports the error and stops; we restart it with
+// backoff. Restarting resumes from the last resourceVersion, and a relist
+// reports objects deleted meanwhile, so no event is lost.
+import { ListWatch, Watch, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import type { KubeClient, ResourceType } from "./kube-client.ts";
+import { resourcePath } from "./kube-client.ts";
+import type { Logger } from "../util/log.ts";
+
+export type EventHandler<T> = (type: "add" | "update" | "delete", obj: T) => void;
+
+export interface InformerOptions {
+  type: ResourceType;
+  namespace?: string; // undefined: all namespaces
+  labelSelector?: string;
+}
+
+export class ResilientInformer<T extends KubernetesObject> {
+  private readonly informer: ListWatch<T>;
+  private stopped = false;
+  private synced = false;
+  private readonly syncWaiters: (() => void)[] = [];
+  private restartDelayMs = 0;
+  private restartTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly opts: InformerOptions;
+  private readonly log: Logger;
+
+  constructor(
+    kc: KubeConfig,
+    client: KubeClient,
+    opts: InformerOptions,
+    log: Logger,
+    onEvent: EventHandler<T>,
+  ) {
+    this.opts = opts;
+    this.log = log.child({ resource: opts.type.plural, namespace: opts.namespace ?? "*" });
+    const path = resourcePath(opts.type, opts.namespace);
+    const list = async () => {
+      const res = await client.list<T>(opts.type, opts.namespace, { labelSelector: opts.labelSelector });
+      // The list response's items carry no apiVersion/kind; handlers want them.
+      for (const item of res.items) {
+        item.apiVersion ??= opts.type.group ? `${opts.type.group}/${opts.type.version}` : opts.type.version;
+        item.kind ??= opts.type.kind;
+      }
+      return { ...res, metadata: res.metadata ?? {} };
+    };
+    this.informer = new ListWatch<T>(path, new Watch(kc), list, false, opts.labelSelector);
+    this.informer.on("add", (o) => onEvent("add", o));
+    this.informer.on("update", (o) => onEvent("update", o));
+    this.informer.on("delete", (o) => onEvent("delete", o));
+    this.informer.on("connect", () => {
+      this.restartDelayMs = 0;
+      if (!this.synced) {
+        // "connect" fires before the initial list; the list completes before
+        // the watch is opened, which is when the cache is complete.
+        setImmediate(() => this.markSynced());
+      }
+    });
+    this.informer.on("error", (err) => this.onError(err));
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.informer.start();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    await this.informer.stop();
+  }
+
+  /** Resolves once the initial list has been delivered to the cache. */
+  waitForSync(): Promise<void> {
+    if (this.synced) return Promise.resolve();
+    return new Promise((r) => this.syncWaiters.push(r));
+  }
+
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.informer.get(name, namespace);
+  }
+
+  list(namespace?: string): readonly T[] {
+    return this.informer.list(namespace);
+  }
+
+  private markSynced(): void {
+    if (this.synced) return;
+    if (this.informer.latestResourceVersion() === "") {
+      setTimeout(() => this.markSynced(), 20).unref();
+      return;
+    }
+    this.synced = true;
+    for (const w of this.syncWaiters.splice(0)) w();
+  }
+
+  private onError(err: unknown): void {
+    if (this.stopped) return;
+    this.restartDelayMs = Math.min(this.restartDelayMs ? this.restartDelayMs * 2 : 500, 30_000);
+    this.log.warn("watch failed; restarting", { error: errorMessage(err), retryInMs: this.restartDelayMs });
+    this.restartTimer = setTimeout(() => {
+      if (this.stopped) return;
+      this.informer.start().catch((e: unknown) => this.onError(e));
+    }, this.restartDelayMs);
+    this.restartTimer.unref();
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (err && typeof err === "object" && "message" in err)
+    return String((err as { message: unknown }).message);
+  return String(err);
+}

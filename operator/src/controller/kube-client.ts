@@ -1,0 +1,232 @@
+// A small REST client for the Kubernetes API. The generated typed clients of
+// @kubernetes/client-node need one class per API group and discovery calls for
+// generic objects; the controller only needs get/list/apply/patch/delete on a
+// handful of known resources, and it must count every request it makes (the
+// benchmark and the "no writes on resync" guarantee depend on that count).
+import { HttpMethod, KubeConfig, RequestContext, type KubernetesObject } from "@kubernetes/client-node";
+import { fetch } from "undici";
+
+export interface ResourceType {
+  group: string; // "" for the core group
+  version: string;
+  plural: string;
+  kind: string;
+  namespaced: boolean;
+}
+
+export interface ListResult<T> {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { resourceVersion?: string; continue?: string };
+  items: T[];
+}
+
+export class KubeApiError extends Error {
+  readonly status: number;
+  readonly reason: string;
+  readonly details: unknown;
+  constructor(status: number, reason: string, message: string, details?: unknown) {
+    super(message);
+    this.name = "KubeApiError";
+    this.status = status;
+    this.reason = reason;
+    this.details = details;
+  }
+}
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof KubeApiError && err.status === 404;
+}
+export function isConflict(err: unknown): boolean {
+  return err instanceof KubeApiError && err.status === 409;
+}
+
+export type RequestObserver = (verb: string, resource: string, status: number) => void;
+
+export function apiVersionOf(t: Pick<ResourceType, "group" | "version">): string {
+  return t.group ? `${t.group}/${t.version}` : t.version;
+}
+
+export function resourcePath(t: ResourceType, namespace?: string, name?: string, sub?: string): string {
+  let p = t.group ? `/apis/${t.group}/${t.version}` : `/api/${t.version}`;
+  if (t.namespaced && namespace) p += `/namespaces/${encodeURIComponent(namespace)}`;
+  p += `/${t.plural}`;
+  if (name) p += `/${encodeURIComponent(name)}`;
+  if (sub) p += `/${sub}`;
+  return p;
+}
+
+const WRITE_VERBS = new Set(["create", "apply", "patch", "update", "delete"]);
+export function isWriteVerb(verb: string): boolean {
+  return WRITE_VERBS.has(verb);
+}
+
+interface RequestOptions {
+  query?: Record<string, string | undefined>;
+  body?: unknown;
+  contentType?: string;
+}
+
+export class KubeClient {
+  readonly kc: KubeConfig;
+  private readonly observers: RequestObserver[] = [];
+
+  constructor(kc: KubeConfig) {
+    this.kc = kc;
+  }
+
+  onRequest(o: RequestObserver): void {
+    this.observers.push(o);
+  }
+
+  private async request<T>(
+    verb: string,
+    method: HttpMethod,
+    t: ResourceType,
+    path: string,
+    opts: RequestOptions = {},
+  ): Promise<T> {
+    const cluster = this.kc.getCurrentCluster();
+    if (!cluster) throw new Error("kubeconfig has no current cluster");
+    const url = new URL(cluster.server.replace(/\/$/, "") + path);
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
+    const ctx = new RequestContext(url.toString(), method);
+    await this.kc.applySecurityAuthentication(ctx);
+    const headers: Record<string, string> = { ...ctx.getHeaders(), Accept: "application/json" };
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers["Content-Type"] = opts.contentType ?? "application/json";
+    }
+    let status = 0;
+    try {
+      const res = await fetch(url, { method, headers, body, dispatcher: ctx.getDispatcher() });
+      status = res.status;
+      const text = await res.text();
+      const parsed: unknown = text ? safeJson(text) : undefined;
+      if (res.status >= 400) {
+        const s = (parsed ?? {}) as { reason?: string; message?: string; details?: unknown };
+        throw new KubeApiError(
+          res.status,
+          s.reason ?? String(res.status),
+          s.message ?? `${method} ${path}: HTTP ${res.status}`,
+          s.details,
+        );
+      }
+      return parsed as T;
+    } finally {
+      const resource = t.group ? `${t.plural}.${t.group}` : t.plural;
+      for (const o of this.observers) o(verb, resource, status);
+    }
+  }
+
+  get<T extends KubernetesObject>(t: ResourceType, namespace: string | undefined, name: string): Promise<T> {
+    return this.request("get", HttpMethod.GET, t, resourcePath(t, namespace, name));
+  }
+
+  async getOrUndefined<T extends KubernetesObject>(
+    t: ResourceType,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<T | undefined> {
+    try {
+      return await this.get<T>(t, namespace, name);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  list<T extends KubernetesObject>(
+    t: ResourceType,
+    namespace?: string,
+    query: { labelSelector?: string; fieldSelector?: string; limit?: string; continue?: string } = {},
+  ): Promise<ListResult<T>> {
+    return this.request("list", HttpMethod.GET, t, resourcePath(t, namespace), { query });
+  }
+
+  /** Server-side apply: the whole intent of one field manager for one object. */
+  apply<T extends KubernetesObject>(
+    t: ResourceType,
+    obj: KubernetesObject,
+    fieldManager: string,
+  ): Promise<T> {
+    const md = obj.metadata ?? {};
+    if (!md.name) throw new Error(`apply: ${obj.kind} has no metadata.name`);
+    return this.request("apply", HttpMethod.PATCH, t, resourcePath(t, md.namespace, md.name), {
+      query: { fieldManager, force: "true" },
+      body: obj,
+      contentType: "application/apply-patch+yaml",
+    });
+  }
+
+  /** Server-side apply of the status subresource. */
+  applyStatus<T extends KubernetesObject>(
+    t: ResourceType,
+    obj: KubernetesObject,
+    fieldManager: string,
+  ): Promise<T> {
+    const md = obj.metadata ?? {};
+    return this.request("apply", HttpMethod.PATCH, t, resourcePath(t, md.namespace, md.name, "status"), {
+      query: { fieldManager, force: "true" },
+      body: obj,
+      contentType: "application/apply-patch+yaml",
+    });
+  }
+
+  create<T extends KubernetesObject>(
+    t: ResourceType,
+    obj: KubernetesObject,
+    fieldManager?: string,
+  ): Promise<T> {
+    return this.request("create", HttpMethod.POST, t, resourcePath(t, obj.metadata?.namespace), {
+      query: { fieldManager },
+      body: obj,
+    });
+  }
+
+  update<T extends KubernetesObject>(
+    t: ResourceType,
+    obj: KubernetesObject,
+    fieldManager?: string,
+  ): Promise<T> {
+    const md = obj.metadata ?? {};
+    return this.request("update", HttpMethod.PUT, t, resourcePath(t, md.namespace, md.name), {
+      query: { fieldManager },
+      body: obj,
+    });
+  }
+
+  async delete(
+    t: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    preconditions?: { uid?: string },
+  ): Promise<void> {
+    try {
+      await this.request("delete", HttpMethod.DELETE, t, resourcePath(t, namespace, name), {
+        body: { kind: "DeleteOptions", apiVersion: "v1", propagationPolicy: "Background", preconditions },
+      });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  /** Used for discovery checks such as "does the ServiceMonitor CRD exist". */
+  async rawGet<T>(path: string): Promise<T> {
+    return this.request(
+      "get",
+      HttpMethod.GET,
+      { group: "", version: "", plural: "raw", kind: "", namespaced: false },
+      path,
+    );
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { message: text.slice(0, 500) };
+  }
+}

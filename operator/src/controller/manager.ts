@@ -1,0 +1,250 @@
+// Wires informers, the work queue, workers, leader election, metrics and
+// probes into a running operator. Only the leader reconciles; a standby keeps
+// its caches warm so that it can take over at once.
+import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
+import type { MattermostRTCD } from "../api/index.ts";
+import { ownedTypes as renderOwnedTypes } from "../render/index.ts";
+import { KubeClient, isWriteVerb, type ResourceType } from "./kube-client.ts";
+import { ResilientInformer, errorMessage } from "./informers.ts";
+import { WorkQueue, RateLimiter, realClock, type RateLimiterOptions } from "./workqueue.ts";
+import { CR_TYPE, MANAGED_BY_SELECTOR, Reconciler, type Caches } from "./reconciler.ts";
+import { EventRecorder } from "./events.ts";
+import { LeaderElector } from "./leader.ts";
+import { createMetrics, type OperatorMetrics } from "./metrics.ts";
+import type { Logger } from "../util/log.ts";
+
+const CONTROLLER = "mattermostrtcd";
+
+export interface ManagerOptions {
+  namespaces: string[]; // empty: all namespaces
+  maxConcurrentReconciles: number;
+  leaderElection?: {
+    namespace: string;
+    name: string;
+    identity?: string;
+    leaseDurationMs?: number;
+    renewDeadlineMs?: number;
+    retryPeriodMs?: number;
+  };
+  resyncPeriodMs: number;
+  rateLimiter?: RateLimiterOptions;
+}
+
+export class Manager {
+  readonly client: KubeClient;
+  readonly metrics: OperatorMetrics;
+  readonly queue: WorkQueue;
+  private readonly kc: KubeConfig;
+  private readonly opts: ManagerOptions;
+  private readonly log: Logger;
+  private readonly crInformers: ResilientInformer<MattermostRTCD>[] = [];
+  private readonly owned = new Map<string, ResilientInformer<KubernetesObject>[]>();
+  private readonly types: ResourceType[] = [];
+  private reconciler!: Reconciler;
+  private elector: LeaderElector | undefined;
+  private leading = false;
+  private stopping = false;
+  private workers: Promise<void>[] = [];
+  private resyncTimer: ReturnType<typeof setInterval> | undefined;
+  private smAvailable = false;
+  /** Writes per resource since start: the "no writes on resync" checks read this. */
+  readonly writes = new Map<string, number>();
+
+  constructor(kc: KubeConfig, opts: ManagerOptions, log: Logger) {
+    this.kc = kc;
+    this.opts = opts;
+    this.log = log;
+    this.client = new KubeClient(kc);
+    this.metrics = createMetrics();
+    this.client.onRequest((verb, resource, code) => {
+      this.metrics.apiRequests.inc({ verb, resource, code: String(code) });
+      if (isWriteVerb(verb)) this.writes.set(resource, (this.writes.get(resource) ?? 0) + 1);
+    });
+    const m = this.metrics;
+    this.queue = new WorkQueue(new RateLimiter(opts.rateLimiter, realClock), realClock, {
+      added: () => m.queueAdds.inc({ name: CONTROLLER }),
+      depth: (n) => m.queueDepth.set({ name: CONTROLLER }, n),
+      waited: (_k, ms) => m.queueLatency.observe({ name: CONTROLLER }, ms / 1000),
+      retried: () => m.queueRetries.inc({ name: CONTROLLER }),
+    });
+  }
+
+  isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** Healthy while the process runs its loops; ready once caches are synced. */
+  healthy(): boolean {
+    return !this.stopping;
+  }
+  ready(): boolean {
+    return (
+      !this.stopping && [...this.crInformers, ...[...this.owned.values()].flat()].every((i) => i.hasSynced())
+    );
+  }
+
+  async start(): Promise<void> {
+    this.smAvailable = await this.discoverServiceMonitor();
+    for (const t of renderOwnedTypes) {
+      if (t.optional && !this.smAvailable) continue;
+      this.types.push({
+        group: t.group,
+        version: t.version,
+        plural: t.plural,
+        kind: t.kind,
+        namespaced: true,
+      });
+    }
+    const namespaces = this.opts.namespaces.length ? this.opts.namespaces : [undefined];
+    for (const ns of namespaces) {
+      const cri = new ResilientInformer<MattermostRTCD>(
+        this.kc,
+        this.client,
+        { type: CR_TYPE, namespace: ns },
+        this.log,
+        (_t, o) => this.enqueue(o.metadata?.namespace, o.metadata?.name),
+      );
+      this.crInformers.push(cri);
+      for (const type of this.types) {
+        const inf = new ResilientInformer<KubernetesObject>(
+          this.kc,
+          this.client,
+          { type, namespace: ns, labelSelector: MANAGED_BY_SELECTOR },
+          this.log,
+          (_t, o) => this.enqueueOwner(o),
+        );
+        const key = typeKey(type);
+        this.owned.set(key, [...(this.owned.get(key) ?? []), inf]);
+      }
+    }
+    const all = [...this.crInformers, ...[...this.owned.values()].flat()];
+    await Promise.all(all.map((i) => i.start()));
+    await Promise.all(all.map((i) => i.waitForSync()));
+    this.log.info("caches synced", {
+      informers: all.length,
+      namespaces: this.opts.namespaces.length ? this.opts.namespaces : "all",
+    });
+
+    const events = new EventRecorder(this.client, "mattermost-rtcd-operator", this.log);
+    this.reconciler = new Reconciler(this.client, this.caches(), events, this.log);
+
+    if (this.opts.leaderElection) {
+      this.elector = new LeaderElector(this.client, this.opts.leaderElection, this.log);
+      this.metrics.leader.set({ name: this.opts.leaderElection.name }, 0);
+      this.elector.run(
+        () => this.startLeading(),
+        () => {
+          // A controller that lost its lease must not act on stale beliefs;
+          // exiting hands the work to whoever holds the lease now.
+          this.metrics.leader.set({ name: this.opts.leaderElection!.name }, 0);
+          this.log.error("leadership lost; exiting");
+          process.exit(1);
+        },
+      );
+    } else {
+      this.startLeading();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    this.queue.shutdown();
+    await Promise.all(this.workers);
+    await this.elector?.release();
+    await Promise.all([...this.crInformers, ...[...this.owned.values()].flat()].map((i) => i.stop()));
+  }
+
+  private startLeading(): void {
+    this.leading = true;
+    if (this.opts.leaderElection) this.metrics.leader.set({ name: this.opts.leaderElection.name }, 1);
+    this.resyncAll();
+    if (this.opts.resyncPeriodMs > 0) {
+      this.resyncTimer = setInterval(() => this.resyncAll(), this.opts.resyncPeriodMs);
+      this.resyncTimer.unref();
+    }
+    for (let i = 0; i < this.opts.maxConcurrentReconciles; i++) this.workers.push(this.worker());
+  }
+
+  /** Enqueues every known CR (startup and periodic resync). */
+  resyncAll(): void {
+    for (const inf of this.crInformers)
+      for (const cr of inf.list()) this.enqueue(cr.metadata?.namespace, cr.metadata?.name);
+  }
+
+  private async worker(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      const [ns, name] = key.split("/") as [string, string];
+      const end = this.metrics.reconcileTime.startTimer({ controller: CONTROLLER });
+      try {
+        const res = await this.reconciler.reconcile(ns, name);
+        if (res.retry) {
+          this.metrics.reconcileTotal.inc({ controller: CONTROLLER, result: "requeue" });
+          this.queue.addRateLimited(key);
+        } else {
+          this.metrics.reconcileTotal.inc({ controller: CONTROLLER, result: "success" });
+          this.queue.forget(key);
+        }
+      } catch (err) {
+        this.metrics.reconcileTotal.inc({ controller: CONTROLLER, result: "error" });
+        this.metrics.reconcileErrors.inc({ controller: CONTROLLER });
+        this.log.error("reconcile failed", { namespace: ns, name, error: errorMessage(err) });
+        this.queue.addRateLimited(key);
+      } finally {
+        end();
+        this.queue.done(key);
+      }
+    }
+  }
+
+  private enqueue(ns: string | undefined, name: string | undefined): void {
+    if (!ns || !name || !this.leading) return;
+    this.queue.add(`${ns}/${name}`);
+  }
+
+  private enqueueOwner(obj: KubernetesObject): void {
+    const ref = obj.metadata?.ownerReferences?.find((r) => r.controller && r.kind === CR_TYPE.kind);
+    if (ref) this.enqueue(obj.metadata?.namespace, ref.name);
+  }
+
+  private caches(): Caches {
+    const informersFor = (t: ResourceType) => this.owned.get(typeKey(t)) ?? [];
+    const crs = this.crInformers;
+    return {
+      getCR: (ns, name) => {
+        for (const i of crs) {
+          const o = i.get(name, ns);
+          if (o) return o;
+        }
+        return undefined;
+      },
+      listOwned: (t, ns) => informersFor(t).flatMap((i) => i.list(ns)),
+      getOwned: (t, ns, name) => {
+        for (const i of informersFor(t)) {
+          const o = i.get(name, ns);
+          if (o) return o;
+        }
+        return undefined;
+      },
+      ownedTypes: () => this.types,
+      serviceMonitorAvailable: () => this.smAvailable,
+    };
+  }
+
+  private async discoverServiceMonitor(): Promise<boolean> {
+    try {
+      const res = await this.client.rawGet<{ resources?: { name: string }[] }>(
+        "/apis/monitoring.coreos.com/v1",
+      );
+      return !!res.resources?.some((r) => r.name === "servicemonitors");
+    } catch {
+      return false;
+    }
+  }
+}
+
+function typeKey(t: ResourceType): string {
+  return `${t.group}/${t.version}/${t.plural}`;
+}

@@ -1,0 +1,329 @@
+// One reconcile of one MattermostRTCD: render the desired objects (pure),
+// apply only what differs from the cache, delete what is no longer wanted,
+// and report status. Everything it needs to read comes from informer caches,
+// so a reconcile of an unchanged CR makes no request at all, let alone a write.
+import { randomBytes } from "node:crypto";
+import type {
+  KubernetesObject,
+  V1DaemonSet,
+  V1Deployment,
+  V1Secret,
+  V1Service,
+} from "@kubernetes/client-node";
+import { GROUP, KIND, VERSION, applyDefaults, type MattermostRTCD } from "../api/index.ts";
+import {
+  adminSecretName,
+  generatedAdminSecretRequired,
+  instanceSelector,
+  referencedSecrets,
+  render,
+} from "../render/index.ts";
+import { computeStatus, statusEqual } from "../status/compute.ts";
+import { KubeApiError, apiVersionOf, type KubeClient, type ResourceType } from "./kube-client.ts";
+import { firstDifference } from "./semantic.ts";
+import type { EventRecorder } from "./events.ts";
+import type { Logger } from "../util/log.ts";
+import { errorMessage } from "./informers.ts";
+
+export const FIELD_MANAGER = "mattermost-rtcd-operator";
+export const MANAGED_BY_SELECTOR = "app.kubernetes.io/managed-by=mattermost-rtcd-operator";
+
+export const CR_TYPE: ResourceType = {
+  group: GROUP,
+  version: VERSION,
+  plural: "mattermostrtcds",
+  kind: KIND,
+  namespaced: true,
+};
+
+export const SECRET: ResourceType = {
+  group: "",
+  version: "v1",
+  plural: "secrets",
+  kind: "Secret",
+  namespaced: true,
+};
+
+/** Read access to the caches the reconciler works from. */
+export interface Caches {
+  getCR(namespace: string, name: string): MattermostRTCD | undefined;
+  /** Owned objects of one type in a namespace (already filtered to our label). */
+  listOwned(type: ResourceType, namespace: string): readonly KubernetesObject[];
+  getOwned(type: ResourceType, namespace: string, name: string): KubernetesObject | undefined;
+  ownedTypes(): readonly ResourceType[];
+  serviceMonitorAvailable(): boolean;
+}
+
+export interface ReconcileResult {
+  /** Retry with backoff (something is wrong that may fix itself). */
+  retry: boolean;
+  applied: number;
+  deleted: number;
+}
+
+export interface Problem {
+  reason: string;
+  message: string;
+}
+
+export class Reconciler {
+  private readonly client: KubeClient;
+  private readonly caches: Caches;
+  private readonly events: EventRecorder;
+  private readonly log: Logger;
+
+  constructor(client: KubeClient, caches: Caches, events: EventRecorder, log: Logger) {
+    this.client = client;
+    this.caches = caches;
+    this.events = events;
+    this.log = log;
+  }
+
+  async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
+    const result: ReconcileResult = { retry: false, applied: 0, deleted: 0 };
+    const cached = this.caches.getCR(namespace, name);
+    // Deleted: owner references let the garbage collector remove the rest.
+    if (!cached || cached.metadata?.deletionTimestamp) return result;
+    const cr = applyDefaults(structuredClone(cached));
+    const log = this.log.child({ namespace, name });
+    const problems: Problem[] = [];
+
+    if (cr.spec?.paused) {
+      await this.writeStatus(cr, problems, log);
+      return result;
+    }
+
+    problems.push(...(await this.checkSecrets(cr)));
+    if (problems.length === 0 && generatedAdminSecretRequired(cr)) {
+      const p = await this.ensureAdminSecret(cr, log);
+      if (p) problems.push(p);
+    }
+
+    if (problems.length === 0) {
+      try {
+        const { objects, warnings } = render(cr, {
+          serviceMonitorAvailable: this.caches.serviceMonitorAvailable(),
+        });
+        for (const w of warnings) this.events.record(cr, "Warning", "RenderWarning", w);
+        const desired = objects.map((o) => withOwner(o, cr));
+        result.applied = await this.applyAll(cr, desired, log);
+        result.deleted = await this.prune(cr, desired, log);
+      } catch (err) {
+        problems.push(applyProblem(err));
+      }
+    }
+
+    for (const p of problems) {
+      log.warn("degraded", { reason: p.reason, error: p.message });
+      this.events.record(cr, "Warning", p.reason, p.message);
+    }
+    await this.writeStatus(cr, problems, log);
+    result.retry = problems.length > 0;
+    return result;
+  }
+
+  private async checkSecrets(cr: MattermostRTCD): Promise<Problem[]> {
+    const ns = cr.metadata!.namespace!;
+    const problems: Problem[] = [];
+    for (const ref of referencedSecrets(cr)) {
+      let secret: V1Secret | undefined;
+      try {
+        secret = await this.client.getOrUndefined<V1Secret>(SECRET, ns, ref.name);
+      } catch (err) {
+        problems.push({
+          reason: "SecretUnreadable",
+          message: `${ref.field}: reading Secret "${ref.name}": ${errorMessage(err)}`,
+        });
+        continue;
+      }
+      if (!secret) {
+        problems.push({
+          reason: "SecretNotFound",
+          message: `${ref.field}: Secret "${ref.name}" not found in namespace "${ns}"`,
+        });
+      } else if (secret.data?.[ref.key] === undefined && secret.stringData?.[ref.key] === undefined) {
+        problems.push({
+          reason: "SecretKeyNotFound",
+          message: `${ref.field}: Secret "${ref.name}" has no key "${ref.key}"`,
+        });
+      }
+    }
+    return problems;
+  }
+
+  /** The admin key is generated once and never rewritten: rotating it is the user's call. */
+  private async ensureAdminSecret(cr: MattermostRTCD, log: Logger): Promise<Problem | undefined> {
+    const ns = cr.metadata!.namespace!;
+    const secretName = adminSecretName(cr);
+    if (this.caches.getOwned(SECRET, ns, secretName)) return undefined;
+    const existing = await this.client.getOrUndefined<V1Secret>(SECRET, ns, secretName);
+    if (existing) return undefined;
+    const secret = withOwner(
+      {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: {
+          name: secretName,
+          namespace: ns,
+          labels: { ...labelsFor(cr), "app.kubernetes.io/managed-by": "mattermost-rtcd-operator" },
+        },
+        type: "Opaque",
+        data: { ADMIN_SECRET_KEY: Buffer.from(randomBytes(32).toString("base64url")).toString("base64") },
+      } as KubernetesObject,
+      cr,
+    );
+    try {
+      await this.client.create(SECRET, secret, FIELD_MANAGER);
+      log.info("generated admin secret", { secret: secretName });
+      this.events.record(
+        cr,
+        "Normal",
+        "AdminSecretGenerated",
+        `generated Secret "${secretName}" with a random admin key`,
+      );
+      return undefined;
+    } catch (err) {
+      if (err instanceof KubeApiError && err.status === 409) return undefined;
+      return applyProblem(err);
+    }
+  }
+
+  private async applyAll(cr: MattermostRTCD, desired: KubernetesObject[], log: Logger): Promise<number> {
+    let applied = 0;
+    for (const obj of desired) {
+      const type = this.typeOf(obj);
+      const md = obj.metadata!;
+      const live = this.caches.getOwned(type, md.namespace!, md.name!);
+      const diff = live ? firstDifference(live, obj) : "(absent)";
+      if (diff === undefined) continue;
+      await this.client.apply(type, obj, FIELD_MANAGER);
+      applied++;
+      log.info(live ? "updated" : "created", { kind: obj.kind, object: md.name, field: diff });
+      this.events.record(
+        cr,
+        "Normal",
+        live ? "Updated" : "Created",
+        `${live ? "updated" : "created"} ${obj.kind} ${md.name}`,
+      );
+    }
+    return applied;
+  }
+
+  private async prune(cr: MattermostRTCD, desired: KubernetesObject[], log: Logger): Promise<number> {
+    const ns = cr.metadata!.namespace!;
+    const uid = cr.metadata!.uid;
+    const wanted = new Set(desired.map((o) => `${o.apiVersion}/${o.kind}/${o.metadata!.name}`));
+    let deleted = 0;
+    for (const type of this.caches.ownedTypes()) {
+      for (const obj of this.caches.listOwned(type, ns)) {
+        if (!obj.metadata?.ownerReferences?.some((r) => r.uid === uid && r.controller)) continue;
+        const id = `${apiVersionOf(type)}/${type.kind}/${obj.metadata.name}`;
+        if (wanted.has(id)) continue;
+        if (
+          type.kind === "Secret" &&
+          obj.metadata.name === adminSecretName(cr) &&
+          generatedAdminSecretRequired(cr)
+        ) {
+          continue;
+        }
+        await this.client.delete(type, ns, obj.metadata.name!, { uid: obj.metadata.uid });
+        deleted++;
+        log.info("deleted", { kind: type.kind, object: obj.metadata.name });
+        this.events.record(
+          cr,
+          "Normal",
+          "Deleted",
+          `deleted ${type.kind} ${obj.metadata.name}: no longer wanted by the spec`,
+        );
+      }
+    }
+    return deleted;
+  }
+
+  private async writeStatus(cr: MattermostRTCD, problems: Problem[], log: Logger): Promise<void> {
+    const ns = cr.metadata!.namespace!;
+    const name = cr.metadata!.name!;
+    const workload =
+      (this.caches.getOwned(WORKLOADS.Deployment, ns, name) as V1Deployment | undefined) ??
+      (this.caches.getOwned(WORKLOADS.DaemonSet, ns, name) as V1DaemonSet | undefined);
+    const liveWorkload =
+      workload && isOwnedBy(workload, cr) && workloadKindWanted(cr, workload) ? workload : undefined;
+    const services = this.caches.listOwned(SERVICE, ns).filter((s) => isOwnedBy(s, cr)) as V1Service[];
+    const status = computeStatus({ cr, workload: liveWorkload, services, problems, now: new Date() });
+    if (statusEqual(cr.status, status)) return;
+    await this.client.applyStatus(
+      CR_TYPE,
+      {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: KIND,
+        metadata: { name, namespace: ns },
+        status,
+      } as KubernetesObject,
+      FIELD_MANAGER,
+    );
+    log.debug("status updated", { ready: status.conditions?.find((c) => c.type === "Ready")?.status });
+  }
+
+  private typeOf(obj: KubernetesObject): ResourceType {
+    const t = this.caches.ownedTypes().find((t) => apiVersionOf(t) === obj.apiVersion && t.kind === obj.kind);
+    if (!t) throw new Error(`render produced ${obj.apiVersion} ${obj.kind}, which is not an owned type`);
+    return t;
+  }
+}
+
+export const WORKLOADS = {
+  Deployment: { group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true },
+  DaemonSet: { group: "apps", version: "v1", plural: "daemonsets", kind: "DaemonSet", namespaced: true },
+} as const satisfies Record<string, ResourceType>;
+export const SERVICE: ResourceType = {
+  group: "",
+  version: "v1",
+  plural: "services",
+  kind: "Service",
+  namespaced: true,
+};
+
+function workloadKindWanted(cr: MattermostRTCD, w: KubernetesObject): boolean {
+  const want = cr.spec?.deploymentType ?? "Deployment";
+  return w.kind === undefined || w.kind === want;
+}
+
+function isOwnedBy(obj: KubernetesObject, cr: MattermostRTCD): boolean {
+  return !!obj.metadata?.ownerReferences?.some((r) => r.uid === cr.metadata?.uid && r.controller);
+}
+
+function labelsFor(cr: MattermostRTCD): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const part of instanceSelector(cr.metadata!.name!).split(",")) {
+    const [k, v] = part.split("=");
+    if (k && v !== undefined) labels[k] = v;
+  }
+  return labels;
+}
+
+export function withOwner(obj: KubernetesObject, cr: MattermostRTCD): KubernetesObject {
+  return {
+    ...obj,
+    metadata: {
+      ...obj.metadata,
+      ownerReferences: [
+        {
+          apiVersion: `${GROUP}/${VERSION}`,
+          kind: KIND,
+          name: cr.metadata!.name!,
+          uid: cr.metadata!.uid!,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+  };
+}
+
+function applyProblem(err: unknown): Problem {
+  if (err instanceof KubeApiError) {
+    const reason = err.status === 422 ? "InvalidObject" : err.status === 403 ? "Forbidden" : "ApplyFailed";
+    return { reason, message: err.message };
+  }
+  return { reason: "ReconcileError", message: errorMessage(err) };
+}
