@@ -67,6 +67,24 @@ build_simple() { # name version module-path pkg [replace...]
   (cd "$mod" && go build -trimpath -ldflags "-s -w" -o "$out/$name" "$pkg")
 }
 
+# The kwok binary has no built-in stages (kwokctl injects them); keep the
+# published "fast" node/pod stages of the same version next to the binary.
+kwok_stages() {
+  local out="$cache/kwok-$KWOK_VERSION/stages.yaml"
+  [ -s "$out" ] && return
+  local dir
+  dir=$(cd "$cache/src/kwok-$KWOK_VERSION" && go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
+  local f first=1
+  : > "$out.tmp"
+  for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+    pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+    [ $first -eq 1 ] || echo '---' >> "$out.tmp"
+    first=0
+    cat "$dir/kustomize/stage/$f" >> "$out.tmp"
+  done
+  mv "$out.tmp" "$out"
+}
+
 build_helm() {
   local out="$cache/helm-$HELM_VERSION"
   [ -x "$out/helm" ] && { log "helm $HELM_VERSION: cached"; return; }
@@ -84,6 +102,7 @@ case $what in
     build_kubernetes kube-apiserver kube-controller-manager kube-scheduler kubectl
     build_simple etcd "$ETCD_VERSION" go.etcd.io/etcd/server/v3 go.etcd.io/etcd/server/v3
     build_simple kwok "$KWOK_VERSION" sigs.k8s.io/kwok sigs.k8s.io/kwok/cmd/kwok
+    kwok_stages
     build_helm
     ;;
   kubelet)

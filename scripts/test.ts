@@ -1,0 +1,65 @@
+// `npm test`: every check CI runs, in order, with the time each took.
+// Stages: lint and format, type check, generated files fresh, then the unit,
+// integration and e2e tiers of Vitest (the latter two on the local cluster,
+// started if it is not running). Ends with one "N passed, N failed" line.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+
+const root = join(import.meta.dirname, "..");
+const bin = (name: string) => join(root, "node_modules", ".bin", name);
+const only = process.argv.slice(2);
+
+interface Stage {
+  name: string;
+  cmd: string[];
+}
+
+const reportFile = join(root, ".tmp", "vitest-report.json");
+const stages: Stage[] = [
+  { name: "lint", cmd: [bin("eslint"), "."] },
+  { name: "format", cmd: [bin("prettier"), "--check", "."] },
+  { name: "typecheck", cmd: [bin("tsc"), "-p", "tsconfig.json", "--noEmit"] },
+  { name: "generated", cmd: [process.execPath, "operator/scripts/generate.ts", "--check"] },
+  {
+    name: "vitest",
+    cmd: [bin("vitest"), "run", "--reporter=default", "--reporter=json", `--outputFile.json=${reportFile}`],
+  },
+];
+
+mkdirSync(join(root, ".tmp"), { recursive: true });
+// A report left by an earlier run must not be counted as this run's.
+rmSync(reportFile, { force: true });
+const timings: { name: string; seconds: number; ok: boolean }[] = [];
+for (const s of stages) {
+  if (only.length && !only.includes(s.name)) continue;
+  process.stdout.write(`\n=== ${s.name}: ${s.cmd.map((c) => c.replace(root + "/", "")).join(" ")}\n`);
+  const t0 = performance.now();
+  const r = spawnSync(s.cmd[0]!, s.cmd.slice(1), { cwd: root, stdio: "inherit", env: process.env });
+  const seconds = (performance.now() - t0) / 1000;
+  timings.push({ name: s.name, seconds, ok: r.status === 0 });
+}
+
+process.stdout.write("\n=== stage timings\n");
+for (const t of timings)
+  process.stdout.write(`${t.ok ? "ok  " : "FAIL"} ${t.name.padEnd(10)} ${t.seconds.toFixed(1)} s\n`);
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+if (existsSync(reportFile) && (!only.length || only.includes("vitest"))) {
+  const report = JSON.parse(readFileSync(reportFile, "utf8")) as {
+    numPassedTests: number;
+    numFailedTests: number;
+    numPendingTests: number;
+    numTodoTests: number;
+  };
+  passed = report.numPassedTests;
+  failed = report.numFailedTests;
+  skipped = report.numPendingTests + report.numTodoTests;
+}
+const failedStages = timings.filter((t) => !t.ok);
+failed += failedStages.filter((t) => t.name !== "vitest").length;
+passed += timings.filter((t) => t.ok && t.name !== "vitest").length;
+process.stdout.write(`\nTests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+process.exit(failedStages.length ? 1 : 0);
