@@ -87,9 +87,12 @@ export class Reconciler {
     const cr = applyDefaults(structuredClone(cached));
     const log = this.log.child({ namespace, name });
     const problems: Problem[] = [];
+    // Objects this reconcile wrote, as the API server returned them: the cache
+    // has not seen them yet, and status must not be computed from the old ones.
+    const fresh = new Map<string, KubernetesObject>();
 
     if (cr.spec?.paused) {
-      await this.writeStatus(cr, problems, log);
+      await this.writeStatus(cr, problems, log, fresh);
       return result;
     }
 
@@ -106,7 +109,7 @@ export class Reconciler {
         });
         for (const w of warnings) this.events.record(cr, "Warning", "RenderWarning", w);
         const desired = objects.map((o) => withOwner(o, cr));
-        result.applied = await this.applyAll(cr, desired, log);
+        result.applied = await this.applyAll(cr, desired, log, fresh);
         result.deleted = await this.prune(cr, desired, log);
       } catch (err) {
         problems.push(applyProblem(err));
@@ -117,7 +120,7 @@ export class Reconciler {
       log.warn("degraded", { reason: p.reason, error: p.message });
       this.events.record(cr, "Warning", p.reason, p.message);
     }
-    await this.writeStatus(cr, problems, log);
+    await this.writeStatus(cr, problems, log, fresh);
     result.retry = problems.length > 0;
     return result;
   }
@@ -188,7 +191,12 @@ export class Reconciler {
     }
   }
 
-  private async applyAll(cr: MattermostRTCD, desired: KubernetesObject[], log: Logger): Promise<number> {
+  private async applyAll(
+    cr: MattermostRTCD,
+    desired: KubernetesObject[],
+    log: Logger,
+    fresh: Map<string, KubernetesObject>,
+  ): Promise<number> {
     let applied = 0;
     for (const obj of desired) {
       const type = this.typeOf(obj);
@@ -196,7 +204,7 @@ export class Reconciler {
       const live = this.caches.getOwned(type, md.namespace!, md.name!);
       const diff = live ? firstDifference(live, obj) : "(absent)";
       if (diff === undefined) continue;
-      await this.client.apply(type, obj, FIELD_MANAGER);
+      fresh.set(`${obj.kind}/${md.name}`, await this.client.apply(type, obj, FIELD_MANAGER));
       applied++;
       log.info(live ? "updated" : "created", { kind: obj.kind, object: md.name, field: diff });
       this.events.record(
@@ -240,10 +248,17 @@ export class Reconciler {
     return deleted;
   }
 
-  private async writeStatus(cr: MattermostRTCD, problems: Problem[], log: Logger): Promise<void> {
+  private async writeStatus(
+    cr: MattermostRTCD,
+    problems: Problem[],
+    log: Logger,
+    fresh: Map<string, KubernetesObject>,
+  ): Promise<void> {
     const ns = cr.metadata!.namespace!;
     const name = cr.metadata!.name!;
     const workload =
+      (fresh.get(`Deployment/${name}`) as V1Deployment | undefined) ??
+      (fresh.get(`DaemonSet/${name}`) as V1DaemonSet | undefined) ??
       (this.caches.getOwned(WORKLOADS.Deployment, ns, name) as V1Deployment | undefined) ??
       (this.caches.getOwned(WORKLOADS.DaemonSet, ns, name) as V1DaemonSet | undefined);
     const liveWorkload =
