@@ -10,6 +10,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
+          sequence: { groupOrder: 0 },
           include: ["{operator,rtcd,e2e,scripts}/**/*.test.ts"],
           exclude: ["**/node_modules/**", "**/*.int.test.ts", "**/*.e2e.test.ts"],
           testTimeout: 20_000,
@@ -18,6 +19,9 @@ export default defineConfig({
       {
         test: {
           name: "integration",
+          // Tiers that share the cluster run one after the other, never together:
+          // rtcd pods hold host ports, so two files' instances would compete for nodes.
+          sequence: { groupOrder: 1 },
           include: ["{operator,rtcd,e2e}/**/*.int.test.ts"],
           exclude: ["**/node_modules/**"],
           fileParallelism: false,
@@ -29,6 +33,7 @@ export default defineConfig({
       {
         test: {
           name: "e2e",
+          sequence: { groupOrder: 2 },
           include: ["e2e/**/*.e2e.test.ts"],
           exclude: ["**/node_modules/**"],
           fileParallelism: false,
