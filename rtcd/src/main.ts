@@ -4,6 +4,7 @@
 import { Command } from "commander";
 import { ConfigError, ConfigFileError, loadConfig, redacted } from "./config/index.ts";
 import { loggerFromConfig, type Logger } from "./log.ts";
+import { MediasoupPlane } from "./media/plane.ts";
 import { Rtcd } from "./service.ts";
 import { versionInfo } from "./version.ts";
 
@@ -11,7 +12,7 @@ import { versionInfo } from "./version.ts";
 const argv = process.argv.map((a) => (a === "-config" || a.startsWith("-config=") ? "-" + a : a));
 
 const program = new Command("rtcd")
-  .description("Mattermost Calls' media server (rtcd protocol v1.2.6), control plane")
+  .description("Mattermost Calls' media server (rtcd protocol v1.2.6) on mediasoup")
   .option("--config <path>", "path to the TOML configuration file", "config/config.toml")
   .version(versionInfo().buildVersion, "--version")
   .parse(argv);
@@ -50,6 +51,20 @@ process.on("uncaughtException", (err) => {
 let rtcd: Rtcd;
 try {
   rtcd = new Rtcd(config, log, {
+    media: (metrics, l) =>
+      new MediasoupPlane(
+        {
+          workers: config.media.workers,
+          udpAddresses: config.rtc.ice_address_udp,
+          udpPort: config.rtc.ice_port_udp,
+          tcpAddresses: config.rtc.ice_address_tcp,
+          tcpPort: config.rtc.ice_port_tcp,
+          hostOverride: config.rtc.ice_host_override,
+          portOverride: config.rtc.ice_host_port_override,
+        },
+        metrics,
+        l,
+      ),
     onDrained: (reason) => {
       log.info("service: exiting", { reason });
       log.close();

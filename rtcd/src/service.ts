@@ -19,7 +19,9 @@ import { DEFAULT_WS_OPTIONS, WSServer, type Conn, type WSOptions } from "./ws/se
 
 // Internal knobs for tests and embedders; not configuration keys.
 export interface RtcdOptions {
-  media?: MediaPlane;
+  // A media plane, or a factory given the service's metrics. Default: none
+  // (signaling is dropped); main.ts passes the mediasoup one.
+  media?: MediaPlane | ((metrics: Metrics, log: Logger) => MediaPlane);
   ws?: Partial<WSOptions>;
   authRatePerSecond?: number;
   maxSessions?: number;
@@ -55,7 +57,10 @@ export class Rtcd {
       sessionTTLMinutes: sec.session_cache.expiration_minutes,
       ...(opts.authRatePerSecond ? { ratePerSecond: opts.authRatePerSecond } : {}),
     });
-    this.media = opts.media ?? new NoMediaPlane(log);
+    this.media =
+      typeof opts.media === "function"
+        ? opts.media(this.metrics, log)
+        : (opts.media ?? new NoMediaPlane(log));
     this.ws = new WSServer(
       { ...DEFAULT_WS_OPTIONS, ...opts.ws },
       this.auth,
@@ -104,6 +109,7 @@ export class Rtcd {
   }
 
   async start(): Promise<AddressInfo> {
+    await this.media.start?.();
     this.cpu.start();
     const addr = await this.api.listen();
     this.log.info("service: started", { media: this.media.name });

@@ -90,8 +90,10 @@ const RTCD: [string, string, unknown, string, unknown][] = [
 ];
 
 describe("rtcd's keys", () => {
-  test("the schema has exactly rtcd's keys plus drain.deadline_seconds", () => {
-    expect(KEYS.map(keyName).sort()).toEqual([...RTCD.map((r) => r[0]), "drain.deadline_seconds"].sort());
+  test("the schema has exactly rtcd's keys plus drain.deadline_seconds and media.workers", () => {
+    expect(KEYS.map(keyName).sort()).toEqual(
+      [...RTCD.map((r) => r[0]), "drain.deadline_seconds", "media.workers"].sort(),
+    );
     for (const [key, env] of RTCD) expect(KEYS.find((k) => keyName(k) === key)!.env).toBe(env);
   });
 

@@ -54,6 +54,8 @@ export interface MediaEvents {
 
 export interface MediaPlane {
   readonly name: string;
+  // Acquires what it needs (processes, ports) before the API serves.
+  start?(): Promise<void>;
   // A join was accepted. Rejecting (throwing) makes the control plane drop
   // the session and send `close`.
   openSession(cfg: SessionConfig, events: MediaEvents): void | Promise<void>;

@@ -109,6 +109,11 @@ export const KEYS: readonly KeyDef[] = [
     check: (n: number) =>
       n >= 0 && n <= 2_147_483 ? undefined : "a whole number of seconds from 0 to 2147483",
   }),
+  // Not in rtcd: mediasoup workers (processes forwarding media). Worker i
+  // serves the RTC ports + i, so 1 keeps rtcd's single port; 0 = one per CPU.
+  key("media.workers", "RTCD_MEDIA_WORKERS", "int", 1, {
+    check: (n: number) => (n >= 0 && n <= 256 ? undefined : "an integer from 0 (one per CPU) to 256"),
+  }),
 ];
 
 export function keyName(def: KeyDef): string {

@@ -48,6 +48,8 @@ export interface Config {
   // Not in rtcd: how long a SIGTERM'd process keeps serving running calls
   // before it closes what is left and exits.
   drain: { deadline_seconds: number };
+  // Not in rtcd: mediasoup workers; 0 = one per CPU.
+  media: { workers: number };
 }
 
 // Where a value came from, so an error can point at the line to fix.

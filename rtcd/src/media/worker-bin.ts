@@ -1,0 +1,39 @@
+// Where the mediasoup worker binary is: MEDIASOUP_WORKER_BIN, else the cache
+// that rtcd/worker-build/build-worker.sh fills. mediasoup's own postinstall
+// build is not used (it downloads), so there is no third place.
+import { accessSync, constants, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+
+export function mediasoupVersion(): string {
+  const require = createRequire(import.meta.url);
+  // The package's "exports" hide package.json; its main file sits in node/lib.
+  const main = require.resolve("mediasoup");
+  const pkg = join(dirname(main), "..", "..", "package.json");
+  return (JSON.parse(readFileSync(pkg, "utf8")) as { version: string }).version;
+}
+
+export function cachedWorkerPath(env: NodeJS.ProcessEnv = process.env): string {
+  const root = env["MMRTCD_CACHE_DIR"] || join(env["HOME"] || homedir(), ".cache", "mattermost-rtcd");
+  return join(root, `mediasoup-worker-${mediasoupVersion()}`, "mediasoup-worker");
+}
+
+export class WorkerBinaryMissing extends Error {}
+
+export function resolveWorkerBin(env: NodeJS.ProcessEnv = process.env): string {
+  const explicit = env["MEDIASOUP_WORKER_BIN"];
+  const cached = cachedWorkerPath(env);
+  const candidate = explicit || cached;
+  try {
+    accessSync(candidate, constants.X_OK);
+    return candidate;
+  } catch {
+    throw new WorkerBinaryMissing(
+      `mediasoup worker binary not found: MEDIASOUP_WORKER_BIN is ${
+        explicit ? `"${explicit}" (not an executable file)` : "not set"
+      } and ${cached} does not exist. Build it with \`bash rtcd/worker-build/build-worker.sh\` ` +
+        `or set MEDIASOUP_WORKER_BIN to a mediasoup ${mediasoupVersion()} worker.`,
+    );
+  }
+}

@@ -1,0 +1,100 @@
+// The same call scenarios against Mattermost's rtcd v1.2.6 (built from the
+// Go module proxy, see support/go-build.ts) and ours (src/main.ts), both as
+// processes on loopback, with real WebRTC peers (werift) behaving like the
+// Calls client: a microphone track and the calls-dc data channel in the
+// first offer, signaling relayed over rtcd's WebSocket API. Needs Go (for
+// the real rtcd) and the mediasoup worker (for ours).
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { buildRealRtcd } from "./support/go-build.ts";
+import { startRtcd, stopRtcd, type Impl, type Running } from "./support/procs.ts";
+import { OPUS_SILENCE, Peer, PluginConn, sleep, until } from "./support/rtc-peer.ts";
+
+const KEY = "s".repeat(40);
+
+describe.each<Impl>(["rtcd", "ours"])("call scenarios against %s", (impl) => {
+  let r: Running;
+  let conn: PluginConn;
+  let a: Peer;
+  let b: Peer;
+
+  beforeAll(async () => {
+    const realBinary = impl === "rtcd" ? await buildRealRtcd() : "";
+    r = await startRtcd({
+      impl,
+      realBinary,
+      dir: mkdtempSync(join(tmpdir(), `rtcd-scenarios-${impl}-`)),
+      name: impl,
+      env: {
+        RTCD_API_SECURITY_ALLOWSELFREGISTRATION: "true",
+        ...(process.env["MEDIASOUP_WORKER_BIN"]
+          ? { MEDIASOUP_WORKER_BIN: process.env["MEDIASOUP_WORKER_BIN"] }
+          : {}),
+        ...(process.env["MMRTCD_CACHE_DIR"] ? { MMRTCD_CACHE_DIR: process.env["MMRTCD_CACHE_DIR"] } : {}),
+      },
+    });
+    const reg = await fetch(`${r.url}/register`, {
+      method: "POST",
+      body: JSON.stringify({ clientID: "plugin", authKey: KEY }),
+    });
+    expect(reg.status).toBe(201);
+    conn = await PluginConn.connect(r.url, "plugin", KEY);
+    a = new Peer(conn, "call", "sessA");
+    b = new Peer(conn, "call", "sessB");
+  });
+
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    conn?.close();
+    if (r) await stopRtcd(r);
+  });
+
+  test("two participants: opus from A reaches B with rtcd's stream and track IDs", async () => {
+    a.join();
+    b.join();
+    await sleep(200);
+    await a.offer({ send: true, dataChannel: true });
+    await b.offer({ send: true, dataChannel: true });
+    await a.connected();
+    await b.connected();
+    a.startAudio();
+    await until("40 packets at B", () => b.received.length >= 40, 15_000);
+    for (const p of b.received) {
+      expect(p.payloadType).toBe(111);
+      expect(p.payload.equals(OPUS_SILENCE)).toBe(true);
+    }
+    const t = b.tracks.find((x) => x.kind === "audio" && x.streamID === "sessA");
+    expect(t?.trackID).toMatch(/^voice_sessA_[A-Za-z0-9]+$/);
+    expect(a.errors).toEqual([]);
+    expect(b.errors).toEqual([]);
+  });
+
+  test("voice activity: VoiceOn while A speaks, VoiceOff after", async () => {
+    const vad = () => conn.vad.filter((v) => v.sessionID === "sessA").map((v) => v.type);
+    a.level = 10;
+    await until("VoiceOn", () => vad().includes(7), 15_000);
+    a.level = 127;
+    await until("VoiceOff", () => vad().lastIndexOf(8) > vad().lastIndexOf(7), 15_000);
+  });
+
+  test("mute stops forwarding, unmute resumes it", async () => {
+    a.mute(true);
+    await sleep(400);
+    const n = b.received.length;
+    await sleep(800);
+    expect(b.received.length - n).toBeLessThanOrEqual(1);
+    a.mute(false);
+    const m = b.received.length;
+    await until("packets after unmute", () => b.received.length >= m + 20);
+  });
+
+  test("leave: the session ends with close", async () => {
+    a.stopAudio();
+    a.leave();
+    b.leave();
+    await until("close for both", () => conn.closes.includes("sessA") && conn.closes.includes("sessB"));
+  });
+});

@@ -1,0 +1,323 @@
+// Real WebRTC peers (werift, pure TypeScript) signaling through rtcd's
+// WebSocket API the way the Calls plugin relays browsers: one WebSocket per
+// plugin (client ID), `join` per session, `rtc` messages carrying the
+// browser's JSON SDP/ICE, `close`/`vad` back.
+import { decodeMulti, encode } from "@msgpack/msgpack";
+import {
+  MediaStream,
+  MediaStreamTrack,
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  RTCRtpHeaderExtensionParameters,
+  RtpHeader,
+  RtpPacket,
+  useSdesMid,
+  useVP8,
+} from "werift";
+import WebSocket from "ws";
+
+export const AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+const AUDIO_LEVEL_ID = 10;
+// A valid Opus packet: TOC config 31 (CELT fullband 20 ms), mono, one frame,
+// then the 2-byte silence frame browsers send in DTX.
+export const OPUS_SILENCE = Buffer.from([0xf8, 0xff, 0xfe]);
+
+export interface RtcMsg {
+  group_id: string;
+  user_id: string;
+  session_id: string;
+  call_id: string;
+  type: number;
+  data?: Uint8Array;
+}
+
+export class PluginConn {
+  readonly ws: WebSocket;
+  readonly clientID: string;
+  private readonly handlers = new Map<string, (type: string, data: unknown) => void>();
+  readonly closes: string[] = [];
+  readonly vad: { sessionID: string; type: number }[] = [];
+  private constructor(ws: WebSocket, clientID: string) {
+    this.ws = ws;
+    this.clientID = clientID;
+    ws.on("message", (raw: Buffer) => {
+      const [type, data] = [...decodeMulti(raw)] as [string, Record<string, unknown>];
+      const sid = (data?.["session_id"] ?? data?.["sessionID"]) as string | undefined;
+      if (type === "close" && sid) this.closes.push(sid);
+      if (type === "vad" && sid) this.vad.push({ sessionID: sid, type: data["type"] as number });
+      if (sid) this.handlers.get(sid)?.(type, data);
+    });
+  }
+
+  static async connect(baseURL: string, clientID: string, authKey: string): Promise<PluginConn> {
+    const ws = new WebSocket(`${baseURL.replace(/^http/, "ws")}/ws`, {
+      headers: { authorization: `Basic ${Buffer.from(`${clientID}:${authKey}`).toString("base64")}` },
+    });
+    const conn = new PluginConn(ws, clientID);
+    await new Promise<void>((resolve, reject) => {
+      ws.once("message", () => resolve()); // hello
+      ws.once("error", reject);
+    });
+    return conn;
+  }
+
+  send(type: string, data: unknown): void {
+    const a = encode(type);
+    const b = encode(data);
+    this.ws.send(Buffer.concat([a, b]));
+  }
+
+  on(sessionID: string, fn: (type: string, data: unknown) => void): void {
+    this.handlers.set(sessionID, fn);
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+export interface ReceivedPacket {
+  ssrc: number;
+  payloadType: number;
+  sequenceNumber: number;
+  payload: Buffer;
+  trackID: string;
+  streamID: string;
+}
+
+export class Peer {
+  readonly pc: RTCPeerConnection;
+  readonly sessionID: string;
+  readonly callID: string;
+  readonly conn: PluginConn;
+  readonly received: ReceivedPacket[] = [];
+  readonly tracks: { trackID: string; streamID: string; kind: string }[] = [];
+  readonly errors: string[] = [];
+  closed = false;
+  dcOpen = false;
+  private audio: MediaStreamTrack | undefined;
+  private video: MediaStreamTrack | undefined;
+  private videoTimer: NodeJS.Timeout | undefined;
+  private vseq = 5000;
+  private vts = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private seq = 1000;
+  private ts = 0;
+  level = 127; // -dBov: 127 = silence, 0 = loudest
+  sent = 0;
+
+  constructor(conn: PluginConn, callID: string, sessionID: string) {
+    this.conn = conn;
+    this.callID = callID;
+    this.sessionID = sessionID;
+    this.pc = new RTCPeerConnection({
+      codecs: {
+        audio: [
+          new RTCRtpCodecParameters({
+            mimeType: "audio/opus",
+            clockRate: 48000,
+            channels: 2,
+            payloadType: 111,
+            parameters: "minptime=10;useinbandfec=1",
+          }),
+        ],
+        video: [useVP8({ payloadType: 96 })],
+      },
+      headerExtensions: {
+        audio: [
+          useSdesMid(),
+          new RTCRtpHeaderExtensionParameters({ id: AUDIO_LEVEL_ID, uri: AUDIO_LEVEL_URI }),
+        ],
+        video: [useSdesMid()],
+      },
+      iceAdditionalHostAddresses: ["127.0.0.1"],
+      iceUseIpv6: false,
+    });
+    this.pc.onTrack.subscribe((track) => {
+      // werift keeps the a=msid of our offer on the receiver.
+      const receiver = this.pc.getTransceivers().find((t) => t.receiver.track === track)?.receiver;
+      const streamID = receiver?.remoteStreamId ?? "";
+      const trackID = receiver?.remoteTrackId ?? "";
+      this.tracks.push({ trackID, streamID, kind: track.kind });
+      track.onReceiveRtp.subscribe((rtp) => {
+        this.received.push({
+          ssrc: rtp.header.ssrc,
+          payloadType: rtp.header.payloadType,
+          sequenceNumber: rtp.header.sequenceNumber,
+          payload: Buffer.from(rtp.payload),
+          trackID,
+          streamID,
+        });
+      });
+    });
+    conn.on(sessionID, (type, data) => {
+      if (type === "close") this.closed = true;
+      if (type !== "rtc") return;
+      void this.onRtc(data as RtcMsg).catch((err: unknown) => this.errors.push(String(err)));
+    });
+  }
+
+  join(extra: Record<string, unknown> = {}): void {
+    this.conn.send("join", {
+      callID: this.callID,
+      userID: `user-${this.sessionID}`,
+      sessionID: this.sessionID,
+      channelID: "channel",
+      av1Support: false,
+      dcSignaling: false,
+      ...extra,
+    });
+  }
+
+  private rtc(type: number, data?: unknown): void {
+    const msg: RtcMsg = {
+      group_id: this.conn.clientID,
+      user_id: `user-${this.sessionID}`,
+      session_id: this.sessionID,
+      call_id: this.callID,
+      type,
+      ...(data === undefined ? {} : { data: Buffer.from(JSON.stringify(data)) }),
+    };
+    this.conn.send("rtc", msg);
+  }
+
+  // The client's first offer: a microphone (sending) or just a receiver.
+  // With `dataChannel`, the calls-dc channel the Calls client opens (DCEP,
+  // not negotiated): rtcd v1.2.6 renegotiates only once it is open.
+  async offer(opts: { send: boolean; dataChannel?: boolean }): Promise<void> {
+    if (opts.dataChannel) {
+      const dc = this.pc.createDataChannel("calls-dc");
+      dc.onopen = () => (this.dcOpen = true);
+    }
+    if (opts.send) {
+      this.audio = new MediaStreamTrack({ kind: "audio" });
+      this.pc.addTransceiver(this.audio, { direction: "sendonly" });
+    } else {
+      this.pc.addTransceiver("audio", { direction: "recvonly" });
+    }
+    const offer = await this.pc.createOffer();
+    await this.pc.setLocalDescription(offer);
+    this.rtc(2, { type: "offer", sdp: this.pc.localDescription!.sdp });
+  }
+
+  // Screen share as the Calls client does it: ScreenOn with the stream ID,
+  // then a renegotiation (our offer) adding the video track.
+  async shareScreen(): Promise<void> {
+    const stream = new MediaStream({ id: `screen-${this.sessionID}` });
+    this.rtc(5, { screenStreamID: stream.id });
+    this.video = new MediaStreamTrack({ kind: "video" });
+    this.pc.addTransceiver(this.video, { direction: "sendonly", streams: [stream] });
+    const offer = await this.pc.createOffer();
+    await this.pc.setLocalDescription(offer);
+    this.rtc(2, { type: "offer", sdp: this.pc.localDescription!.sdp });
+    this.videoTimer = setInterval(() => this.sendVideo(), 33);
+  }
+
+  stopScreen(): void {
+    clearInterval(this.videoTimer);
+    this.rtc(6);
+  }
+
+  // A VP8 key frame each time (payload descriptor S=1 PID=0, then a key
+  // frame header with the start code and 320x240): the SFU forwards video
+  // to a new viewer only from a key frame.
+  private sendVideo(): void {
+    if (!this.video) return;
+    const header = new RtpHeader({
+      payloadType: 96,
+      sequenceNumber: this.vseq++ & 0xffff,
+      timestamp: (this.vts += 3000) >>> 0,
+      marker: true,
+    });
+    const frame = Buffer.from([
+      0x10, 0x50, 0x01, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00, 1, 2, 3, 4, 5, 6,
+    ]);
+    this.video.writeRtp(new RtpPacket(header, frame));
+  }
+
+  mute(on: boolean): void {
+    this.rtc(on ? 3 : 4);
+  }
+
+  leave(): void {
+    this.conn.send("leave", { sessionID: this.sessionID });
+  }
+
+  startAudio(): void {
+    this.timer = setInterval(() => this.sendPacket(), 20);
+  }
+
+  stopAudio(): void {
+    clearInterval(this.timer);
+  }
+
+  private sendPacket(): void {
+    if (!this.audio) return;
+    const header = new RtpHeader({
+      payloadType: 111,
+      sequenceNumber: this.seq++ & 0xffff,
+      timestamp: (this.ts += 960) >>> 0,
+      marker: false,
+      // ssrc-audio-level (RFC 6464): voice-activity bit and -dBov.
+      extensions: [
+        { id: this.audioLevelId(), payload: Buffer.from([(this.level < 127 ? 0x80 : 0) | this.level]) },
+      ],
+    });
+    this.audio.writeRtp(new RtpPacket(header, OPUS_SILENCE));
+    this.sent++;
+  }
+
+  // werift numbers the extensions itself: read the ID it offered.
+  private levelId: number | undefined;
+  private audioLevelId(): number {
+    if (this.levelId === undefined) {
+      const m = new RegExp(`a=extmap:(\\d+) ${AUDIO_LEVEL_URI}`).exec(this.pc.localDescription?.sdp ?? "");
+      this.levelId = m ? Number(m[1]) : AUDIO_LEVEL_ID;
+    }
+    return this.levelId;
+  }
+
+  async connected(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.pc.connectionState !== "connected") {
+      if (Date.now() > deadline)
+        throw new Error(`${this.sessionID}: not connected (${this.pc.connectionState})`);
+      await sleep(50);
+    }
+  }
+
+  private async onRtc(m: RtcMsg): Promise<void> {
+    const data = m.data ? JSON.parse(Buffer.from(m.data).toString()) : undefined;
+    if (m.type === 2) {
+      const desc = data as { type: "offer" | "answer"; sdp: string };
+      await this.pc.setRemoteDescription(desc);
+      if (desc.type === "offer") {
+        const answer = await this.pc.createAnswer();
+        await this.pc.setLocalDescription(answer);
+        this.rtc(2, { type: "answer", sdp: this.pc.localDescription!.sdp });
+      }
+    } else if (m.type === 1) {
+      const c = (data as { candidate: { candidate: string; sdpMid?: string; sdpMLineIndex?: number } })
+        .candidate;
+      await this.pc.addIceCandidate(c);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.stopAudio();
+    clearInterval(this.videoTimer);
+    await this.pc.close();
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export async function until(what: string, fn: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!fn()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}

@@ -1,0 +1,1 @@
+/* intentionally empty: the real library comes from Debian */
