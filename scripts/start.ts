@@ -71,9 +71,9 @@ try {
 kubectl("apply", "-n", namespace, "-f", sample);
 say(`sample MattermostRTCD applied in namespace ${namespace}; waiting for Ready`);
 try {
-  kubectl("wait", "-n", namespace, "--for=condition=Ready", "--timeout=120s", "mattermostrtcd", "--all");
+  kubectl("wait", "-n", namespace, "--for=condition=Ready", "--timeout=300s", "mattermostrtcd", "--all");
 } catch (err) {
-  say("the sample did not become Ready in 120 s:");
+  say("the sample did not become Ready in 300 s:");
   process.stdout.write(kubectl("get", "mattermostrtcd", "-n", namespace, "-o", "yaml"));
   stop(1);
   throw err;

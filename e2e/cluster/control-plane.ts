@@ -165,31 +165,43 @@ export function binaryOf(c: Component): string {
 
 export const ZONES = ["zone-a", "zone-b", "zone-c"] as const;
 
-/** Fake nodes kwok keeps Ready, one per zone (more cycle through the zones). */
+export interface KwokNodeOptions {
+  name: string;
+  zone: string;
+  labels?: Record<string, string>;
+  taints?: { key: string; value?: string; effect: string }[];
+  /** Allocatable (and capacity); default 16 CPUs, 64Gi, 110 pods. */
+  resources?: { cpu: string; memory: string; pods: string };
+}
+
+/** A fake node kwok keeps Ready (it manages nodes with the kwok annotation). */
+export function kwokNode(o: KwokNodeOptions) {
+  const resources = o.resources ?? { cpu: "16", memory: "64Gi", pods: "110" };
+  return {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: {
+      name: o.name,
+      annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
+      labels: {
+        "kubernetes.io/hostname": o.name,
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "node.kubernetes.io/instance-type": "kwok",
+        "topology.kubernetes.io/region": "local",
+        "topology.kubernetes.io/zone": o.zone,
+        type: "kwok",
+        ...o.labels,
+      },
+    },
+    spec: { taints: o.taints ?? [] },
+    status: { allocatable: resources, capacity: resources },
+  };
+}
+
+/** The cluster's own nodes, one per zone (more cycle through the zones). */
 export function nodeManifests(count: number): object[] {
-  return Array.from({ length: count }, (_, i) => {
-    const zone = ZONES[i % ZONES.length]!;
-    const name = `kwok-node-${i + 1}`;
-    return {
-      apiVersion: "v1",
-      kind: "Node",
-      metadata: {
-        name,
-        annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
-        labels: {
-          "kubernetes.io/hostname": name,
-          "kubernetes.io/os": "linux",
-          "kubernetes.io/arch": "amd64",
-          "node.kubernetes.io/instance-type": "kwok",
-          "topology.kubernetes.io/region": "local",
-          "topology.kubernetes.io/zone": zone,
-          type: "kwok",
-        },
-      },
-      status: {
-        allocatable: { cpu: "16", memory: "64Gi", pods: "110" },
-        capacity: { cpu: "16", memory: "64Gi", pods: "110" },
-      },
-    };
-  });
+  return Array.from({ length: count }, (_, i) =>
+    kwokNode({ name: `kwok-node-${i + 1}`, zone: ZONES[i % ZONES.length]! }),
+  );
 }

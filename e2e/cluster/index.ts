@@ -24,6 +24,7 @@ import {
 } from "./processes.ts";
 
 export { toolPath, stateDir, cacheDir, versions } from "./paths.ts";
+export { kwokNode, type KwokNodeOptions } from "./control-plane.ts";
 
 export interface ClusterInfo {
   kubeconfig: string;

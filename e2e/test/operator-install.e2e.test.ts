@@ -102,7 +102,7 @@ describe("kubectl apply -k operator/config/default", () => {
       "-n",
       ns.name,
       "--for=condition=Ready",
-      "--timeout=90s",
+      "--timeout=240s",
       "mattermostrtcd/rtcd",
     ]).catch((err: unknown) => {
       throw new Error(`${String(err)}\noperator logs:\n${op!.logs.slice(-20).join("\n")}`, { cause: err });

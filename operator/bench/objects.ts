@@ -5,6 +5,7 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import { applyDefaults, type MattermostRTCD } from "../src/api/index.ts";
 import { apiVersionOf, type ResourceType } from "../src/controller/kube-client.ts";
 import { instanceSelector, ownedTypes, render } from "../src/render/index.ts";
+import { kwokNode } from "../../e2e/cluster/index.ts";
 
 export const OWNER_LABEL = "bench-op/owner";
 export const RUN_LABEL = "bench-op/run";
@@ -66,28 +67,12 @@ export function floorObjects(cr: MattermostRTCD): KubernetesObject[] {
 }
 
 export function nodeManifest(run: string, name: string, zone: string): KubernetesObject {
-  return {
-    apiVersion: "v1",
-    kind: "Node",
-    metadata: {
-      name,
-      annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
-      labels: {
-        "kubernetes.io/hostname": name,
-        "kubernetes.io/os": "linux",
-        "kubernetes.io/arch": "amd64",
-        "node.kubernetes.io/instance-type": "kwok",
-        "topology.kubernetes.io/region": "local",
-        "topology.kubernetes.io/zone": zone,
-        type: "kwok",
-        [OWNER_LABEL]: "operator-bench",
-        [RUN_LABEL]: run,
-      },
-    },
-    spec: { taints: [{ key: TAINT_KEY, value: run, effect: "NoSchedule" }] },
-    status: {
-      allocatable: { cpu: "10000", memory: "40000Gi", pods: "5000" },
-      capacity: { cpu: "10000", memory: "40000Gi", pods: "5000" },
-    },
-  } as KubernetesObject;
+  return kwokNode({
+    name,
+    zone,
+    labels: { [OWNER_LABEL]: "operator-bench", [RUN_LABEL]: run },
+    taints: [{ key: TAINT_KEY, value: run, effect: "NoSchedule" }],
+    // Room for every benchmark pod on three nodes (see docs/benchmarks.md).
+    resources: { cpu: "10000", memory: "40000Gi", pods: "5000" },
+  });
 }

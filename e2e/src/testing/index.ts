@@ -1,16 +1,21 @@
-// What integration and e2e tests use to reach a cluster: the local one (reused
-// when running, started otherwise) or the one E2E_KUBECONFIG names, a fresh
+// What integration and e2e tests use to reach a cluster: the one the provider
+// gives (providers.ts: the local one by default, kind, or an existing one), a fresh
 // namespace per test file that is deleted afterwards, and kubectl/helm runners
 // that throw with the tool's own error text.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll } from "vitest";
-import { ensureCluster, type ClusterInfo } from "../../cluster/index.ts";
+import type { ClusterInfo } from "../../cluster/index.ts";
+import { providerCluster } from "./providers.ts";
+
+export { providerName, kindImages, type ProviderName } from "./providers.ts";
+export { useDiagnostics, diagnose, type DiagnosticsOptions } from "./diagnostics.ts";
+export { useTestNodes, type TestNodes, type TestNodesOptions } from "./nodes.ts";
 
 let cluster: Promise<ClusterInfo> | undefined;
 
 export function useCluster(): Promise<ClusterInfo> {
-  cluster ??= ensureCluster();
+  cluster ??= providerCluster();
   return cluster;
 }
 

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
 import { chartDir, repoRoot, seedValuesFile } from "../../src/chart/paths.ts";
 import { chartWithCrd } from "../../src/chart/render.ts";
+import { kwokNode } from "../../cluster/index.ts";
 import {
   getJson,
   helm,
@@ -95,27 +96,12 @@ beforeAll(async () => {
   const nodes = zones.slice(0, 3).map((zone, i) => {
     const name = `chart-rtcd-${suffix}-${i + 1}`;
     nodeNames.push(name);
-    return {
-      apiVersion: "v1",
-      kind: "Node",
-      metadata: {
-        name,
-        annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
-        labels: {
-          "kubernetes.io/hostname": name,
-          "kubernetes.io/os": "linux",
-          "kubernetes.io/arch": "amd64",
-          type: "kwok",
-          [ZONE]: zone,
-          [SEED_LABEL]: "rtcd",
-        },
-      },
-      spec: { taints: [{ key: "rtcd", value: "true", effect: "NoSchedule" }] },
-      status: {
-        allocatable: { cpu: "16", memory: "64Gi", pods: "110" },
-        capacity: { cpu: "16", memory: "64Gi", pods: "110" },
-      },
-    };
+    return kwokNode({
+      name,
+      zone,
+      labels: { [SEED_LABEL]: "rtcd" },
+      taints: [{ key: "rtcd", value: "true", effect: "NoSchedule" }],
+    });
   });
   await kubectl(["apply", "-f", "-"], { input: nodes.map((n) => JSON.stringify(n)).join("\n") });
   zoneOf = new Map(nodes.map((n) => [n.metadata.name, n.metadata.labels[ZONE]]));

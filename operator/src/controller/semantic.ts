@@ -5,8 +5,9 @@
 // apply only when something we own differs (a human edit, a spec change).
 //
 // "Covers" is a subset test: fields the server defaults or other managers own
-// (an HPA's replicas, a GitOps tool's annotation) are ignored, because we never
-// asked for them.
+// (a GitOps tool's annotation) are ignored, because we never asked for them.
+// The workload's replicas are ours (spec.replicas, default 2): to autoscale,
+// point an HPA or `kubectl scale` at the MattermostRTCD's scale subresource.
 
 type Json = unknown;
 
