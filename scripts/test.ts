@@ -1,5 +1,6 @@
 // `npm test`: every check CI runs, in order, with the time each took.
-// Stages: lint and format, type check, generated files fresh, then the unit,
+// Stages: lint and format, type check, generated files fresh, the cached
+// Kubernetes binaries and mediasoup worker (built once if missing), then the unit,
 // integration and e2e tiers of Vitest (the latter two on the local cluster,
 // started if it is not running). Ends with one "N passed, N failed" line.
 import { spawnSync } from "node:child_process";
@@ -21,6 +22,9 @@ const stages: Stage[] = [
   { name: "format", cmd: [bin("prettier"), "--check", "."] },
   { name: "typecheck", cmd: [bin("tsc"), "-p", "tsconfig.json", "--noEmit"] },
   { name: "generated", cmd: [process.execPath, "operator/scripts/generate.ts", "--check"] },
+  // Both are cached: seconds when built, a one-time build on a fresh machine.
+  { name: "k8s-bins", cmd: [process.execPath, "e2e/cluster/cli.ts", "build"] },
+  { name: "worker", cmd: ["bash", "rtcd/worker-build/build-worker.sh"] },
   {
     name: "vitest",
     cmd: [bin("vitest"), "run", "--reporter=default", "--reporter=json", `--outputFile.json=${reportFile}`],
