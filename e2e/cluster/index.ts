@@ -25,6 +25,7 @@ import {
 
 export { toolPath, stateDir, cacheDir, versions } from "./paths.ts";
 export { kwokNode, type KwokNodeOptions } from "./control-plane.ts";
+export { freePort } from "./processes.ts";
 
 export interface ClusterInfo {
   kubeconfig: string;

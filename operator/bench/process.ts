@@ -3,22 +3,11 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { openSync, readdirSync, readFileSync } from "node:fs";
 import { get as httpsGet } from "node:https";
-import { createServer } from "node:net";
 import { join } from "node:path";
+import { freePort } from "../../e2e/cluster/index.ts";
 
 const MAIN = join(import.meta.dirname, "../src/cli/main.ts");
 const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const addr = s.address();
-      s.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
-    });
-  });
-}
 
 export interface Sample {
   name: string;

@@ -12,18 +12,14 @@
 // Screen: VP8 at ~1.6 Mbit/s, 30 frames/s of VIDEO_PACKETS_PER_FRAME packets
 // of VIDEO_PAYLOAD bytes, a key frame each second. One layer: werift sends no
 // simulcast here.
+import { MediaStream, MediaStreamTrack, RTCPeerConnection, RtpHeader, RtpPacket } from "werift";
 import {
-  MediaStream,
-  MediaStreamTrack,
-  RTCPeerConnection,
-  RTCRtpCodecParameters,
-  RTCRtpHeaderExtensionParameters,
-  RtpHeader,
-  RtpPacket,
-  useSdesMid,
-  useVP8,
-} from "werift";
-import { AUDIO_LEVEL_URI, type PluginConn, type RtcMsg } from "../test/support/rtc-peer.ts";
+  AUDIO_LEVEL_URI,
+  RtcSignaling,
+  callsPeerConnection,
+  type PluginConn,
+  type RtcMsg,
+} from "../test/support/rtc-peer.ts";
 
 export const AUDIO_PAYLOAD = 80; // bytes: a typical 20 ms opus frame at ~32 kbit/s
 export const VIDEO_PAYLOAD = 1100;
@@ -36,6 +32,7 @@ export class GenPeer {
   readonly callID: string;
   readonly index: number;
   readonly conn: PluginConn;
+  private readonly signaling: RtcSignaling;
   readonly errors: string[] = [];
   // Counters.
   sentAudio = 0;
@@ -61,26 +58,8 @@ export class GenPeer {
     this.callID = callID;
     this.sessionID = sessionID;
     this.index = index;
-    this.pc = new RTCPeerConnection({
-      codecs: {
-        audio: [
-          new RTCRtpCodecParameters({
-            mimeType: "audio/opus",
-            clockRate: 48000,
-            channels: 2,
-            payloadType: 111,
-            parameters: "minptime=10;useinbandfec=1",
-          }),
-        ],
-        video: [useVP8({ payloadType: 96 })],
-      },
-      headerExtensions: {
-        audio: [useSdesMid(), new RTCRtpHeaderExtensionParameters({ id: 10, uri: AUDIO_LEVEL_URI })],
-        video: [useSdesMid()],
-      },
-      iceAdditionalHostAddresses: ["127.0.0.1"],
-      iceUseIpv6: false,
-    });
+    this.pc = callsPeerConnection();
+    this.signaling = new RtcSignaling(conn, callID, sessionID, this.pc);
     this.pc.onTrack.subscribe((track) => {
       track.onReceiveRtp.subscribe((rtp) => {
         const p = rtp.payload;
@@ -100,7 +79,7 @@ export class GenPeer {
     this.audioBuf.writeUInt32BE(index, 1);
     conn.on(sessionID, (type, data) => {
       if (type !== "rtc") return;
-      void this.onRtc(data as RtcMsg).catch((err: unknown) => this.errors.push(String(err)));
+      void this.signaling.receive(data as RtcMsg).catch((err: unknown) => this.errors.push(String(err)));
     });
   }
 
@@ -116,15 +95,7 @@ export class GenPeer {
   }
 
   private rtc(type: number, data?: unknown): void {
-    const msg: RtcMsg = {
-      group_id: this.conn.clientID,
-      user_id: `user-${this.sessionID}`,
-      session_id: this.sessionID,
-      call_id: this.callID,
-      type,
-      ...(data === undefined ? {} : { data: Buffer.from(JSON.stringify(data)) }),
-    };
-    this.conn.send("rtc", msg);
+    this.signaling.send(type, data);
   }
 
   // Like the Calls client: a microphone track and the calls-dc channel.
@@ -139,13 +110,8 @@ export class GenPeer {
     this.rtc(2, { type: "offer", sdp: this.pc.localDescription!.sdp });
   }
 
-  async connected(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.pc.connectionState !== "connected") {
-      if (Date.now() > deadline)
-        throw new Error(`${this.sessionID}: not connected (${this.pc.connectionState})`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+  connected(timeoutMs: number): Promise<void> {
+    return this.signaling.connected(timeoutMs, 20);
   }
 
   startAudio(): void {
@@ -212,23 +178,6 @@ export class GenPeer {
 
   leave(): void {
     this.conn.send("leave", { sessionID: this.sessionID });
-  }
-
-  private async onRtc(m: RtcMsg): Promise<void> {
-    const data = m.data ? JSON.parse(Buffer.from(m.data).toString()) : undefined;
-    if (m.type === 2) {
-      const desc = data as { type: "offer" | "answer"; sdp: string };
-      await this.pc.setRemoteDescription(desc);
-      if (desc.type === "offer") {
-        const answer = await this.pc.createAnswer();
-        await this.pc.setLocalDescription(answer);
-        this.rtc(2, { type: "answer", sdp: this.pc.localDescription!.sdp });
-      }
-    } else if (m.type === 1) {
-      const c = (data as { candidate: { candidate: string; sdpMid?: string; sdpMLineIndex?: number } })
-        .candidate;
-      await this.pc.addIceCandidate(c);
-    }
   }
 
   async close(): Promise<void> {

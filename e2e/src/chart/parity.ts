@@ -5,15 +5,11 @@
 // (by role, not name) and the PDB, with release bookkeeping (chart labels,
 // checksums) and generated names normalised.
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
 import { KEYS, type Kind } from "../../../rtcd/src/config/schema.ts";
 import { repoRoot } from "./paths.ts";
 import type { K8sObject } from "./render.ts";
-
-export const operatorRenderEntry = join(repoRoot, "operator/src/render/index.ts");
-export const operatorRenderExists = (): boolean => existsSync(operatorRenderEntry);
 
 /** `rtcd-operator render -f -` for one MattermostRTCD. */
 export function operatorRender(cr: K8sObject, namespace: string): K8sObject[] {

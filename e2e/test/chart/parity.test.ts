@@ -2,7 +2,7 @@
 // direct mode's pod template, Services and PDB equal what the operator renders
 // for the MattermostRTCD the chart makes in operator mode.
 import { describe, expect, test } from "vitest";
-import { normalise, operatorRender, operatorRenderExists, type Normalised } from "../../src/chart/parity.ts";
+import { normalise, operatorRender, type Normalised } from "../../src/chart/parity.ts";
 import { seedValuesFile } from "../../src/chart/paths.ts";
 import { find, render, type RenderOptions, type Values } from "../../src/chart/render.ts";
 
@@ -81,9 +81,7 @@ function knownDifferences(d: Normalised, o: Normalised): void {
   }
 }
 
-const reason = "skipped: operator/src/render/index.ts does not exist yet";
-
-describe.skipIf(!operatorRenderExists())("parity of direct mode and the operator's render", () => {
+describe("parity of direct mode and the operator's render", () => {
   test.for(cases)("%s", ([, values, opts]) => {
     const direct = render(values, { ...opts, namespace: NAMESPACE });
     const cr = find(
@@ -110,9 +108,3 @@ describe.skipIf(!operatorRenderExists())("parity of direct mode and the operator
     expect(o.pdb).toEqual(d.pdb);
   });
 });
-
-if (!operatorRenderExists()) {
-  describe("parity of direct mode and the operator's render", () => {
-    test.skip(reason, () => {});
-  });
-}

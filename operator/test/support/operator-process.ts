@@ -2,21 +2,10 @@
 // so integration tests exercise exactly what users run (flags, signals,
 // leader election), and can kill it mid-reconcile.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { join } from "node:path";
+import { freePort } from "../../../e2e/cluster/index.ts";
 
 const MAIN = join(import.meta.dirname, "../../src/cli/main.ts");
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const addr = s.address();
-      s.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
-    });
-  });
-}
 
 export interface OperatorProcess {
   proc: ChildProcess;

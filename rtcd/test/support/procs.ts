@@ -5,6 +5,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync } from "node:fs"
 import { createServer } from "node:net";
 import { createSocket } from "node:dgram";
 import { join } from "node:path";
+import { freePort } from "../../../e2e/cluster/index.ts";
 
 export type Impl = "rtcd" | "ours";
 
@@ -15,17 +16,6 @@ export const OURS_MAIN = join(REPO, "rtcd", "src", "main.ts");
 export function nodeBin(): string {
   const local = join(REPO, "node_modules", ".bin", "node");
   return existsSync(local) ? local : process.execPath;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function bindable(port: number): Promise<boolean> {

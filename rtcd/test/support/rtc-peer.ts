@@ -85,11 +85,96 @@ export interface ReceivedPacket {
   streamID: string;
 }
 
+/** A werift peer with the codecs and header extensions the Calls client offers. */
+export function callsPeerConnection(): RTCPeerConnection {
+  return new RTCPeerConnection({
+    codecs: {
+      audio: [
+        new RTCRtpCodecParameters({
+          mimeType: "audio/opus",
+          clockRate: 48000,
+          channels: 2,
+          payloadType: 111,
+          parameters: "minptime=10;useinbandfec=1",
+        }),
+      ],
+      video: [useVP8({ payloadType: 96 })],
+    },
+    headerExtensions: {
+      audio: [
+        useSdesMid(),
+        new RTCRtpHeaderExtensionParameters({ id: AUDIO_LEVEL_ID, uri: AUDIO_LEVEL_URI }),
+      ],
+      video: [useSdesMid()],
+    },
+    iceAdditionalHostAddresses: ["127.0.0.1"],
+    iceUseIpv6: false,
+  });
+}
+
+/**
+ * Our side of the SDP/ICE exchange that rtcd relays as `rtc` messages
+ * (type 1 candidate, 2 SDP, 3/4 mute, 5/6 screen): answers rtcd's offers,
+ * adds its candidates, and sends ours.
+ */
+export class RtcSignaling {
+  private readonly conn: PluginConn;
+  private readonly callID: string;
+  private readonly sessionID: string;
+  private readonly pc: RTCPeerConnection;
+
+  constructor(conn: PluginConn, callID: string, sessionID: string, pc: RTCPeerConnection) {
+    this.conn = conn;
+    this.callID = callID;
+    this.sessionID = sessionID;
+    this.pc = pc;
+  }
+
+  send(type: number, data?: unknown): void {
+    const msg: RtcMsg = {
+      group_id: this.conn.clientID,
+      user_id: `user-${this.sessionID}`,
+      session_id: this.sessionID,
+      call_id: this.callID,
+      type,
+      ...(data === undefined ? {} : { data: Buffer.from(JSON.stringify(data)) }),
+    };
+    this.conn.send("rtc", msg);
+  }
+
+  async receive(m: RtcMsg): Promise<void> {
+    const data = m.data ? JSON.parse(Buffer.from(m.data).toString()) : undefined;
+    if (m.type === 2) {
+      const desc = data as { type: "offer" | "answer"; sdp: string };
+      await this.pc.setRemoteDescription(desc);
+      if (desc.type === "offer") {
+        const answer = await this.pc.createAnswer();
+        await this.pc.setLocalDescription(answer);
+        this.send(2, { type: "answer", sdp: this.pc.localDescription!.sdp });
+      }
+    } else if (m.type === 1) {
+      const c = (data as { candidate: { candidate: string; sdpMid?: string; sdpMLineIndex?: number } })
+        .candidate;
+      await this.pc.addIceCandidate(c);
+    }
+  }
+
+  async connected(timeoutMs: number, pollMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.pc.connectionState !== "connected") {
+      if (Date.now() > deadline)
+        throw new Error(`${this.sessionID}: not connected (${this.pc.connectionState})`);
+      await sleep(pollMs);
+    }
+  }
+}
+
 export class Peer {
   readonly pc: RTCPeerConnection;
   readonly sessionID: string;
   readonly callID: string;
   readonly conn: PluginConn;
+  private readonly signaling: RtcSignaling;
   readonly received: ReceivedPacket[] = [];
   readonly tracks: { trackID: string; streamID: string; kind: string }[] = [];
   readonly errors: string[] = [];
@@ -110,29 +195,8 @@ export class Peer {
     this.conn = conn;
     this.callID = callID;
     this.sessionID = sessionID;
-    this.pc = new RTCPeerConnection({
-      codecs: {
-        audio: [
-          new RTCRtpCodecParameters({
-            mimeType: "audio/opus",
-            clockRate: 48000,
-            channels: 2,
-            payloadType: 111,
-            parameters: "minptime=10;useinbandfec=1",
-          }),
-        ],
-        video: [useVP8({ payloadType: 96 })],
-      },
-      headerExtensions: {
-        audio: [
-          useSdesMid(),
-          new RTCRtpHeaderExtensionParameters({ id: AUDIO_LEVEL_ID, uri: AUDIO_LEVEL_URI }),
-        ],
-        video: [useSdesMid()],
-      },
-      iceAdditionalHostAddresses: ["127.0.0.1"],
-      iceUseIpv6: false,
-    });
+    this.pc = callsPeerConnection();
+    this.signaling = new RtcSignaling(conn, callID, sessionID, this.pc);
     this.pc.onTrack.subscribe((track) => {
       // werift keeps the a=msid of our offer on the receiver.
       const receiver = this.pc.getTransceivers().find((t) => t.receiver.track === track)?.receiver;
@@ -153,7 +217,7 @@ export class Peer {
     conn.on(sessionID, (type, data) => {
       if (type === "close") this.closed = true;
       if (type !== "rtc") return;
-      void this.onRtc(data as RtcMsg).catch((err: unknown) => this.errors.push(String(err)));
+      void this.signaling.receive(data as RtcMsg).catch((err: unknown) => this.errors.push(String(err)));
     });
   }
 
@@ -170,15 +234,7 @@ export class Peer {
   }
 
   private rtc(type: number, data?: unknown): void {
-    const msg: RtcMsg = {
-      group_id: this.conn.clientID,
-      user_id: `user-${this.sessionID}`,
-      session_id: this.sessionID,
-      call_id: this.callID,
-      type,
-      ...(data === undefined ? {} : { data: Buffer.from(JSON.stringify(data)) }),
-    };
-    this.conn.send("rtc", msg);
+    this.signaling.send(type, data);
   }
 
   // The client's first offer: a microphone (sending) or just a receiver.
@@ -277,30 +333,8 @@ export class Peer {
     return this.levelId;
   }
 
-  async connected(timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.pc.connectionState !== "connected") {
-      if (Date.now() > deadline)
-        throw new Error(`${this.sessionID}: not connected (${this.pc.connectionState})`);
-      await sleep(50);
-    }
-  }
-
-  private async onRtc(m: RtcMsg): Promise<void> {
-    const data = m.data ? JSON.parse(Buffer.from(m.data).toString()) : undefined;
-    if (m.type === 2) {
-      const desc = data as { type: "offer" | "answer"; sdp: string };
-      await this.pc.setRemoteDescription(desc);
-      if (desc.type === "offer") {
-        const answer = await this.pc.createAnswer();
-        await this.pc.setLocalDescription(answer);
-        this.rtc(2, { type: "answer", sdp: this.pc.localDescription!.sdp });
-      }
-    } else if (m.type === 1) {
-      const c = (data as { candidate: { candidate: string; sdpMid?: string; sdpMLineIndex?: number } })
-        .candidate;
-      await this.pc.addIceCandidate(c);
-    }
+  connected(timeoutMs = 10_000): Promise<void> {
+    return this.signaling.connected(timeoutMs, 50);
   }
 
   async close(): Promise<void> {
