@@ -16,6 +16,7 @@ import {
 } from "../api/index.ts";
 import { render } from "../render/index.ts";
 import { Manager } from "../controller/manager.ts";
+import { defaultRateLimiter } from "../controller/workqueue.ts";
 import { parseBindAddress, serveMetrics, serveProbes } from "../controller/http.ts";
 import { createLogger, isLevel, LEVELS, type Level } from "../util/log.ts";
 import { VERSION_INFO } from "../version.ts";
@@ -64,6 +65,18 @@ program
     duration,
     600_000,
   )
+  .option(
+    "--retry-base-delay <duration>",
+    "first retry delay of a failing reconcile (doubles per failure)",
+    duration,
+    defaultRateLimiter.baseDelayMs,
+  )
+  .option(
+    "--retry-max-delay <duration>",
+    "longest retry delay of a failing reconcile",
+    duration,
+    defaultRateLimiter.maxDelayMs,
+  )
   .addOption(new Option("--log-level <level>", "minimum log level").choices(LEVELS).default("info"))
   .action(async (opts: RunOptions) => {
     await run(opts);
@@ -106,6 +119,8 @@ interface RunOptions {
   healthProbeBindAddress: string;
   maxConcurrentReconciles: number;
   resyncPeriod: number;
+  retryBaseDelay: number;
+  retryMaxDelay: number;
   logLevel: string;
 }
 
@@ -129,6 +144,11 @@ async function run(opts: RunOptions): Promise<void> {
       namespaces: opts.namespace,
       maxConcurrentReconciles: opts.maxConcurrentReconciles,
       resyncPeriodMs: opts.resyncPeriod,
+      rateLimiter: {
+        ...defaultRateLimiter,
+        baseDelayMs: opts.retryBaseDelay,
+        maxDelayMs: Math.max(opts.retryMaxDelay, opts.retryBaseDelay),
+      },
       leaderElection: opts.leaderElect ? { namespace: leNamespace!, name: opts.leaderElectionId } : undefined,
     },
     log,

@@ -65,6 +65,7 @@ interface RequestOptions {
   query?: Record<string, string | undefined>;
   body?: unknown;
   contentType?: string;
+  accept?: string;
 }
 
 export class KubeClient {
@@ -98,7 +99,10 @@ export class KubeClient {
     // (measured: 3x less operator CPU at 1000 CRs). Headers, and so rotating
     // tokens, are still taken fresh for every request.
     this.dispatcher ??= ctx.getDispatcher();
-    const headers: Record<string, string> = { ...ctx.getHeaders(), Accept: "application/json" };
+    const headers: Record<string, string> = {
+      ...ctx.getHeaders(),
+      Accept: opts.accept ?? "application/json",
+    };
     let body: string | undefined;
     if (opts.body !== undefined) {
       body = JSON.stringify(opts.body);
@@ -147,8 +151,9 @@ export class KubeClient {
     t: ResourceType,
     namespace?: string,
     query: { labelSelector?: string; fieldSelector?: string; limit?: string; continue?: string } = {},
+    accept?: string,
   ): Promise<ListResult<T>> {
-    return this.request("list", HttpMethod.GET, t, resourcePath(t, namespace), { query });
+    return this.request("list", HttpMethod.GET, t, resourcePath(t, namespace), { query, accept });
   }
 
   /** Server-side apply: the whole intent of one field manager for one object. */

@@ -3,13 +3,14 @@
 // its caches warm so that it can take over at once.
 import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
 import type { MattermostRTCD } from "../api/index.ts";
-import { ownedTypes as renderOwnedTypes } from "../render/index.ts";
+import { adminSecretName, ownedTypes as renderOwnedTypes, referencedSecrets } from "../render/index.ts";
 import { KubeClient, isWriteVerb, type ResourceType } from "./kube-client.ts";
 import { ResilientInformer, errorMessage } from "./informers.ts";
 import { WorkQueue, RateLimiter, realClock, type RateLimiterOptions } from "./workqueue.ts";
 import { CR_TYPE, MANAGED_BY_SELECTOR, Reconciler, type Caches } from "./reconciler.ts";
 import { EventRecorder } from "./events.ts";
 import { LeaderElector } from "./leader.ts";
+import { SecretWatch } from "./secret-watch.ts";
 import { createMetrics, type OperatorMetrics } from "./metrics.ts";
 import type { Logger } from "../util/log.ts";
 
@@ -40,6 +41,7 @@ export class Manager {
   private readonly crInformers: ResilientInformer<MattermostRTCD>[] = [];
   private readonly owned = new Map<string, ResilientInformer<KubernetesObject>[]>();
   private readonly types: ResourceType[] = [];
+  private readonly secretWatches: SecretWatch[] = [];
   private reconciler!: Reconciler;
   private elector: LeaderElector | undefined;
   private leading = false;
@@ -116,6 +118,16 @@ export class Manager {
         const key = typeKey(type);
         this.owned.set(key, [...(this.owned.get(key) ?? []), inf]);
       }
+      this.secretWatches.push(
+        new SecretWatch(
+          this.kc,
+          this.client,
+          ns,
+          this.log,
+          (sns, name) => this.enqueueSecretUsers(sns, name),
+          () => this.resyncAll(),
+        ),
+      );
     }
     const all = [...this.crInformers, ...[...this.owned.values()].flat()];
     await Promise.all(all.map((i) => i.start()));
@@ -124,6 +136,8 @@ export class Manager {
       informers: all.length,
       namespaces: this.opts.namespaces.length ? this.opts.namespaces : "all",
     });
+
+    for (const w of this.secretWatches) w.start();
 
     const events = new EventRecorder(this.client, "mattermost-rtcd-operator", this.log);
     this.reconciler = new Reconciler(this.client, this.caches(), events, this.log);
@@ -152,6 +166,7 @@ export class Manager {
     this.queue.shutdown();
     await Promise.all(this.workers);
     await this.elector?.release();
+    await Promise.all(this.secretWatches.map((w) => w.stop()));
     await Promise.all([...this.crInformers, ...[...this.owned.values()].flat()].map((i) => i.stop()));
   }
 
@@ -207,6 +222,16 @@ export class Manager {
   private enqueueOwner(obj: KubernetesObject): void {
     const ref = obj.metadata?.ownerReferences?.find((r) => r.controller && r.kind === CR_TYPE.kind);
     if (ref) this.enqueue(obj.metadata?.namespace, ref.name);
+  }
+
+  /** The CRs whose pods read this Secret (the generated admin Secret included). */
+  private enqueueSecretUsers(namespace: string, secret: string): void {
+    for (const inf of this.crInformers) {
+      for (const cr of inf.list(namespace)) {
+        const uses = adminSecretName(cr) === secret || referencedSecrets(cr).some((r) => r.name === secret);
+        if (uses) this.enqueue(namespace, cr.metadata?.name);
+      }
+    }
   }
 
   private caches(): Caches {

@@ -1,8 +1,9 @@
 // One reconcile of one MattermostRTCD: render the desired objects (pure),
 // apply only what differs from the cache, delete what is no longer wanted,
 // and report status. Everything it needs to read comes from informer caches,
-// so a reconcile of an unchanged CR makes no request at all, let alone a write.
-import { randomBytes } from "node:crypto";
+// except the Secrets it references (read, never cached: they hold values), so
+// a reconcile of an unchanged CR makes no write.
+import { createHash, randomBytes } from "node:crypto";
 import type {
   KubernetesObject,
   V1DaemonSet,
@@ -18,6 +19,7 @@ import {
   referencedSecrets,
   render,
 } from "../render/index.ts";
+import { ADMIN_SECRET_KEY } from "../render/names.ts";
 import { computeStatus, statusEqual } from "../status/compute.ts";
 import { KubeApiError, apiVersionOf, type KubeClient, type ResourceType } from "./kube-client.ts";
 import { firstDifference } from "./semantic.ts";
@@ -52,6 +54,22 @@ export interface Caches {
   getOwned(type: ResourceType, namespace: string, name: string): KubernetesObject | undefined;
   ownedTypes(): readonly ResourceType[];
   serviceMonitorAvailable(): boolean;
+}
+
+interface SecretValue {
+  name: string;
+  key: string;
+  value: string; // base64, as the API returns it
+}
+
+/** Undefined when no Secret is read, so such pods carry no checksum at all. */
+export function secretsChecksum(salt: string, values: readonly SecretValue[]): string | undefined {
+  if (values.length === 0) return undefined;
+  const h = createHash("sha256").update(salt);
+  const sorted = [...values].sort((a, b) => `${a.name}/${a.key}`.localeCompare(`${b.name}/${b.key}`));
+  for (const v of sorted)
+    h.update("\0").update(v.name).update("\0").update(v.key).update("\0").update(v.value);
+  return h.digest("hex").slice(0, 16);
 }
 
 export interface ReconcileResult {
@@ -96,16 +114,19 @@ export class Reconciler {
       return result;
     }
 
-    problems.push(...(await this.checkSecrets(cr)));
+    const secrets = await this.checkSecrets(cr);
+    problems.push(...secrets.problems);
     if (problems.length === 0 && generatedAdminSecretRequired(cr)) {
-      const p = await this.ensureAdminSecret(cr, log);
-      if (p) problems.push(p);
+      const admin = await this.ensureAdminSecret(cr, log);
+      if (admin.problem) problems.push(admin.problem);
+      if (admin.value) secrets.values.push(admin.value);
     }
 
     if (problems.length === 0) {
       try {
         const { objects, warnings } = render(cr, {
           serviceMonitorAvailable: this.caches.serviceMonitorAvailable(),
+          secretsChecksum: secretsChecksum(cr.metadata?.uid ?? "", secrets.values),
         });
         for (const w of warnings) this.events.record(cr, "Warning", "RenderWarning", w);
         const desired = objects.map((o) => withOwner(o, cr));
@@ -125,9 +146,15 @@ export class Reconciler {
     return result;
   }
 
-  private async checkSecrets(cr: MattermostRTCD): Promise<Problem[]> {
+  /**
+   * Reads every Secret the pods will read. Values are only hashed (salted
+   * with the CR's uid) so that a changed value rolls the pods; they are never
+   * logged, rendered or reported.
+   */
+  private async checkSecrets(cr: MattermostRTCD): Promise<{ problems: Problem[]; values: SecretValue[] }> {
     const ns = cr.metadata!.namespace!;
     const problems: Problem[] = [];
+    const values: SecretValue[] = [];
     for (const ref of referencedSecrets(cr)) {
       let secret: V1Secret | undefined;
       try {
@@ -139,28 +166,43 @@ export class Reconciler {
         });
         continue;
       }
+      const value = secret?.data?.[ref.key] ?? secret?.stringData?.[ref.key];
       if (!secret) {
         problems.push({
           reason: "SecretNotFound",
           message: `${ref.field}: Secret "${ref.name}" not found in namespace "${ns}"`,
         });
-      } else if (secret.data?.[ref.key] === undefined && secret.stringData?.[ref.key] === undefined) {
+      } else if (value === undefined) {
         problems.push({
           reason: "SecretKeyNotFound",
           message: `${ref.field}: Secret "${ref.name}" has no key "${ref.key}"`,
         });
+      } else {
+        values.push({ name: ref.name, key: ref.key, value });
       }
     }
-    return problems;
+    return { problems, values };
   }
 
-  /** The admin key is generated once and never rewritten: rotating it is the user's call. */
-  private async ensureAdminSecret(cr: MattermostRTCD, log: Logger): Promise<Problem | undefined> {
+  /**
+   * The admin key is generated once and never rewritten: rotating it is the
+   * user's call (deleting the Secret makes a new key, and the checksum then
+   * rolls the pods onto it).
+   */
+  private async ensureAdminSecret(
+    cr: MattermostRTCD,
+    log: Logger,
+  ): Promise<{ problem?: Problem; value?: SecretValue }> {
     const ns = cr.metadata!.namespace!;
     const secretName = adminSecretName(cr);
-    if (this.caches.getOwned(SECRET, ns, secretName)) return undefined;
+    const valueOf = (s: KubernetesObject | undefined) => {
+      const v = (s as V1Secret | undefined)?.data?.[ADMIN_SECRET_KEY];
+      return v === undefined ? undefined : { name: secretName, key: ADMIN_SECRET_KEY, value: v };
+    };
+    const cached = this.caches.getOwned(SECRET, ns, secretName);
+    if (cached) return { value: valueOf(cached) };
     const existing = await this.client.getOrUndefined<V1Secret>(SECRET, ns, secretName);
-    if (existing) return undefined;
+    if (existing) return { value: valueOf(existing) };
     const secret = withOwner(
       {
         apiVersion: "v1",
@@ -171,12 +213,14 @@ export class Reconciler {
           labels: { ...labelsFor(cr), "app.kubernetes.io/managed-by": "mattermost-rtcd-operator" },
         },
         type: "Opaque",
-        data: { ADMIN_SECRET_KEY: Buffer.from(randomBytes(32).toString("base64url")).toString("base64") },
+        data: {
+          [ADMIN_SECRET_KEY]: Buffer.from(randomBytes(32).toString("base64url")).toString("base64"),
+        },
       } as KubernetesObject,
       cr,
     );
     try {
-      await this.client.create(SECRET, secret, FIELD_MANAGER);
+      const created = await this.client.create<V1Secret>(SECRET, secret, FIELD_MANAGER);
       log.info("generated admin secret", { secret: secretName });
       this.events.record(
         cr,
@@ -184,10 +228,12 @@ export class Reconciler {
         "AdminSecretGenerated",
         `generated Secret "${secretName}" with a random admin key`,
       );
-      return undefined;
+      return { value: valueOf(created) };
     } catch (err) {
-      if (err instanceof KubeApiError && err.status === 409) return undefined;
-      return applyProblem(err);
+      if (err instanceof KubeApiError && err.status === 409) {
+        return { value: valueOf(await this.client.getOrUndefined<V1Secret>(SECRET, ns, secretName)) };
+      }
+      return { problem: applyProblem(err) };
     }
   }
 

@@ -59,6 +59,8 @@ export const RENDER_HASH_ANNOTATION = "rtcd.mattermost.com/render-hash";
 
 export interface RenderOptions {
   serviceMonitorAvailable: boolean;
+  /** From the reconciler, which reads the Secrets; offline renders have none. */
+  secretsChecksum?: string;
 }
 
 export interface RenderResult {
@@ -71,7 +73,7 @@ export function render(input: MattermostRTCD, opts: RenderOptions): RenderResult
   const cr = applyDefaults(structuredClone(input));
   const warnings: string[] = [];
   const data = configData(cr);
-  const template = podTemplate(cr, data, checksum(data), warnings);
+  const template = podTemplate(cr, data, { config: checksum(data), secrets: opts.secretsChecksum }, warnings);
   const objects = [
     serviceAccount(cr),
     configMap(cr, data),

@@ -6,6 +6,12 @@ export const APP_NAME = "mattermost-rtcd";
 export const MANAGED_BY = "mattermost-rtcd-operator";
 export const COMPONENT = "rtcd";
 export const CONFIG_CHECKSUM_ANNOTATION = "rtcd.mattermost.com/config-checksum";
+/**
+ * A salted hash of the Secret values the pods read through secretKeyRef. A
+ * changed TURN secret or admin key only reaches rtcd when its pods restart,
+ * so a change of this annotation rolls them (old pods still drain their calls).
+ */
+export const SECRETS_CHECKSUM_ANNOTATION = "rtcd.mattermost.com/secrets-checksum";
 export const ADMIN_SECRET_KEY = "ADMIN_SECRET_KEY";
 export const TLS_DIR = "/etc/rtcd/tls";
 export const DATA_DIR = "/tmp";

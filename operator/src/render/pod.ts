@@ -14,6 +14,7 @@ import type {
 import type { MattermostRTCD, ProbeSpec } from "../api/index.ts";
 import {
   CONFIG_CHECKSUM_ANNOTATION,
+  SECRETS_CHECKSUM_ANNOTATION,
   DATA_DIR,
   TLS_DIR,
   configMapName,
@@ -105,7 +106,7 @@ export function containerSecurityContext(cr: MattermostRTCD): V1SecurityContext 
 export function podTemplate(
   cr: MattermostRTCD,
   data: Record<string, string>,
-  configChecksum: string,
+  checksums: { config: string; secrets?: string },
   warnings: string[],
 ): V1PodTemplateSpec {
   const s = cr.spec!;
@@ -134,7 +135,11 @@ export function podTemplate(
   return {
     metadata: {
       labels: labels(nameOf(cr)),
-      annotations: sortKeys({ ...s.podAnnotations, [CONFIG_CHECKSUM_ANNOTATION]: configChecksum }),
+      annotations: sortKeys({
+        ...s.podAnnotations,
+        [CONFIG_CHECKSUM_ANNOTATION]: checksums.config,
+        ...(checksums.secrets ? { [SECRETS_CHECKSUM_ANNOTATION]: checksums.secrets } : {}),
+      }),
     },
     spec: {
       serviceAccountName: serviceAccountName(cr),
