@@ -207,6 +207,18 @@ describe("computeStatus", () => {
     expect(JSON.stringify(st)).not.toMatch(/staticAuth|"t"|secret/i);
   });
 
+  it("puts the cluster's DNS domain in the endpoint when it is not cluster.local", () => {
+    const st = computeStatus({
+      cr: cr(),
+      workload: deploy(settled),
+      services: [],
+      problems: [],
+      now: T0,
+      clusterDomain: "k8s.example.internal",
+    });
+    expect(st.endpoint).toBe("http://rtcd.calls.svc.k8s.example.internal:8045");
+  });
+
   it("keeps lastTransitionTime while a condition's status holds, and moves it when it flips", () => {
     const first = compute(cr(), deploy(settled), { now: T0 });
     const again = compute(cr({}, first), deploy(settled), { now: T1 });

@@ -99,7 +99,7 @@ describe("operator mode with the seed's sample values", () => {
     expect(got.spec.template.spec.serviceAccountName).toBe("mattermost-rtcd-operator");
     expect(gc.image).toBe("mattermost-rtcd-operator:0.1.0");
     expect(gc.command).toBeUndefined();
-    expect(gc.args).toEqual([...wc.args, "--log-level=info"]);
+    expect(gc.args).toEqual([...wc.args, "--log-level=info", "--cluster-domain=cluster.local"]);
     for (const key of ["env", "livenessProbe", "readinessProbe", "resources", "securityContext"]) {
       expect(gc[key], key).toEqual(wc[key]);
     }
@@ -348,6 +348,13 @@ describe("operator.watchNamespaces", () => {
     expect(find(objects, "Deployment").spec.template.spec.containers[0].args).toEqual(
       expect.arrayContaining(["--namespace=rtcd", "--namespace=team-b"]),
     );
+  });
+
+  test("passes clusterDomain to the operator, for the endpoint it reports", () => {
+    const objs = renderOp({ clusterDomain: "corp.internal" }, { args: CR_API });
+    expect(
+      find(objs, "Deployment", "mattermost-rtcd-operator").spec.template.spec.containers[0].args,
+    ).toContain("--cluster-domain=corp.internal");
   });
 
   test("must include the release namespace, where the MattermostRTCD lives", () => {

@@ -129,6 +129,7 @@ describe("refused values name the key", () => {
       /invalid propertyName 'A B'/,
     ],
     ["a non-empty tolerations map", { tolerations: { key: "x" } }, /at '\/tolerations'/],
+    ["a cluster domain with a scheme", { clusterDomain: "https://corp" }, /at '\/clusterDomain'/],
     [
       "maxUnavailable as a word",
       { configuration: { maxUnavailable: "one" } },

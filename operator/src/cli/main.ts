@@ -15,6 +15,7 @@ import {
   type MattermostRTCD,
 } from "../api/index.ts";
 import { render } from "../render/index.ts";
+import { DEFAULT_CLUSTER_DOMAIN } from "../render/names.ts";
 import { Manager } from "../controller/manager.ts";
 import { defaultRateLimiter } from "../controller/workqueue.ts";
 import { parseBindAddress, serveMetrics, serveProbes } from "../controller/http.ts";
@@ -29,6 +30,15 @@ function positiveInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a whole number >= 1");
   return n;
+}
+
+function dnsDomain(v: string): string {
+  const d = v.replace(/\.$/, "");
+  const label = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+  if (!d || d.length > 253 || !d.split(".").every((l) => label.test(l))) {
+    throw new InvalidArgumentError('must be a DNS domain of lower-case labels, like "cluster.local"');
+  }
+  return d;
 }
 
 function duration(v: string): number {
@@ -64,6 +74,12 @@ program
     "how often every resource is reconciled even without events",
     duration,
     600_000,
+  )
+  .option(
+    "--cluster-domain <domain>",
+    "the cluster's DNS domain, for the endpoint reported in status",
+    dnsDomain,
+    DEFAULT_CLUSTER_DOMAIN,
   )
   .option(
     "--retry-base-delay <duration>",
@@ -119,6 +135,7 @@ interface RunOptions {
   healthProbeBindAddress: string;
   maxConcurrentReconciles: number;
   resyncPeriod: number;
+  clusterDomain: string;
   retryBaseDelay: number;
   retryMaxDelay: number;
   logLevel: string;
@@ -144,6 +161,7 @@ async function run(opts: RunOptions): Promise<void> {
       namespaces: opts.namespace,
       maxConcurrentReconciles: opts.maxConcurrentReconciles,
       resyncPeriodMs: opts.resyncPeriod,
+      clusterDomain: opts.clusterDomain,
       rateLimiter: {
         ...defaultRateLimiter,
         baseDelayMs: opts.retryBaseDelay,

@@ -29,6 +29,7 @@ export interface ManagerOptions {
   };
   resyncPeriodMs: number;
   rateLimiter?: RateLimiterOptions;
+  clusterDomain?: string;
 }
 
 export class Manager {
@@ -140,7 +141,9 @@ export class Manager {
     for (const w of this.secretWatches) w.start();
 
     const events = new EventRecorder(this.client, "mattermost-rtcd-operator", this.log);
-    this.reconciler = new Reconciler(this.client, this.caches(), events, this.log);
+    this.reconciler = new Reconciler(this.client, this.caches(), events, this.log, {
+      clusterDomain: this.opts.clusterDomain,
+    });
 
     if (this.opts.leaderElection) {
       this.elector = new LeaderElector(this.client, this.opts.leaderElection, this.log);

@@ -90,7 +90,16 @@ export class Reconciler {
   private readonly events: EventRecorder;
   private readonly log: Logger;
 
-  constructor(client: KubeClient, caches: Caches, events: EventRecorder, log: Logger) {
+  private readonly clusterDomain: string | undefined;
+
+  constructor(
+    client: KubeClient,
+    caches: Caches,
+    events: EventRecorder,
+    log: Logger,
+    opts: { clusterDomain?: string } = {},
+  ) {
+    this.clusterDomain = opts.clusterDomain;
     this.client = client;
     this.caches = caches;
     this.events = events;
@@ -310,7 +319,14 @@ export class Reconciler {
     const liveWorkload =
       workload && isOwnedBy(workload, cr) && workloadKindWanted(cr, workload) ? workload : undefined;
     const services = this.caches.listOwned(SERVICE, ns).filter((s) => isOwnedBy(s, cr)) as V1Service[];
-    const status = computeStatus({ cr, workload: liveWorkload, services, problems, now: new Date() });
+    const status = computeStatus({
+      cr,
+      workload: liveWorkload,
+      services,
+      problems,
+      now: new Date(),
+      clusterDomain: this.clusterDomain,
+    });
     if (statusEqual(cr.status, status)) return;
     await this.client.applyStatus(
       CR_TYPE,

@@ -86,9 +86,12 @@ export function tlsEnabled(cr: MattermostRTCD): boolean {
   return !!cr.spec?.rtcd?.tls?.enabled;
 }
 
-export function endpoint(cr: MattermostRTCD): string {
+export const DEFAULT_CLUSTER_DOMAIN = "cluster.local";
+
+export function endpoint(cr: MattermostRTCD, clusterDomain = DEFAULT_CLUSTER_DOMAIN): string {
   const scheme = tlsEnabled(cr) ? "https" : "http";
-  return `${scheme}://${nameOf(cr)}.${namespaceOf(cr)}.svc.cluster.local:${cr.spec?.apiPort ?? DEFAULT_API_PORT}`;
+  const host = `${nameOf(cr)}.${namespaceOf(cr)}.svc.${clusterDomain}`;
+  return `${scheme}://${host}:${cr.spec?.apiPort ?? DEFAULT_API_PORT}`;
 }
 
 export function configMapName(cr: MattermostRTCD): string {

@@ -17,6 +17,8 @@ export interface StatusInput {
   services: readonly V1Service[];
   problems: readonly StatusProblem[];
   now: Date;
+  /** The cluster's DNS domain, for the endpoint (default cluster.local). */
+  clusterDomain?: string;
 }
 
 interface Counts {
@@ -147,7 +149,7 @@ export function computeStatus(input: StatusInput): MattermostRTCDStatus {
     updatedReplicas: c.updated,
     availableReplicas: c.available,
     selector: instanceSelector(cr.metadata!.name!),
-    endpoint: endpoint(cr),
+    endpoint: endpoint(cr, input.clusterDomain),
   };
 }
 
