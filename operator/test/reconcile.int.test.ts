@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kubectl, tryKubectl, useCluster, useNamespace, waitFor } from "../../e2e/src/testing/index.ts";
 import { startOperator, type OperatorProcess } from "./support/operator-process.ts";
 import {
+  condition,
   cr,
   getOrUndefined,
   installCrd,
@@ -190,6 +191,26 @@ describe("MattermostRTCD reconcile", () => {
     // The secret value never lands in status or in the workload.
     const d = (await getOrUndefined<Obj>(ns.name, "deployment", "beta"))!;
     expect(JSON.stringify(d) + JSON.stringify(ready.status)).not.toContain("s3cr3t");
+  });
+
+  it("says in status why a pod cannot be scheduled, in the scheduler's words", async () => {
+    await apply(cr("nowhere", { replicas: 1, nodeSelector: { "example.com/pool": "absent" } }));
+    const st = await waitCondition(ns.name, "nowhere", "Ready", "False", "PodUnschedulable");
+    const msg = condition(st, "Ready")!.message!;
+    expect(msg).toMatch(/^0\/1 updated|^1\/1 updated/);
+    expect(msg).toMatch(/pod nowhere-[a-z0-9-]+: 0\/\d+ nodes are available: .*node affinity\/selector/);
+    // Fixing the spec clears it.
+    await kubectl([
+      "patch",
+      "mattermostrtcd",
+      "nowhere",
+      "-n",
+      ns.name,
+      "--type=json",
+      "-p",
+      JSON.stringify([{ op: "remove", path: "/spec/nodeSelector" }]),
+    ]);
+    await waitReady(ns.name, "nowhere");
   });
 
   it("rejects invalid CRs with field-level messages (schema and CEL)", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { V1DaemonSet, V1Deployment, V1Service } from "@kubernetes/client-node";
+import type { V1DaemonSet, V1Deployment, V1Pod, V1Service } from "@kubernetes/client-node";
 import {
   GROUP,
   KIND,
@@ -217,6 +217,36 @@ describe("computeStatus", () => {
       clusterDomain: "k8s.example.internal",
     });
     expect(st.endpoint).toBe("http://rtcd.calls.svc.k8s.example.internal:8045");
+  });
+
+  it("names the scheduler's reason when a pod of the rollout cannot be placed", () => {
+    const pending = (name: string, message: string): V1Pod => ({
+      metadata: { name },
+      spec: { containers: [] },
+      status: {
+        phase: "Pending",
+        conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message }],
+      },
+    });
+    const placed: V1Pod = { metadata: { name: "rtcd-a" }, spec: { nodeName: "n1", containers: [] } };
+    const why = "0/3 nodes are available: 3 node(s) didn't have free ports for the requested pod ports.";
+    const input = {
+      cr: cr(),
+      workload: deploy(
+        { replicas: 3, updatedReplicas: 3, readyReplicas: 2, availableReplicas: 2 },
+        { replicas: 3 },
+      ),
+      services: [],
+      problems: [],
+      now: T0,
+    };
+    const st = computeStatus({ ...input, pods: [placed, pending("rtcd-c", why), pending("rtcd-b", why)] });
+    expect(summary(st)).toBe(
+      "Ready=False/PodUnschedulable Progressing=True/RollingOut Degraded=False/AsExpected",
+    );
+    expect(cond(st, "Ready").message).toBe(`3/3 updated, 2/3 available; pod rtcd-b (and 1 more): ${why}`);
+    // Without pods in that state, the plain rollout message.
+    expect(cond(computeStatus({ ...input, pods: [placed] }), "Ready").reason).toBe("RolloutInProgress");
   });
 
   it("keeps lastTransitionTime while a condition's status holds, and moves it when it flips", () => {

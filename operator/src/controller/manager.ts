@@ -1,13 +1,13 @@
 // Wires informers, the work queue, workers, leader election, metrics and
 // probes into a running operator. Only the leader reconciles; a standby keeps
 // its caches warm so that it can take over at once.
-import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
+import type { KubeConfig, KubernetesObject, V1Pod } from "@kubernetes/client-node";
 import type { MattermostRTCD } from "../api/index.ts";
 import { adminSecretName, ownedTypes as renderOwnedTypes, referencedSecrets } from "../render/index.ts";
 import { KubeClient, isWriteVerb, type ResourceType } from "./kube-client.ts";
 import { ResilientInformer, errorMessage } from "./informers.ts";
 import { WorkQueue, RateLimiter, realClock, type RateLimiterOptions } from "./workqueue.ts";
-import { CR_TYPE, MANAGED_BY_SELECTOR, Reconciler, type Caches } from "./reconciler.ts";
+import { CR_TYPE, MANAGED_BY_SELECTOR, POD, Reconciler, type Caches } from "./reconciler.ts";
 import { EventRecorder } from "./events.ts";
 import { LeaderElector } from "./leader.ts";
 import { SecretWatch } from "./secret-watch.ts";
@@ -15,6 +15,7 @@ import { createMetrics, type OperatorMetrics } from "./metrics.ts";
 import type { Logger } from "../util/log.ts";
 
 const CONTROLLER = "mattermostrtcd";
+const INSTANCE_LABEL = "app.kubernetes.io/instance";
 
 export interface ManagerOptions {
   namespaces: string[]; // empty: all namespaces
@@ -43,6 +44,7 @@ export class Manager {
   private readonly owned = new Map<string, ResilientInformer<KubernetesObject>[]>();
   private readonly types: ResourceType[] = [];
   private readonly secretWatches: SecretWatch[] = [];
+  private readonly podInformers: ResilientInformer<V1Pod>[] = [];
   private reconciler!: Reconciler;
   private elector: LeaderElector | undefined;
   private leading = false;
@@ -81,9 +83,7 @@ export class Manager {
     return !this.stopping;
   }
   ready(): boolean {
-    return (
-      !this.stopping && [...this.crInformers, ...[...this.owned.values()].flat()].every((i) => i.hasSynced())
-    );
+    return !this.stopping && this.allInformers().every((i) => i.hasSynced());
   }
 
   async start(): Promise<void> {
@@ -119,6 +119,16 @@ export class Manager {
         const key = typeKey(type);
         this.owned.set(key, [...(this.owned.get(key) ?? []), inf]);
       }
+      // Pods only feed status (why a rollout waits); they are never written.
+      this.podInformers.push(
+        new ResilientInformer<V1Pod>(
+          this.kc,
+          this.client,
+          { type: POD, namespace: ns, labelSelector: MANAGED_BY_SELECTOR },
+          this.log,
+          (_t, p) => this.enqueue(p.metadata?.namespace, p.metadata?.labels?.[INSTANCE_LABEL]),
+        ),
+      );
       this.secretWatches.push(
         new SecretWatch(
           this.kc,
@@ -130,7 +140,7 @@ export class Manager {
         ),
       );
     }
-    const all = [...this.crInformers, ...[...this.owned.values()].flat()];
+    const all = this.allInformers();
     await Promise.all(all.map((i) => i.start()));
     await Promise.all(all.map((i) => i.waitForSync()));
     this.log.info("caches synced", {
@@ -170,7 +180,7 @@ export class Manager {
     await Promise.all(this.workers);
     await this.elector?.release();
     await Promise.all(this.secretWatches.map((w) => w.stop()));
-    await Promise.all([...this.crInformers, ...[...this.owned.values()].flat()].map((i) => i.stop()));
+    await Promise.all(this.allInformers().map((i) => i.stop()));
   }
 
   private startLeading(): void {
@@ -237,6 +247,14 @@ export class Manager {
     }
   }
 
+  private allInformers(): ResilientInformer<KubernetesObject>[] {
+    return [
+      ...this.crInformers,
+      ...this.podInformers,
+      ...[...this.owned.values()].flat(),
+    ] as ResilientInformer<KubernetesObject>[];
+  }
+
   private caches(): Caches {
     const informersFor = (t: ResourceType) => this.owned.get(typeKey(t)) ?? [];
     const crs = this.crInformers;
@@ -257,6 +275,10 @@ export class Manager {
         return undefined;
       },
       ownedTypes: () => this.types,
+      listPods: (ns, instance) =>
+        this.podInformers
+          .flatMap((i) => i.list(ns))
+          .filter((p) => p.metadata?.labels?.[INSTANCE_LABEL] === instance),
       serviceMonitorAvailable: () => this.smAvailable,
     };
   }

@@ -8,6 +8,7 @@ import type {
   KubernetesObject,
   V1DaemonSet,
   V1Deployment,
+  V1Pod,
   V1Secret,
   V1Service,
 } from "@kubernetes/client-node";
@@ -53,6 +54,8 @@ export interface Caches {
   listOwned(type: ResourceType, namespace: string): readonly KubernetesObject[];
   getOwned(type: ResourceType, namespace: string, name: string): KubernetesObject | undefined;
   ownedTypes(): readonly ResourceType[];
+  /** The pods of one instance (by its instance label), for status only. */
+  listPods(namespace: string, instance: string): readonly V1Pod[];
   serviceMonitorAvailable(): boolean;
 }
 
@@ -326,6 +329,7 @@ export class Reconciler {
       problems,
       now: new Date(),
       clusterDomain: this.clusterDomain,
+      pods: this.caches.listPods(ns, name),
     });
     if (statusEqual(cr.status, status)) return;
     await this.client.applyStatus(
@@ -352,6 +356,14 @@ export const WORKLOADS = {
   Deployment: { group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true },
   DaemonSet: { group: "apps", version: "v1", plural: "daemonsets", kind: "DaemonSet", namespaced: true },
 } as const satisfies Record<string, ResourceType>;
+export const POD: ResourceType = {
+  group: "",
+  version: "v1",
+  plural: "pods",
+  kind: "Pod",
+  namespaced: true,
+};
+
 export const SERVICE: ResourceType = {
   group: "",
   version: "v1",

@@ -1,7 +1,7 @@
 // Status in the shape kstatus, Argo CD and Flux understand: observedGeneration
 // plus Ready / Progressing / Degraded conditions, replica counts for the scale
 // subresource, and the endpoint to give the Mattermost server.
-import type { V1DaemonSet, V1Deployment, V1Service } from "@kubernetes/client-node";
+import type { V1DaemonSet, V1Deployment, V1Pod, V1Service } from "@kubernetes/client-node";
 import type { Condition, MattermostRTCD, MattermostRTCDStatus } from "../api/index.ts";
 import { endpoint, instanceSelector } from "../render/index.ts";
 
@@ -19,6 +19,8 @@ export interface StatusInput {
   now: Date;
   /** The cluster's DNS domain, for the endpoint (default cluster.local). */
   clusterDomain?: string;
+  /** This instance's pods, to say why a rollout waits (the workload's status does not). */
+  pods?: readonly V1Pod[];
 }
 
 interface Counts {
@@ -67,6 +69,29 @@ function workloadFailure(w: V1Deployment | V1DaemonSet | undefined): StatusProbl
   return undefined;
 }
 
+/**
+ * The scheduler's own words for a pod it cannot place: with host networking
+ * the usual cause is two rtcd pods wanting one node's ports, and "0/3 nodes are
+ * available: 3 node(s) didn't have free ports" says so where "1/2 available"
+ * does not.
+ */
+function unschedulable(pods: readonly V1Pod[] | undefined): StatusProblem | undefined {
+  const waiting = (pods ?? [])
+    .filter((p) => !p.metadata?.deletionTimestamp && !p.spec?.nodeName)
+    .map((p) => ({
+      name: p.metadata?.name ?? "",
+      cond: p.status?.conditions?.find(
+        (c) => c.type === "PodScheduled" && c.status === "False" && c.reason === "Unschedulable",
+      ),
+    }))
+    .filter((p) => p.cond)
+    .sort((a, b) => a.name.localeCompare(b.name));
+  const first = waiting[0];
+  if (!first) return undefined;
+  const more = waiting.length > 1 ? ` (and ${waiting.length - 1} more)` : "";
+  return { reason: "PodUnschedulable", message: `pod ${first.name}${more}: ${first.cond!.message ?? ""}` };
+}
+
 function loadBalancerPending(cr: MattermostRTCD, services: readonly V1Service[]): boolean {
   if (cr.spec?.networking?.mode !== "LoadBalancer") return false;
   const svc = services.find((s) => s.metadata?.name === `${cr.metadata!.name}-rtc`);
@@ -107,8 +132,10 @@ export function computeStatus(input: StatusInput): MattermostRTCDStatus {
     ready = { status: "False", reason: "RolloutInProgress", message: msg };
     progressing = { status: "True", reason: "RollingOut", message: msg };
   } else if (!rolledOut) {
-    ready = { status: "False", reason: "RolloutInProgress", message: progress };
-    progressing = { status: "True", reason: "RollingOut", message: progress };
+    const stuck = unschedulable(input.pods);
+    const message = stuck ? `${progress}; ${stuck.message}`.slice(0, MAX_MESSAGE) : progress;
+    ready = { status: "False", reason: stuck?.reason ?? "RolloutInProgress", message };
+    progressing = { status: "True", reason: "RollingOut", message };
   } else if (loadBalancerPending(cr, services)) {
     const msg = "waiting for the load balancer of the RTC Service to get an address";
     ready = { status: "False", reason: "LoadBalancerPending", message: msg };
