@@ -452,7 +452,9 @@ describe("operator mode", () => {
     expect(await can("watch", "mattermostrtcds.rtcd.mattermost.com", "--all-namespaces")).toBe("yes");
     expect(await can("create", "leases.coordination.k8s.io", "-n", ns.name)).toBe("yes");
     expect(await can("list", "nodes")).toBe("no");
-    expect(await can("list", "pods", "-n", ns.name)).toBe("no");
+    // Pods are read for status, never written.
+    expect(await can("list", "pods", "-n", ns.name)).toBe("yes");
+    expect(await can("delete", "pods", "-n", ns.name)).toBe("no");
     expect(await can("create", "statefulsets.apps", "-n", ns.name)).toBe("no");
 
     const op = await getJson<
