@@ -12,7 +12,7 @@ import { CallRegistry } from "./calls/registry.ts";
 import type { Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { openStore, type CredentialStore } from "./store/sqlite.ts";
-import { CPULoadSampler } from "./system.ts";
+import { CPULoadSampler, cpuBudget } from "./system.ts";
 import { versionInfo } from "./version.ts";
 import { KNOWN_TYPES, type ClientMessage } from "./ws/codec.ts";
 import { DEFAULT_WS_OPTIONS, WSServer, type Conn, type WSOptions } from "./ws/server.ts";
@@ -39,7 +39,7 @@ export class Rtcd {
   readonly media: MediaPlane;
   private readonly ws: WSServer;
   private readonly api: ApiServer;
-  private readonly cpu = new CPULoadSampler();
+  private readonly cpu: CPULoadSampler;
   private stopping: Promise<void> | undefined;
   readonly config: Config;
   private readonly log: Logger;
@@ -61,6 +61,14 @@ export class Rtcd {
       typeof opts.media === "function"
         ? opts.media(this.metrics, log)
         : (opts.media ?? new NoMediaPlane(log));
+    const media = this.media;
+    this.cpu = new CPULoadSampler(undefined, {
+      seconds: () => {
+        const u = process.cpuUsage();
+        return (u.user + u.system) / 1e6 + (media.cpuSeconds?.() ?? 0);
+      },
+      budget: cpuBudget(),
+    });
     this.ws = new WSServer(
       { ...DEFAULT_WS_OPTIONS, ...opts.ws },
       this.auth,

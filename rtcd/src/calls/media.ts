@@ -65,4 +65,7 @@ export interface MediaPlane {
   // a session the media plane ended itself.
   closeSession(sessionID: string): void | Promise<void>;
   close(): Promise<void>;
+  // CPU seconds used so far by the media plane's own processes (mediasoup
+  // workers), for /system's load; the control plane adds its own process.
+  cpuSeconds?(): number;
 }

@@ -29,17 +29,33 @@ import {
   type SessionConfig,
 } from "../calls/media.ts";
 import { listenAddresses } from "./addresses.ts";
+import { CallsDC } from "./calls-dc.ts";
+import type { MediaMap, TrackType } from "./dc-msg.ts";
+import { parseSdp, SdpError, transportParams, writeSdp, type MediaDesc } from "./sdp.ts";
 import {
-  parseSdp,
-  SdpError,
-  transportParams,
-  writeSdp,
-  type CodecDesc,
-  type LocalMedia,
-  type LocalTransport,
-  type MediaDesc,
-} from "./sdp.ts";
+  announcedIp,
+  answerCodec,
+  consumerCaps,
+  fromMsCodec,
+  json,
+  localTransport,
+  parseJSON,
+  randomID,
+  rejectedSection,
+  toMsCodec,
+} from "./sdp-mapping.ts";
+import {
+  DC_WAIT_MS,
+  MEDIA_CODECS,
+  SUPPORTED_EXTENSIONS,
+  type CallState,
+  type PeerSession,
+  type ProducerInfo,
+  type Section,
+  type WorkerSlot,
+} from "./session-state.ts";
 import { resolveWorkerBin } from "./worker-bin.ts";
+import { pickWorker, WorkerLoadSampler } from "./worker-load.ts";
 
 export interface MediasoupPlaneOptions {
   workers: number;
@@ -57,90 +73,6 @@ export interface MediasoupPlaneOptions {
   iceDisconnectTimeoutMs?: number;
 }
 
-// opus and VP8 with rtcd's payload types and parameters.
-const MEDIA_CODECS: ms.RouterRtpCodecCapability[] = [
-  {
-    kind: "audio",
-    mimeType: "audio/opus",
-    preferredPayloadType: 111,
-    clockRate: 48000,
-    channels: 2,
-    parameters: { minptime: 10, useinbandfec: 1 },
-  },
-  { kind: "video", mimeType: "video/VP8", preferredPayloadType: 96, clockRate: 90000 },
-];
-
-const SUPPORTED_EXTENSIONS = new Set([
-  "urn:ietf:params:rtp-hdrext:sdes:mid",
-  "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id",
-  "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id",
-  "urn:ietf:params:rtp-hdrext:ssrc-audio-level",
-  "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
-  "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
-]);
-
-type TrackType = "voice" | "screen" | "screen-audio" | "video";
-
-interface WorkerSlot {
-  worker: ms.Worker;
-  server: ms.WebRtcServer;
-  sessions: number;
-  index: number;
-}
-
-interface CallState {
-  key: string;
-  slot: WorkerSlot;
-  router: ms.Router;
-  levels: ms.AudioLevelObserver;
-  sessions: Map<string, PeerSession>;
-  speaking: Set<string>;
-}
-
-interface Section {
-  media: LocalMedia;
-  origin: "client" | "server";
-  producer?: ProducerInfo;
-  consumer?: ms.Consumer;
-}
-
-interface ProducerInfo {
-  producer: ms.Producer;
-  owner: PeerSession;
-  type: TrackType;
-  mid: string;
-  ssrcKey: string;
-}
-
-interface PeerSession {
-  cfg: SessionConfig;
-  events: MediaEvents;
-  log: Logger;
-  call: CallState;
-  transport: ms.WebRtcTransport;
-  sections: Section[];
-  // Sections added by an offer of ours the client has not answered yet.
-  offered: Section[] | undefined;
-  // Consumers waiting for the next offer of ours.
-  toOffer: Section[];
-  sdpVersion: number;
-  sdpSessionId: string;
-  connected: boolean;
-  firstOffer: boolean;
-  muted: boolean;
-  screenStreamID: string;
-  caps: ms.RtpCapabilities | undefined;
-  queue: Promise<void>;
-  closed: boolean;
-  createdAt: number;
-  timers: NodeJS.Timeout[];
-  midCounter: number;
-  // Our DTLS role as written in SDP, fixed by the first offer.
-  dtlsSetup: "active" | "passive";
-  // A section of ours changed (went inactive) since our last offer.
-  dirty: boolean;
-}
-
 export class MediasoupPlane implements MediaPlane {
   readonly name = "mediasoup";
   private readonly slots: WorkerSlot[] = [];
@@ -150,6 +82,7 @@ export class MediasoupPlane implements MediaPlane {
   private readonly metrics: Metrics;
   private readonly log: Logger;
   private closing = false;
+  private readonly load = new WorkerLoadSampler();
 
   constructor(opts: MediasoupPlaneOptions, metrics: Metrics, log: Logger) {
     this.opts = {
@@ -186,7 +119,7 @@ export class MediasoupPlane implements MediaPlane {
       for (const a of listenAddresses(this.opts.tcpAddresses, this.opts.hostOverride, this.opts.portOverride))
         listenInfos.push({ protocol: "tcp", ...a, port: this.opts.tcpPort + i });
       const server = await worker.createWebRtcServer({ listenInfos });
-      const slot: WorkerSlot = { worker, server, sessions: 0, index: i };
+      const slot: WorkerSlot = { worker, server, sessions: 0, index: i, cpuSeconds: 0, recent: 0 };
       worker.on("died", (err) => this.onWorkerDied(slot, err));
       this.slots.push(slot);
       this.log.info("media: mediasoup worker started", {
@@ -198,9 +131,14 @@ export class MediasoupPlane implements MediaPlane {
         ),
       });
     }
+    this.load.start(this.slots);
   }
 
   // ---- MediaPlane ----
+
+  cpuSeconds(): number {
+    return this.slots.reduce((sum, s) => sum + s.cpuSeconds, 0);
+  }
 
   async openSession(cfg: SessionConfig, events: MediaEvents): Promise<void> {
     if (this.closing) throw new Error("media plane closing");
@@ -240,6 +178,12 @@ export class MediasoupPlane implements MediaPlane {
       midCounter: 0,
       dirty: false,
       dtlsSetup: "active",
+      dc: undefined,
+      wantsDC: false,
+      dcWaitOver: false,
+      offeredAt: 0,
+      lockWaitSince: 0,
+      consuming: new Set(),
     };
     call.sessions.set(cfg.SessionID, s);
     call.slot.sessions++;
@@ -266,6 +210,7 @@ export class MediasoupPlane implements MediaPlane {
   async close(): Promise<void> {
     this.closing = true;
     for (const s of [...this.sessions.values()]) await this.teardown(s);
+    this.load.stop();
     for (const slot of this.slots) slot.worker.close();
     this.slots.length = 0;
   }
@@ -348,8 +293,17 @@ export class MediasoupPlane implements MediaPlane {
   }
 
   private leastLoaded(): WorkerSlot {
-    if (this.slots.length === 0) throw new Error("media plane not started");
-    return this.slots.reduce((a, b) => (b.sessions < a.sessions ? b : a));
+    return pickWorker(this.slots);
+  }
+
+  // Per worker: CPU seconds used, recent CPU share, sessions (tests, /system).
+  workerLoads(): { pid: number; cpuSeconds: number; recent: number; sessions: number }[] {
+    return this.slots.map((s) => ({
+      pid: s.worker.pid,
+      cpuSeconds: s.cpuSeconds,
+      recent: s.recent,
+      sessions: s.sessions,
+    }));
   }
 
   private onWorkerDied(slot: WorkerSlot, err: Error): void {
@@ -411,6 +365,7 @@ export class MediasoupPlane implements MediaPlane {
         this.metrics.rtpTracks.dec({ groupID: s.cfg.GroupID, direction: "out", type: sec.consumer.kind });
       }
     }
+    s.dc?.close();
     s.transport.close();
     if (call.sessions.size === 0 && this.calls.get(call.key) === call) {
       this.calls.delete(call.key);
@@ -421,13 +376,8 @@ export class MediasoupPlane implements MediaPlane {
 
   private async handle(s: PeerSession, msg: RTCMessage): Promise<void> {
     switch (msg.type) {
-      case RTCType.SDP: {
-        const desc = parseJSON(msg.data) as { type?: unknown; sdp?: unknown } | undefined;
-        if (!desc || typeof desc.sdp !== "string") throw new SdpError("SDP message without an sdp string");
-        if (desc.type === "offer") return this.onOffer(s, desc.sdp);
-        if (desc.type === "answer") return this.onAnswer(s, desc.sdp);
-        throw new SdpError(`unexpected SDP type ${String(desc.type)}`);
-      }
+      case RTCType.SDP:
+        return this.onSdp(s, parseJSON(msg.data), "ws");
       case RTCType.ICE:
         // We are ICE-lite: the client's candidates are not needed, its
         // checks reach our announced candidates.
@@ -469,7 +419,47 @@ export class MediasoupPlane implements MediaPlane {
     }
   }
 
-  private async onOffer(s: PeerSession, sdp: string): Promise<void> {
+  // An offer or answer from the client, over the WebSocket or calls-dc; an
+  // answer of ours goes back the same way (as in rtcd).
+  private onSdp(s: PeerSession, d: unknown, via: "ws" | "dc"): Promise<void> {
+    const desc = d as { type?: unknown; sdp?: unknown } | undefined;
+    if (!desc || typeof desc.sdp !== "string") throw new SdpError("SDP message without an sdp string");
+    if (desc.type === "offer") return this.onOffer(s, desc.sdp, via);
+    if (desc.type === "answer") return this.onAnswer(s, desc.sdp);
+    throw new SdpError(`unexpected SDP type ${String(desc.type)}`);
+  }
+
+  private sendSdp(s: PeerSession, desc: { type: "offer" | "answer"; sdp: string }, via: "ws" | "dc"): void {
+    if (via === "dc" && s.dc?.sendSDP(desc)) return;
+    s.events.send({ type: RTCType.SDP, data: json(desc) });
+  }
+
+  private async openDataChannel(s: PeerSession): Promise<void> {
+    s.dc = await CallsDC.create(
+      s.call.router,
+      s.transport,
+      {
+        opened: () => this.enqueue(s, () => this.maybeOffer(s)),
+        sdp: (desc) => this.enqueue(s, () => this.onSdp(s, desc, "dc")),
+        // Granted unless an offer of ours is outstanding or the client
+        // already holds it (rtcd's TryLock).
+        lock: (reply) => this.enqueue(s, () => reply(!s.offered && !s.dc?.clientLocked)),
+        unlocked: () => this.enqueue(s, () => this.maybeOffer(s)),
+      },
+      this.metrics,
+      s.cfg.GroupID,
+      s.log,
+    );
+    s.timers.push(
+      setTimeout(() => {
+        s.dcWaitOver = true;
+        if (!s.dc?.isOpen) s.log.warn("media: calls-dc did not open, offering without it");
+        this.enqueue(s, () => this.maybeOffer(s));
+      }, DC_WAIT_MS),
+    );
+  }
+
+  private async onOffer(s: PeerSession, sdp: string, via: "ws" | "dc"): Promise<void> {
     const offer = parseSdp(sdp);
     const tp = transportParams(offer);
     if (s.offered) {
@@ -521,7 +511,7 @@ export class MediasoupPlane implements MediaPlane {
       s.sections.map((x) => x.media),
       ip,
     );
-    s.events.send({ type: RTCType.SDP, data: json({ type: "answer", sdp: answer }) });
+    this.sendSdp(s, { type: "answer", sdp: answer }, via);
     if (s.firstOffer) {
       s.firstOffer = false;
       // Everything already sent in this call, for the newcomer.
@@ -550,9 +540,9 @@ export class MediasoupPlane implements MediaPlane {
       sec.producer = undefined;
     }
     if (md.port !== 0 && md.kind === "application" && md.proto.includes("SCTP")) {
-      // The client's calls-dc: accepted (SCTP is enabled on the transport;
-      // some stacks fail on a rejected data section), but no DCEP ACK, pong,
-      // MediaMap or dcSignaling is served: the channel may never open.
+      // The client's calls-dc (see calls-dc.ts, datachannel.ts).
+      s.wantsDC = true;
+      if (!s.dc) await this.openDataChannel(s);
       sec.media = {
         kind: "application",
         mid: md.mid,
@@ -673,18 +663,29 @@ export class MediasoupPlane implements MediaPlane {
     // The newcomer's catch-up and a sender's new producer can race to the
     // same pair; one consumer per producer and viewer.
     const id = p.producer.id;
+    if (s.consuming.has(id)) return;
     if ([...s.sections, ...s.toOffer, ...(s.offered ?? [])].some((x) => x.consumer?.producerId === id))
       return;
     if (!s.call.router.canConsume({ producerId: p.producer.id, rtpCapabilities: s.caps })) {
       s.log.warn("media: cannot consume, no common codec", { producerId: p.producer.id });
       return;
     }
-    const consumer = await s.transport.consume({
-      producerId: p.producer.id,
-      rtpCapabilities: s.caps,
-      paused: false,
-      appData: { type: p.type, from: p.owner.cfg.SessionID },
-    });
+    s.consuming.add(id);
+    let consumer: ms.Consumer;
+    try {
+      consumer = await s.transport.consume({
+        producerId: p.producer.id,
+        rtpCapabilities: s.caps,
+        paused: false,
+        appData: { type: p.type, from: p.owner.cfg.SessionID },
+      });
+    } finally {
+      s.consuming.delete(id);
+    }
+    if (s.closed) {
+      consumer.close();
+      return;
+    }
     this.metrics.rtpTracks.inc({ groupID: s.cfg.GroupID, direction: "out", type: consumer.kind });
     const rp = consumer.rtpParameters;
     const enc = rp.encodings?.[0];
@@ -716,6 +717,12 @@ export class MediasoupPlane implements MediaPlane {
   // Sends our offer when something changed and none is outstanding.
   private maybeOffer(s: PeerSession): void {
     if (s.closed || s.offered || s.firstOffer) return;
+    if (s.wantsDC && !s.dc?.isOpen && !s.dcWaitOver) return;
+    if (s.dc?.clientLocked) {
+      // The client is renegotiating: ours goes out after its unlock.
+      if (!s.lockWaitSince && (s.toOffer.length || s.dirty)) s.lockWaitSince = Date.now();
+      return;
+    }
     const adds = s.toOffer.filter((sec) => sec.consumer && !sec.consumer.closed);
     s.toOffer = [];
     if (adds.length === 0 && !s.dirty) return;
@@ -742,7 +749,29 @@ export class MediasoupPlane implements MediaPlane {
       s.sections.map((x) => x.media),
       ip,
     );
-    s.events.send({ type: RTCType.SDP, data: json({ type: "offer", sdp: offer }) });
+    const now = Date.now();
+    this.metrics.rtcSignalingLockGrabTime.observe(
+      { groupID: s.cfg.GroupID },
+      s.lockWaitSince ? (now - s.lockWaitSince) / 1000 : 0,
+    );
+    s.lockWaitSince = 0;
+    s.offeredAt = now;
+    // rtcd sends the MediaMap just before each offer of its own.
+    if (s.dc?.isOpen) s.dc.sendMediaMap(this.mediaMap(s));
+    this.sendSdp(s, { type: "offer", sdp: offer }, s.cfg.Props.dcSignaling === true ? "dc" : "ws");
+  }
+
+  // mid -> what we send on it and whose it is. rtcd v1.2.6 puts the
+  // receiving session's own ID in sender_id; we put the sender's.
+  private mediaMap(s: PeerSession): MediaMap {
+    const map: MediaMap = {};
+    for (const sec of s.sections) {
+      const c = sec.consumer;
+      if (sec.origin !== "server" || !c || c.closed) continue;
+      const app = c.appData as { type?: TrackType; from?: string };
+      if (app.type && app.from) map[sec.media.mid] = { type: app.type, sender_id: app.from };
+    }
+    return map;
   }
 
   private nextMid(s: PeerSession): string {
@@ -764,6 +793,10 @@ export class MediasoupPlane implements MediaPlane {
       if (sec?.origin === "server" && md.port === 0) this.dropConsumer(s, sec);
     }
     s.offered = undefined;
+    this.metrics.rtcSignalingLockLockedTime.observe(
+      { groupID: s.cfg.GroupID },
+      (Date.now() - s.offeredAt) / 1000,
+    );
     this.maybeOffer(s);
   }
 
@@ -784,106 +817,4 @@ export class MediasoupPlane implements MediaPlane {
         call.sessions.get(id)?.events.send({ type: RTCType.VoiceOff, data: new Uint8Array(0) });
       }
   }
-}
-
-// ---- helpers ----
-
-function parseJSON(data: Uint8Array): unknown {
-  try {
-    return JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8"));
-  } catch {
-    return undefined;
-  }
-}
-
-function json(v: unknown): Uint8Array {
-  return Buffer.from(JSON.stringify(v));
-}
-
-const ALPHANUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-function randomID(n: number): string {
-  const b = randomBytes(n);
-  let out = "";
-  for (let i = 0; i < n; i++) out += ALPHANUM[b[i]! % ALPHANUM.length];
-  return out;
-}
-
-function rejectedSection(md: MediaDesc): LocalMedia {
-  return {
-    kind: md.kind,
-    mid: md.mid,
-    port: 0,
-    proto: md.proto,
-    direction: "inactive",
-    codecs: [],
-    extensions: [],
-    formats: md.formats.length ? md.formats : ["0"],
-  };
-}
-
-function answerCodec(c: CodecDesc): CodecDesc {
-  const feedback = c.feedback.filter((f) => ["nack", "ccm", "goog-remb", "transport-cc"].includes(f.type));
-  return { ...c, feedback };
-}
-
-function toMsCodec(kind: string, c: CodecDesc): ms.RtpCodecParameters {
-  return {
-    mimeType: `${kind}/${c.name}`,
-    payloadType: c.payloadType,
-    clockRate: c.clockRate,
-    ...(c.channels ? { channels: c.channels } : {}),
-    parameters: { ...c.fmtp },
-    rtcpFeedback: answerCodec(c).feedback.map((f) => ({ type: f.type, parameter: f.parameter })),
-  };
-}
-
-function fromMsCodec(c: ms.RtpCodecParameters): CodecDesc {
-  return {
-    payloadType: c.payloadType,
-    name: c.mimeType.split("/")[1]!,
-    clockRate: c.clockRate,
-    ...(c.channels && c.channels > 1 ? { channels: c.channels } : {}),
-    fmtp: { ...(c.parameters as Record<string, string | number>) },
-    feedback: (c.rtcpFeedback ?? []).map((f) => ({ type: f.type, parameter: f.parameter ?? "" })),
-  };
-}
-
-// What a client can receive: the router's codecs, and only the header
-// extensions the client uses with the very same ID (in a BUNDLE group one ID
-// must mean one URI across sections, and mediasoup numbers them itself).
-function consumerCaps(router: ms.RtpCapabilities, media: MediaDesc[]): ms.RtpCapabilities {
-  const clientExt = new Map<string, number>();
-  for (const m of media) for (const e of m.extensions) clientExt.set(`${m.kind} ${e.uri}`, e.id);
-  const anyKind = new Map<string, number>();
-  for (const m of media) for (const e of m.extensions) anyKind.set(e.uri, e.id);
-  return {
-    codecs: router.codecs ?? [],
-    headerExtensions: (router.headerExtensions ?? []).filter((h) => {
-      const id = clientExt.get(`${h.kind} ${h.uri}`) ?? anyKind.get(h.uri);
-      return id === h.preferredId && h.uri !== "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
-    }),
-  };
-}
-
-function localTransport(t: ms.WebRtcTransport, setup: string): LocalTransport {
-  return {
-    ufrag: t.iceParameters.usernameFragment,
-    pwd: t.iceParameters.password,
-    fingerprints: t.dtlsParameters.fingerprints
-      .filter((f) => f.algorithm === "sha-256")
-      .map((f) => ({ algorithm: f.algorithm, value: f.value })),
-    candidates: t.iceCandidates.map(
-      (c) =>
-        `${c.foundation} 1 ${c.protocol} ${c.priority} ${c.address} ${c.port} typ host${
-          c.protocol === "tcp" ? ` tcptype ${c.tcpType ?? "passive"}` : ""
-        }`,
-    ),
-    setup,
-  };
-}
-
-function announcedIp(t: ms.WebRtcTransport): string {
-  const c = t.iceCandidates.find((x) => x.protocol === "udp") ?? t.iceCandidates[0];
-  const ip = c?.address ?? "0.0.0.0";
-  return /^[\d.]+$/.test(ip) || ip.includes(":") ? ip : "0.0.0.0";
 }

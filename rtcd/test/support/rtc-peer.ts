@@ -6,6 +6,7 @@ import { decodeMulti, encode } from "@msgpack/msgpack";
 import {
   MediaStream,
   MediaStreamTrack,
+  RTCDataChannel,
   RTCPeerConnection,
   RTCRtpCodecParameters,
   RTCRtpHeaderExtensionParameters,
@@ -87,7 +88,12 @@ export interface ReceivedPacket {
 
 /** A werift peer with the codecs and header extensions the Calls client offers. */
 export function callsPeerConnection(): RTCPeerConnection {
-  return new RTCPeerConnection({
+  return new RTCPeerConnection(callsPeerConfig());
+}
+
+/** The configuration of callsPeerConnection(), for wrappers that construct their own. */
+export function callsPeerConfig(): ConstructorParameters<typeof RTCPeerConnection>[0] & object {
+  return {
     codecs: {
       audio: [
         new RTCRtpCodecParameters({
@@ -109,7 +115,7 @@ export function callsPeerConnection(): RTCPeerConnection {
     },
     iceAdditionalHostAddresses: ["127.0.0.1"],
     iceUseIpv6: false,
-  });
+  };
 }
 
 /**
@@ -180,6 +186,9 @@ export class Peer {
   readonly errors: string[] = [];
   closed = false;
   dcOpen = false;
+  dc: RTCDataChannel | undefined;
+  // Offers rtcd sent this session over the WebSocket.
+  wsOffers = 0;
   private audio: MediaStreamTrack | undefined;
   private video: MediaStreamTrack | undefined;
   private videoTimer: NodeJS.Timeout | undefined;
@@ -217,7 +226,9 @@ export class Peer {
     conn.on(sessionID, (type, data) => {
       if (type === "close") this.closed = true;
       if (type !== "rtc") return;
-      void this.signaling.receive(data as RtcMsg).catch((err: unknown) => this.errors.push(String(err)));
+      const m = data as RtcMsg;
+      if (m.type === 2 && m.data && Buffer.from(m.data).toString().includes('"offer"')) this.wsOffers++;
+      void this.signaling.receive(m).catch((err: unknown) => this.errors.push(String(err)));
     });
   }
 
@@ -242,7 +253,7 @@ export class Peer {
   // not negotiated): rtcd v1.2.6 renegotiates only once it is open.
   async offer(opts: { send: boolean; dataChannel?: boolean }): Promise<void> {
     if (opts.dataChannel) {
-      const dc = this.pc.createDataChannel("calls-dc");
+      const dc = (this.dc = this.pc.createDataChannel("calls-dc"));
       dc.onopen = () => (this.dcOpen = true);
     }
     if (opts.send) {
@@ -348,9 +359,13 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-export async function until(what: string, fn: () => boolean, timeoutMs = 10_000): Promise<void> {
+export async function until(
+  what: string,
+  fn: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!fn()) {
+  while (!(await fn())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(25);
   }

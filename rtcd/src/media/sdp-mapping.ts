@@ -1,0 +1,105 @@
+// Helpers between the SDP sections (sdp.ts) and mediasoup's RTP parameters,
+// and small encoders the media plane uses.
+import { randomBytes } from "node:crypto";
+import type { types as ms } from "mediasoup";
+import type { CodecDesc, LocalMedia, LocalTransport, MediaDesc } from "./sdp.ts";
+
+export function parseJSON(data: Uint8Array): unknown {
+  try {
+    return JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+export function json(v: unknown): Uint8Array {
+  return Buffer.from(JSON.stringify(v));
+}
+
+const ALPHANUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+export function randomID(n: number): string {
+  const b = randomBytes(n);
+  let out = "";
+  for (let i = 0; i < n; i++) out += ALPHANUM[b[i]! % ALPHANUM.length];
+  return out;
+}
+
+export function rejectedSection(md: MediaDesc): LocalMedia {
+  return {
+    kind: md.kind,
+    mid: md.mid,
+    port: 0,
+    proto: md.proto,
+    direction: "inactive",
+    codecs: [],
+    extensions: [],
+    formats: md.formats.length ? md.formats : ["0"],
+  };
+}
+
+export function answerCodec(c: CodecDesc): CodecDesc {
+  const feedback = c.feedback.filter((f) => ["nack", "ccm", "goog-remb", "transport-cc"].includes(f.type));
+  return { ...c, feedback };
+}
+
+export function toMsCodec(kind: string, c: CodecDesc): ms.RtpCodecParameters {
+  return {
+    mimeType: `${kind}/${c.name}`,
+    payloadType: c.payloadType,
+    clockRate: c.clockRate,
+    ...(c.channels ? { channels: c.channels } : {}),
+    parameters: { ...c.fmtp },
+    rtcpFeedback: answerCodec(c).feedback.map((f) => ({ type: f.type, parameter: f.parameter })),
+  };
+}
+
+export function fromMsCodec(c: ms.RtpCodecParameters): CodecDesc {
+  return {
+    payloadType: c.payloadType,
+    name: c.mimeType.split("/")[1]!,
+    clockRate: c.clockRate,
+    ...(c.channels && c.channels > 1 ? { channels: c.channels } : {}),
+    fmtp: { ...(c.parameters as Record<string, string | number>) },
+    feedback: (c.rtcpFeedback ?? []).map((f) => ({ type: f.type, parameter: f.parameter ?? "" })),
+  };
+}
+
+// What a client can receive: the router's codecs, and only the header
+// extensions the client uses with the very same ID (in a BUNDLE group one ID
+// must mean one URI across sections, and mediasoup numbers them itself).
+export function consumerCaps(router: ms.RtpCapabilities, media: MediaDesc[]): ms.RtpCapabilities {
+  const clientExt = new Map<string, number>();
+  for (const m of media) for (const e of m.extensions) clientExt.set(`${m.kind} ${e.uri}`, e.id);
+  const anyKind = new Map<string, number>();
+  for (const m of media) for (const e of m.extensions) anyKind.set(e.uri, e.id);
+  return {
+    codecs: router.codecs ?? [],
+    headerExtensions: (router.headerExtensions ?? []).filter((h) => {
+      const id = clientExt.get(`${h.kind} ${h.uri}`) ?? anyKind.get(h.uri);
+      return id === h.preferredId && h.uri !== "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
+    }),
+  };
+}
+
+export function localTransport(t: ms.WebRtcTransport, setup: string): LocalTransport {
+  return {
+    ufrag: t.iceParameters.usernameFragment,
+    pwd: t.iceParameters.password,
+    fingerprints: t.dtlsParameters.fingerprints
+      .filter((f) => f.algorithm === "sha-256")
+      .map((f) => ({ algorithm: f.algorithm, value: f.value })),
+    candidates: t.iceCandidates.map(
+      (c) =>
+        `${c.foundation} 1 ${c.protocol} ${c.priority} ${c.address} ${c.port} typ host${
+          c.protocol === "tcp" ? ` tcptype ${c.tcpType ?? "passive"}` : ""
+        }`,
+    ),
+    setup,
+  };
+}
+
+export function announcedIp(t: ms.WebRtcTransport): string {
+  const c = t.iceCandidates.find((x) => x.protocol === "udp") ?? t.iceCandidates[0];
+  const ip = c?.address ?? "0.0.0.0";
+  return /^[\d.]+$/.test(ip) || ip.includes(":") ? ip : "0.0.0.0";
+}

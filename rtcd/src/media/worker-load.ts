@@ -1,0 +1,62 @@
+// How busy each mediasoup worker is, from the worker's own resource usage
+// (getrusage in the worker process, asked over its channel once a second):
+// the CPU seconds it has used (for /system) and its recent CPU share (for
+// placing new calls).
+import type { types as ms } from "mediasoup";
+
+export interface WorkerLoad {
+  // CPU seconds used since the worker started (user + system).
+  cpuSeconds: number;
+  // Share of one CPU used over the last sampling interval (0..1+).
+  recent: number;
+  // Sessions placed on the worker.
+  sessions: number;
+}
+
+// New calls go to the worker with the least recent CPU; workers within
+// LOAD_BUCKET of each other count as equal and the one with fewer sessions
+// wins (a burst of joins lands before the next sample shows their cost).
+const LOAD_BUCKET = 0.05;
+
+export function pickWorker<T extends WorkerLoad>(slots: readonly T[]): T {
+  if (slots.length === 0) throw new Error("media plane not started");
+  const bucket = (l: WorkerLoad) => Math.floor(l.recent / LOAD_BUCKET);
+  return slots.reduce((a, b) => {
+    const d = bucket(b) - bucket(a);
+    if (d !== 0) return d < 0 ? b : a;
+    return b.sessions < a.sessions ? b : a;
+  });
+}
+
+export class WorkerLoadSampler {
+  private timer: NodeJS.Timeout | undefined;
+  private last = new Map<ms.Worker, { cpu: number; at: number }>();
+
+  // Samples `slots` every intervalMs, updating their cpuSeconds and recent.
+  start(slots: readonly (WorkerLoad & { worker: ms.Worker })[], intervalMs = 1000): void {
+    const tick = async () => {
+      for (const slot of slots) {
+        if (slot.worker.closed) continue;
+        let usage: ms.WorkerResourceUsage;
+        try {
+          usage = await slot.worker.getResourceUsage();
+        } catch {
+          continue; // the worker is dying; its "died" handler deals with it
+        }
+        const cpu = (usage.ru_utime + usage.ru_stime) / 1000;
+        const now = performance.now();
+        const prev = this.last.get(slot.worker);
+        if (prev && now > prev.at) slot.recent = (cpu - prev.cpu) / ((now - prev.at) / 1000);
+        slot.cpuSeconds = cpu;
+        this.last.set(slot.worker, { cpu, at: now });
+      }
+    };
+    void tick();
+    this.timer = setInterval(() => void tick(), intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}

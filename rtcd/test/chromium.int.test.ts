@@ -1,0 +1,138 @@
+// A browser in the call: headless Chromium with fake devices runs the Calls
+// client's RTCPeer (support/chromium.ts) next to a werift one, against
+// Mattermost's rtcd v1.2.6 and ours. Chromium's real opus encoder, SCTP
+// (DCEP on calls-dc) and ICE/DTLS stack meet each SFU. Skips, saying so, when
+// no Chromium binary is installed (Debian package `chromium`, or
+// CHROMIUM_BIN).
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { OpusDecoder } from "opus-decoder";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { CallsClient } from "./support/calls-client.ts";
+import { BrowserClient, findChromium, launchChromium, PageServer } from "./support/chromium.ts";
+import { buildRealRtcd } from "./support/go-build.ts";
+import { startRtcd, stopRtcd, type Impl, type Running } from "./support/procs.ts";
+import { PluginConn, until } from "./support/rtc-peer.ts";
+
+const KEY = "b".repeat(40);
+const CHROMIUM = findChromium();
+
+if (!CHROMIUM)
+  test.skip("Chromium scenarios skipped: no chromium binary (apt-get install chromium, or set CHROMIUM_BIN)", () => {});
+
+describe.runIf(CHROMIUM).each<Impl>(["rtcd", "ours"])("Chromium (RTCPeer) against %s", (impl) => {
+  let r: Running;
+  let conn: PluginConn;
+  let server: PageServer;
+  let browser: Browser;
+  const werift: CallsClient[] = [];
+
+  beforeAll(async () => {
+    const realBinary = impl === "rtcd" ? await buildRealRtcd() : "";
+    r = await startRtcd({
+      impl,
+      realBinary,
+      dir: mkdtempSync(join(tmpdir(), `rtcd-chromium-${impl}-`)),
+      name: `chromium-${impl}`,
+      env: {
+        RTCD_API_SECURITY_ALLOWSELFREGISTRATION: "true",
+        ...(process.env["MEDIASOUP_WORKER_BIN"]
+          ? { MEDIASOUP_WORKER_BIN: process.env["MEDIASOUP_WORKER_BIN"] }
+          : {}),
+        ...(process.env["MMRTCD_CACHE_DIR"] ? { MMRTCD_CACHE_DIR: process.env["MMRTCD_CACHE_DIR"] } : {}),
+      },
+    });
+    const reg = await fetch(`${r.url}/register`, {
+      method: "POST",
+      body: JSON.stringify({ clientID: "plugin", authKey: KEY }),
+    });
+    expect(reg.status).toBe(201);
+    conn = await PluginConn.connect(r.url, "plugin", KEY);
+    server = await PageServer.start();
+    browser = await launchChromium(CHROMIUM!);
+  });
+
+  afterAll(async () => {
+    for (const c of werift) c.destroy();
+    await browser?.close();
+    await server?.close();
+    conn?.close();
+    if (r) await stopRtcd(r);
+  });
+
+  test("Chromium and a werift client: calls-dc pongs, opus both ways", async () => {
+    const chrome = await BrowserClient.open(browser, server, conn, "callx", "chrome");
+    const w = new CallsClient(conn, "callx", "werift");
+    werift.push(w);
+    await chrome.join();
+    await w.join();
+    await until("both connected", () => w.connected, 20_000);
+    await until("Chromium connected", async () => (await chrome.state()).connected, 20_000);
+    w.startAudio();
+
+    // Chromium's fake microphone (a beep) encoded by its real opus encoder
+    // reaches the werift client and decodes, not all of it silence.
+    await until(
+      "Chromium's audio at werift",
+      () => w.received.filter((p) => p.streamID === "chrome").length >= 100,
+      20_000,
+    );
+    const decoder = new OpusDecoder({ channels: 2 });
+    await decoder.ready;
+    let loud = 0;
+    for (const p of w.received.filter((x) => x.streamID === "chrome")) {
+      const out = decoder.decodeFrame(p.payload);
+      expect(out.errors).toEqual([]);
+      const peak = Math.max(...out.channelData[0]!.map(Math.abs));
+      if (peak > 0.01) loud++;
+    }
+    decoder.free();
+    expect(loud).toBeGreaterThan(0);
+    expect(w.tracks.find((t) => t.streamID === "chrome")?.trackID).toMatch(/^voice_chrome_[A-Za-z0-9]+$/);
+
+    // The werift client's audio reaches Chromium.
+    await until("werift's audio in Chromium", async () => (await chrome.audioPacketsIn()) >= 50, 20_000);
+    // calls-dc opened (DCEP from Chromium's SCTP) and RTCPeer's pings got pongs.
+    await until("RTT in Chromium", async () => (await chrome.state()).rtt > 0, 10_000);
+    const st = await chrome.state();
+    expect(st.tracks).toContain("audio");
+    expect(st.errors).toEqual([]);
+    expect(chrome.errors).toEqual([]);
+    expect(w.errors).toEqual([]);
+  });
+
+  test("screen share from Chromium with simulcast (h and l) reaches the werift viewer", async () => {
+    const chrome = await BrowserClient.open(browser, server, conn, "cally", "chromeS");
+    const w = new CallsClient(conn, "cally", "viewer");
+    werift.push(w);
+    await chrome.join();
+    await w.join();
+    await until("both connected", async () => w.connected && (await chrome.state()).connected, 20_000);
+    await chrome.shareScreen();
+    // Both layers are negotiated: Chromium keeps one outbound stream per
+    // RID only when the SFU's answer accepted the simulcast (whether h is
+    // sent yet depends on Chromium's bandwidth estimate, not on the SFU).
+    await until(
+      "simulcast negotiated, a layer sent",
+      async () => {
+        const rids = await chrome.videoRidsOut();
+        return "h" in rids && "l" in rids && (rids["l"] ?? 0) + (rids["h"] ?? 0) > 0;
+      },
+      20_000,
+    );
+    await until(
+      "screen video at the viewer",
+      // The low layer runs at 5 frames/s, about a packet each.
+      () => w.received.filter((p) => p.streamID === "chromeS" && p.payloadType === 96).length >= 15,
+      30_000,
+    );
+    const t = w.tracks.find((x) => x.kind === "video");
+    expect(t?.trackID).toMatch(/^screen_chromeS_[A-Za-z0-9]+$/);
+    // One layer at a time reaches the viewer: a single SSRC.
+    const ssrcs = new Set(w.received.filter((p) => p.payloadType === 96).map((p) => p.ssrc));
+    expect(ssrcs.size).toBe(1);
+    expect(w.errors).toEqual([]);
+  });
+});

@@ -1,0 +1,235 @@
+// Headless Chromium running the Calls client's RTCPeer (@mattermost/calls-common,
+// loaded unbundled from node_modules by a loopback HTTP server) with fake
+// media devices, driven from Node with playwright-core, its signaling bridged
+// to rtcd's WebSocket API the way the Calls plugin relays a browser's.
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { dirname, join, normalize } from "node:path";
+import { createRequire } from "node:module";
+import { chromium, type Browser, type Page } from "playwright-core";
+import type { PluginConn, RtcMsg } from "./rtc-peer.ts";
+
+// The browser to use: $CHROMIUM_BIN, else Debian's `chromium` package.
+export function findChromium(): string | undefined {
+  const candidates = [process.env["CHROMIUM_BIN"], "/usr/bin/chromium", "/usr/bin/chromium-browser"];
+  return candidates.find((c): c is string => !!c && existsSync(c));
+}
+
+const LIB = join(dirname(createRequire(import.meta.url).resolve("@mattermost/calls-common")));
+
+// calls-common imports Node's `events`: the page maps it (import map) to this.
+const EVENTS_SHIM = `
+export class EventEmitter {
+  #l = new Map();
+  on(e, f) { (this.#l.get(e) ?? this.#l.set(e, []).get(e)).push(f); return this; }
+  once(e, f) { const g = (...a) => { this.off(e, g); f(...a); }; return this.on(e, g); }
+  off(e, f) { this.#l.set(e, (this.#l.get(e) ?? []).filter((x) => x !== f)); return this; }
+  removeListener(e, f) { return this.off(e, f); }
+  removeAllListeners(e) { if (e === undefined) this.#l.clear(); else this.#l.delete(e); return this; }
+  emit(e, ...a) { const fs = this.#l.get(e) ?? []; for (const f of [...fs]) f(...a); return fs.length > 0; }
+}
+export default { EventEmitter };
+`;
+
+// The page: what the Calls webapp does around RTCPeer, reduced to what the
+// tests look at. `sendRtc` is bound to Node by the harness.
+const PAGE = `<!doctype html>
+<script type="importmap">{"imports":{"events":"/shim/events.js"}}</script>
+<script type="module">
+import { RTCPeer } from "/lib/rtc_peer.js";
+const state = (window.calls = { connected: false, errors: [], tracks: [] });
+const logger = { logDebug() {}, logInfo() {}, logWarn() {}, logErr: (...a) => state.errors.push(a.map(String).join(" ")) };
+window.startCall = async () => {
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
+  const peer = (window.peer = new RTCPeer({ iceServers: [], logger, simulcast: true }));
+  peer.on("offer", (d) => window.sendRtc(2, JSON.stringify(d)));
+  peer.on("answer", (d) => window.sendRtc(2, JSON.stringify(d)));
+  peer.on("candidate", (c) => window.sendRtc(1, JSON.stringify(c)));
+  peer.on("connect", () => (state.connected = true));
+  peer.on("error", (e) => state.errors.push(String(e)));
+  peer.on("stream", (s) => state.tracks.push(s.getTracks()[0].kind));
+  peer.addStream(stream);
+};
+// Screen share as the webapp does it: ScreenOn with the stream's ID, then
+// the track through RTCPeer.addTrack (simulcast h/l for video). A canvas
+// stands in for the captured screen.
+window.shareScreen = async () => {
+  const canvas = document.createElement("canvas");
+  canvas.width = 1280;
+  canvas.height = 720;
+  const g = canvas.getContext("2d");
+  let i = 0;
+  setInterval(() => {
+    g.fillStyle = \`hsl(\${(i += 7) % 360} 80% 50%)\`;
+    g.fillRect(0, 0, 1280, 720);
+    g.fillStyle = "#fff";
+    g.fillText(String(i), 20 + (i % 1200), 360);
+  }, 50);
+  const stream = canvas.captureStream(20);
+  window.sendRtc(5, JSON.stringify({ screenStreamID: stream.id }));
+  await window.peer.addTrack(stream.getVideoTracks()[0], stream);
+};
+window.videoRidsOut = async () => {
+  const out = {};
+  (await window.peer.getStats()).forEach((r) => {
+    if (r.type === "outbound-rtp" && r.kind === "video") out[r.rid ?? ""] = r.bytesSent;
+  });
+  return out;
+};
+window.signal = (data) => window.peer.signal(data).catch((e) => state.errors.push(String(e)));
+window.audioPacketsIn = async () => {
+  let n = 0;
+  (await window.peer.getStats()).forEach((r) => {
+    if (r.type === "inbound-rtp" && r.kind === "audio") n += r.packetsReceived;
+  });
+  return n;
+};
+window.ready = true;
+</script>`;
+
+export class PageServer {
+  private readonly server: Server;
+  readonly url: string;
+
+  private constructor(server: Server, url: string) {
+    this.server = server;
+    this.url = url;
+  }
+
+  static async start(): Promise<PageServer> {
+    const server = createServer((req, res) => {
+      const path = new URL(req.url ?? "/", "http://x").pathname;
+      const send = (body: string | Buffer, type: string) => {
+        res.writeHead(200, { "content-type": type });
+        res.end(body);
+      };
+      if (path === "/") return send(PAGE, "text/html");
+      if (path === "/shim/events.js") return send(EVENTS_SHIM, "text/javascript");
+      if (path.startsWith("/lib/")) {
+        // The package's ESM imports leave out ".js" (its bundlers add it).
+        const file = normalize(join(LIB, path.slice(5)));
+        if (file.startsWith(LIB))
+          for (const f of [file, `${file}.js`])
+            if (existsSync(f) && statSync(f).isFile()) return send(readFileSync(f), "text/javascript");
+      }
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const { port } = server.address() as AddressInfo;
+    return new PageServer(server, `http://127.0.0.1:${port}/`);
+  }
+
+  close(): Promise<void> {
+    return new Promise((r) => this.server.close(() => r()));
+  }
+}
+
+export async function launchChromium(bin: string): Promise<Browser> {
+  return chromium.launch({
+    executablePath: bin,
+    headless: true,
+    args: [
+      "--use-fake-device-for-media-stream",
+      "--use-fake-ui-for-media-stream",
+      // Loopback only: loopback ICE candidates, no mDNS names for them.
+      "--allow-loopback-in-peer-connection",
+      "--disable-features=WebRtcHideLocalIpsWithMdns",
+      "--no-sandbox", // the tests run as root
+    ],
+  });
+}
+
+export class BrowserClient {
+  readonly errors: string[] = [];
+  readonly page: Page;
+  readonly callID: string;
+  readonly sessionID: string;
+  private readonly conn: PluginConn;
+
+  private constructor(page: Page, conn: PluginConn, callID: string, sessionID: string) {
+    this.page = page;
+    this.conn = conn;
+    this.callID = callID;
+    this.sessionID = sessionID;
+  }
+
+  static async open(
+    browser: Browser,
+    server: PageServer,
+    conn: PluginConn,
+    callID: string,
+    sessionID: string,
+  ): Promise<BrowserClient> {
+    const page = await browser.newPage();
+    const c = new BrowserClient(page, conn, callID, sessionID);
+    page.on("pageerror", (e) => c.errors.push(String(e)));
+    await page.exposeFunction("sendRtc", (type: number, data: string) => {
+      const msg: RtcMsg = {
+        group_id: c.conn.clientID,
+        user_id: `user-${sessionID}`,
+        session_id: sessionID,
+        call_id: callID,
+        type,
+        data: Buffer.from(data),
+      };
+      c.conn.send("rtc", msg);
+    });
+    conn.on(sessionID, (type, data) => {
+      if (type !== "rtc") return;
+      const m = data as RtcMsg;
+      if ((m.type === 1 || m.type === 2) && m.data)
+        page
+          .evaluate(
+            (d) => (globalThis as unknown as { signal(d: string): void }).signal(d),
+            Buffer.from(m.data).toString(),
+          )
+          .catch((err: unknown) => c.errors.push(String(err)));
+    });
+    await page.goto(server.url);
+    await page.waitForFunction(() => (globalThis as unknown as { ready?: boolean }).ready === true);
+    return c;
+  }
+
+  async join(): Promise<void> {
+    this.conn.send("join", {
+      callID: this.callID,
+      userID: `user-${this.sessionID}`,
+      sessionID: this.sessionID,
+      channelID: "channel",
+      av1Support: false,
+      dcSignaling: false,
+    });
+    await this.page.evaluate(() => (globalThis as unknown as { startCall(): Promise<void> }).startCall());
+  }
+
+  // What the page's RTCPeer saw: connection, remote tracks, errors, RTT.
+  state(): Promise<{ connected: boolean; errors: string[]; tracks: string[]; rtt: number }> {
+    return this.page.evaluate(() => {
+      const w = globalThis as unknown as {
+        calls: { connected: boolean; errors: string[]; tracks: string[] };
+        peer: { getRTT(): number };
+      };
+      return { ...w.calls, rtt: w.peer.getRTT() };
+    });
+  }
+
+  shareScreen(): Promise<void> {
+    return this.page.evaluate(() =>
+      (globalThis as unknown as { shareScreen(): Promise<void> }).shareScreen(),
+    );
+  }
+
+  // Bytes sent per simulcast RID ("" without simulcast).
+  videoRidsOut(): Promise<Record<string, number>> {
+    return this.page.evaluate(() =>
+      (globalThis as unknown as { videoRidsOut(): Promise<Record<string, number>> }).videoRidsOut(),
+    );
+  }
+
+  audioPacketsIn(): Promise<number> {
+    return this.page.evaluate(() =>
+      (globalThis as unknown as { audioPacketsIn(): Promise<number> }).audioPacketsIn(),
+    );
+  }
+}

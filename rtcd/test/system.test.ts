@@ -1,0 +1,70 @@
+// /system's load beyond rtcd's host formula (our CPU budget) and the choice
+// of worker for a new call.
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { pickWorker } from "../src/media/worker-load.ts";
+import { CPULoadSampler, cpuBudget } from "../src/system.ts";
+
+describe("cpu_load with our own CPU budget", () => {
+  test("an idle host but a saturated budget reads as loaded", () => {
+    // 4 idle CPU-seconds per second on the host; we use 1.9 of our 2 CPUs.
+    const idle = [0, 4, 8];
+    let own = 0;
+    const s = new CPULoadSampler(() => idle.shift(), { seconds: () => (own += 1.9), budget: 2 });
+    s.sample(0);
+    s.sample(1000);
+    // idle left in our budget: 2 - 1.9 = 0.1 CPU-seconds -> load 10
+    expect(s.load).toBeCloseTo(10);
+  });
+
+  test("a busy host still wins when it has less idle time than our budget", () => {
+    const idle = [0, 0.5];
+    const s = new CPULoadSampler(() => idle.shift(), { seconds: () => 0, budget: 4 });
+    s.sample(0);
+    s.sample(1000);
+    expect(s.load).toBeCloseTo(2);
+  });
+
+  test("over budget is the maximum load, not a negative one", () => {
+    const idle = [0, 4];
+    let own = 0;
+    const s = new CPULoadSampler(() => idle.shift(), { seconds: () => (own += 3), budget: 2 });
+    s.sample(0);
+    s.sample(1000);
+    expect(s.load).toBe(1e6);
+  });
+
+  test("the budget comes from the cgroup quota (v1 and v2), else the CPUs", () => {
+    const v2 = mkdtempSync(join(tmpdir(), "cg2-"));
+    writeFileSync(join(v2, "cpu.max"), "50000 100000\n");
+    expect(cpuBudget(v2)).toBe(Math.min(0.5, availableParallelism()));
+    writeFileSync(join(v2, "cpu.max"), "max 100000\n");
+    expect(cpuBudget(v2)).toBe(availableParallelism());
+    const v1 = mkdtempSync(join(tmpdir(), "cg1-"));
+    mkdirSync(join(v1, "cpu"));
+    writeFileSync(join(v1, "cpu", "cpu.cfs_quota_us"), "100000\n");
+    writeFileSync(join(v1, "cpu", "cpu.cfs_period_us"), "100000\n");
+    expect(cpuBudget(v1)).toBe(1);
+    writeFileSync(join(v1, "cpu", "cpu.cfs_quota_us"), "-1\n");
+    expect(cpuBudget(v1)).toBe(availableParallelism());
+    expect(cpuBudget(join(v1, "absent"))).toBe(availableParallelism());
+  });
+});
+
+describe("placing a new call", () => {
+  const w = (name: string, recent: number, sessions: number) => ({ name, recent, sessions, cpuSeconds: 0 });
+
+  test("the worker with the least recent CPU, whatever its session count", () => {
+    expect(pickWorker([w("a", 0.6, 1), w("b", 0.1, 9)]).name).toBe("b");
+  });
+
+  test("near-equal CPU: the fewest sessions", () => {
+    expect(pickWorker([w("a", 0.11, 5), w("b", 0.12, 2), w("c", 0.13, 3)]).name).toBe("b");
+  });
+
+  test("no workers is an error", () => {
+    expect(() => pickWorker([])).toThrow();
+  });
+});
