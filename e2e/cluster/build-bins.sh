@@ -3,10 +3,13 @@
 # proxy only (no release downloads are reachable here), and caches them outside
 # the repository keyed by version, so a second run is a no-op.
 #
-#   build-bins.sh [control-plane|kubelet|all]
+#   build-bins.sh [control-plane|kubelet|node|all]
+#
+# `kubelet` (alias `node`) builds what a real node runs: kubelet, kube-proxy, CoreDNS.
 #
 # Versions come from e2e/cluster/versions.env and can be overridden by the
-# environment (K8S_VERSION, ETCD_VERSION, KWOK_VERSION, HELM_VERSION).
+# environment (K8S_VERSION, ETCD_VERSION, KWOK_VERSION, HELM_VERSION,
+# COREDNS_VERSION).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
@@ -105,12 +108,14 @@ case $what in
     kwok_stages
     build_helm
     ;;
-  kubelet)
+  kubelet | node)
+    # Everything a real node runs: kubelet, kube-proxy and the cluster DNS.
     build_kubernetes kubelet kube-proxy
+    build_simple coredns "$COREDNS_VERSION" github.com/coredns/coredns github.com/coredns/coredns
     ;;
   all)
     "$0" control-plane
     "$0" kubelet
     ;;
-  *) echo "usage: build-bins.sh [control-plane|kubelet|all]" >&2; exit 2 ;;
+  *) echo "usage: build-bins.sh [control-plane|kubelet|node|all]" >&2; exit 2 ;;
 esac

@@ -26,6 +26,41 @@ const SUBJECTS: Record<ClientName, string> = {
   kwok: "/O=system:masters/CN=kwok-controller",
 };
 
+/**
+ * A client certificate for any subject (a real node's kubelet is
+ * system:node:<name> in system:nodes), signed by the cluster CA; kept if present.
+ */
+export function ensureClientCert(pki: Pki, name: string, subject: string): { cert: string; key: string } {
+  const cert = join(pki.dir, `${name}.crt`);
+  const key = join(pki.dir, `${name}.key`);
+  if (existsSync(cert)) return { cert, key };
+  const csr = join(pki.dir, `${name}.csr`);
+  const extFile = join(pki.dir, `${name}.ext`);
+  writeFileSync(
+    extFile,
+    "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n",
+  );
+  openssl(["genrsa", "-out", key, "2048"], pki.dir);
+  openssl(["req", "-new", "-key", key, "-subj", subject, "-out", csr], pki.dir);
+  openssl(
+    [
+      "x509",
+      "-req",
+      "-in",
+      csr,
+      "-CA",
+      pki.caCert,
+      "-CAkey",
+      pki.caKey,
+      "-CAcreateserial",
+      "-days",
+      "365",
+    ].concat(["-extfile", extFile, "-out", cert]),
+    pki.dir,
+  );
+  return { cert, key };
+}
+
 function openssl(args: string[], cwd: string): void {
   try {
     execFileSync("openssl", args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
@@ -37,7 +72,7 @@ function openssl(args: string[], cwd: string): void {
   }
 }
 
-export function ensurePki(dir: string, serviceIp: string): Pki {
+export function ensurePki(dir: string, serviceIp: string, extraIps: readonly string[] = []): Pki {
   mkdirSync(dir, { recursive: true });
   const p = (f: string) => join(dir, f);
   const pki: Pki = {
@@ -82,6 +117,8 @@ export function ensurePki(dir: string, serviceIp: string): Pki {
       "DNS:kubernetes.default.svc.cluster.local",
       "IP:127.0.0.1",
       `IP:${serviceIp}`,
+      // The host's end of the real nodes' veth, where their kubelets reach the API server.
+      ...extraIps.map((ip) => `IP:${ip}`),
     ].join(",");
     signed("apiserver", "/CN=kube-apiserver", `subjectAltName=${sans}\nextendedKeyUsage=serverAuth`);
   }

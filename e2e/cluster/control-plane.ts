@@ -43,14 +43,33 @@ export interface Component {
   listen: string;
 }
 
-export function writeKubeconfig(file: string, server: string, pki: Pki, user: ClientName): void {
-  const { cert, key } = pki.client(user);
+export function writeKubeconfig(
+  file: string,
+  server: string,
+  pki: Pki,
+  user: ClientName | { name: string; cert: string; key: string },
+  /** The name to verify the server's certificate against, when the address is not in it. */
+  tlsServerName?: string,
+): void {
+  const { cert, key } = typeof user === "string" ? pki.client(user) : user;
+  const userName = typeof user === "string" ? user : user.name;
   const doc = {
     apiVersion: "v1",
     kind: "Config",
-    clusters: [{ name: "mattermost-rtcd-local", cluster: { server, "certificate-authority": pki.caCert } }],
-    users: [{ name: user, user: { "client-certificate": cert, "client-key": key } }],
-    contexts: [{ name: "mattermost-rtcd-local", context: { cluster: "mattermost-rtcd-local", user } }],
+    clusters: [
+      {
+        name: "mattermost-rtcd-local",
+        cluster: {
+          server,
+          "certificate-authority": pki.caCert,
+          ...(tlsServerName ? { "tls-server-name": tlsServerName } : {}),
+        },
+      },
+    ],
+    users: [{ name: userName, user: { "client-certificate": cert, "client-key": key } }],
+    contexts: [
+      { name: "mattermost-rtcd-local", context: { cluster: "mattermost-rtcd-local", user: userName } },
+    ],
     "current-context": "mattermost-rtcd-local",
   };
   writeFileSync(file, stringify(doc), { mode: 0o600 });
@@ -103,6 +122,10 @@ export function components(state: string, pki: Pki, p: Ports): Component[] {
         `--service-cluster-ip-range=${SERVICE_CIDR}`,
         "--service-node-port-range=30000-32767",
         "--allow-privileged=true",
+        // Real nodes' kubelets authorize the API server (logs, exec) by this certificate.
+        `--kubelet-client-certificate=${pki.client("admin").cert}`,
+        `--kubelet-client-key=${pki.client("admin").key}`,
+        "--kubelet-preferred-address-types=InternalIP",
         // The loopback advertise address cannot be an Endpoints address; the
         // in-cluster kubernetes Service is not used by anything here.
         "--endpoint-reconciler-type=none",

@@ -10,6 +10,8 @@ import { stringify } from "yaml";
 import { ensurePki } from "./certs.ts";
 import { binaryOf, components, nodeManifests, ports, SERVICE_IP, writeKubeconfig } from "./control-plane.ts";
 import { clusterDir, missingTools, stateDir, toolPath } from "./paths.ts";
+import { hostIp } from "./real-node/config.ts";
+import { downRealNodes, realNodeStatus, upRealNodes } from "./real-node/node.ts";
 import {
   isOurs,
   portFree,
@@ -127,7 +129,30 @@ function kubectl(args: string[], input?: string): string {
   }
 }
 
-export async function up(): Promise<ClusterInfo> {
+export interface UpOptions {
+  /** Real nodes (containerd + kubelet + kube-proxy in their own netns) to add; 0 for none. */
+  realNodes?: number;
+}
+
+export async function up(opts: UpOptions = {}): Promise<ClusterInfo> {
+  const c = await upControlPlane();
+  if (opts.realNodes) {
+    const state = stateDir();
+    await upRealNodes(
+      {
+        state,
+        pki: ensurePki(join(state, "pki"), SERVICE_IP, [hostIp()]),
+        apiPort: ports().apiserver,
+        adminKubeconfig: c.kubeconfig,
+        kubectl,
+      },
+      opts.realNodes,
+    );
+  }
+  return c;
+}
+
+async function upControlPlane(): Promise<ClusterInfo> {
   const state = stateDir();
   const kubeconfig = kubeconfigPath();
   const server = `https://127.0.0.1:${ports().apiserver}`;
@@ -146,7 +171,9 @@ export async function up(): Promise<ClusterInfo> {
     }
   }
   mkdirSync(join(state, "logs"), { recursive: true });
-  const pki = ensurePki(join(state, "pki"), SERVICE_IP);
+  // The real nodes' veth address is in the serving certificate from the start,
+  // so nodes can join a cluster that was started without them.
+  const pki = ensurePki(join(state, "pki"), SERVICE_IP, [hostIp()]);
   writeKubeconfig(kubeconfig, server, pki, "admin");
 
   const records: ProcRecord[] = [];
@@ -212,8 +239,9 @@ export async function up(): Promise<ClusterInfo> {
 /** Stops only the processes `up` recorded, then removes the cluster's state. */
 export async function down(): Promise<string[]> {
   const state = stateDir();
+  // Real nodes first: their kubelets talk to the API server until stopped.
+  const stopped: string[] = await downRealNodes(state);
   const recs = readRecords(state);
-  const stopped: string[] = [];
   // Reverse start order: nodes' controllers first, etcd last.
   for (const rec of [...recs].reverse()) {
     if (isOurs(rec)) {
@@ -234,6 +262,7 @@ export async function status(): Promise<string> {
       `${r.name.padEnd(24)} ${isOurs(r) ? "running" : "STOPPED"}  pid ${String(r.pid).padEnd(8)} ${r.listen}  log ${r.log}`,
   );
   const ready = await apiReady();
+  lines.push(...realNodeStatus(state));
   lines.push(`api server ${ready ? "ready" : "NOT ready"}; kubeconfig ${kubeconfigPath()}`);
   if (ready) {
     try {

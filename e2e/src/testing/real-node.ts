@@ -1,0 +1,218 @@
+// Helpers for tests on the local cluster's real nodes: whether this machine
+// can run them (and if not, which capability is missing), bringing them up,
+// asking the cluster's CoreDNS what the Mattermost plugin would see, and
+// watching a call between real WebRTC peers for drops.
+import { Resolver } from "node:dns/promises";
+import { readdirSync, readFileSync } from "node:fs";
+import { up } from "../../cluster/index.ts";
+import { hostIp, realNode, type RealNode } from "../../cluster/real-node/config.ts";
+import { cgroupPids } from "../../cluster/real-node/runtime.ts";
+import { missingCapabilities } from "../../cluster/real-node/preflight.ts";
+import { stateDir } from "../../cluster/paths.ts";
+import { Peer, PluginConn, until } from "../../../rtcd/test/support/rtc-peer.ts";
+import { providerName } from "./providers.ts";
+
+export { tagImage } from "../../cluster/real-node/runtime.ts";
+export { REAL_NODE_LABEL, REAL_NODE_TAINT } from "../../cluster/real-node/config.ts";
+
+/** Why real-node tests cannot run here, or undefined when they can. */
+export function realNodeSkipReason(): string | undefined {
+  if (providerName() !== "local") return `real nodes need the local cluster (E2E_PROVIDER=${providerName()})`;
+  if (process.env["MMRTCD_SKIP_REAL_NODE"]) return "MMRTCD_SKIP_REAL_NODE is set";
+  const missing = missingCapabilities();
+  return missing.length ? `missing capability: ${missing.join("; ")}` : undefined;
+}
+
+/** The local cluster with `count` real nodes (started if needed; kept running like the cluster). */
+export async function ensureRealNodes(count: number): Promise<RealNode[]> {
+  await up({ realNodes: count });
+  return Array.from({ length: count }, (_, i) => realNode(stateDir(), i + 1));
+}
+
+/** A Service's A records as the cluster DNS answers them now ([] when it has none). */
+export async function serviceIps(service: string, namespace: string): Promise<string[]> {
+  const r = new Resolver({ timeout: 1000, tries: 1 });
+  r.setServers([hostIp()]);
+  try {
+    return (await r.resolve4(`${service}.${namespace}.svc.cluster.local`)).sort();
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === "ENOTFOUND" || code === "ENODATA") return [];
+    throw err;
+  }
+}
+
+/** A process of the node whose command line contains `needle`: its uid and whether its root is read-only. */
+export function nodeProcess(
+  n: RealNode,
+  needle: string,
+): { pid: number; uid: number; rootReadOnly: boolean } {
+  for (const pid of cgroupPids(n)) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+      if (!cmd.includes(needle)) continue;
+      const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+      const root = readFileSync(`/proc/${pid}/mountinfo`, "utf8")
+        .split("\n")
+        .find((l) => l.split(" ")[4] === "/");
+      const opts = root?.split(" ")[5]?.split(",") ?? [];
+      return { pid, uid, rootReadOnly: opts.includes("ro") };
+    } catch {
+      // exited meanwhile
+    }
+  }
+  throw new Error(`no process matching "${needle}" on ${n.name} (pids ${cgroupPids(n).join(",")})`);
+}
+
+/** Whether any process on the node has `needle` in its command line. */
+export function nodeRuns(n: RealNode, needle: string): boolean {
+  return cgroupPids(n).some((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").includes(needle);
+    } catch {
+      return false;
+    }
+  });
+}
+
+export const RTCD_AUTH_KEY = "e2e-real-node-".padEnd(40, "k");
+
+/** Registers a plugin client (self-registration is on in these tests) and opens its WebSocket. */
+export async function connectPlugin(ip: string, apiPort: number, clientID: string): Promise<PluginConn> {
+  const base = `http://${ip}:${apiPort}`;
+  const r = await fetch(`${base}/register`, {
+    method: "POST",
+    body: JSON.stringify({ clientID, authKey: RTCD_AUTH_KEY }),
+  });
+  // 400 "already registered" is fine: the client is known.
+  if (r.status !== 201 && r.status !== 400)
+    throw new Error(`register at ${base}: ${r.status} ${await r.text()}`);
+  return PluginConn.connect(base, clientID, RTCD_AUTH_KEY);
+}
+
+/** How long (ms) without a new packet at the receiver counts as a dropped call. */
+export const MEDIA_GAP_LIMIT_MS = 3000;
+
+/**
+ * One call on one rtcd pod: a sender and a receiver (werift peers on the
+ * host) joined through a plugin WebSocket. A call is dropped when its
+ * WebSocket closes, rtcd closes a session, or media stops for more than
+ * MEDIA_GAP_LIMIT_MS while the call is supposed to be up.
+ */
+export class WatchedCall {
+  readonly ip: string;
+  readonly conn: PluginConn;
+  readonly sender: Peer;
+  readonly receiver: Peer;
+  wsClosed = false;
+  maxGapMs = 0;
+  private lastCount = 0;
+  private lastGrowth = Date.now();
+  private timer: NodeJS.Timeout | undefined;
+  private ended = false;
+
+  private constructor(ip: string, conn: PluginConn, callID: string) {
+    this.ip = ip;
+    this.conn = conn;
+    this.sender = new Peer(conn, callID, `${callID}-a`);
+    this.receiver = new Peer(conn, callID, `${callID}-b`);
+    conn.ws.on("close", () => {
+      if (!this.ended) this.wsClosed = true;
+    });
+  }
+
+  static async start(ip: string, apiPort: number, callID: string): Promise<WatchedCall> {
+    const conn = await connectPlugin(ip, apiPort, `plugin-${callID}`);
+    const c = new WatchedCall(ip, conn, callID);
+    c.sender.join();
+    c.receiver.join();
+    await c.sender.offer({ send: true });
+    await c.receiver.offer({ send: false });
+    await c.sender.connected(20_000);
+    await c.receiver.connected(20_000);
+    c.sender.startAudio();
+    await until(`media of ${callID} at ${ip}`, () => c.receiver.received.length >= 25, 20_000);
+    c.lastCount = c.receiver.received.length;
+    c.lastGrowth = Date.now();
+    c.timer = setInterval(() => c.sample(), 100);
+    return c;
+  }
+
+  private sample(): void {
+    const n = this.receiver.received.length;
+    const now = Date.now();
+    if (n > this.lastCount) {
+      this.lastCount = n;
+      this.lastGrowth = now;
+    } else {
+      this.maxGapMs = Math.max(this.maxGapMs, now - this.lastGrowth);
+    }
+  }
+
+  get packets(): number {
+    return this.receiver.received.length;
+  }
+
+  /** The verdict when the call ended: its own leave makes rtcd close the sessions, which is no drop. */
+  private verdict: boolean | undefined;
+
+  get dropped(): boolean {
+    if (this.verdict !== undefined) return this.verdict;
+    return (
+      this.wsClosed ||
+      this.sender.closed ||
+      this.receiver.closed ||
+      this.maxGapMs > MEDIA_GAP_LIMIT_MS ||
+      this.sender.errors.length > 0 ||
+      this.receiver.errors.length > 0
+    );
+  }
+
+  private summary: string | undefined;
+
+  describe(): string {
+    if (this.summary !== undefined) return this.summary;
+    return (
+      `call on ${this.ip}: ${this.packets} packets, max gap ${this.maxGapMs} ms (100 ms sampling), ws ${this.wsClosed ? "LOST" : "up"}, ` +
+      `sessions ${this.sender.closed || this.receiver.closed ? "CLOSED by rtcd" : "open"}` +
+      (this.sender.errors.length + this.receiver.errors.length
+        ? `, errors ${[...this.sender.errors, ...this.receiver.errors].join("; ")}`
+        : "")
+    );
+  }
+
+  /** Media keeps arriving: `count` more packets within `ms`. */
+  async flows(count = 50, ms = 10_000): Promise<void> {
+    const target = this.packets + count;
+    await until(`${count} more packets on ${this.ip}`, () => this.packets >= target, ms);
+  }
+
+  /** Ends the call the way the plugin does: both sessions leave, then the WebSocket closes. */
+  async end(): Promise<void> {
+    if (this.ended) return;
+    this.sample();
+    this.verdict = this.dropped;
+    this.summary = this.describe();
+    this.ended = true;
+    clearInterval(this.timer);
+    this.sender.leave();
+    this.receiver.leave();
+    await this.sender.close();
+    await this.receiver.close();
+    this.conn.close();
+  }
+}
+
+/** Pids on this machine (for leftovers checks): any process whose cmdline contains `needle`. */
+export function hostPidsMatching(needle: string): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (readFileSync(`/proc/${e}/cmdline`, "utf8").includes(needle)) out.push(Number(e));
+    } catch {
+      // exited
+    }
+  }
+  return out;
+}

@@ -1,0 +1,357 @@
+// rtcd on real nodes: the chart in operator mode runs our images (built from
+// their Dockerfiles, no registry) on two real kubelets, real WebRTC peers on
+// the host call through the node's address (HostNetwork, the default), and
+// every disruption a cluster does to a pod (rolling update, pod deletion,
+// node drain) happens with a call in progress. A call is dropped when its
+// WebSocket or a session is lost or media stops for more than 3 s; the file
+// prints the count (must be 0) and each scenario's duration.
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { stringify } from "yaml";
+import type { RealNode } from "../../cluster/real-node/config.ts";
+import { applyCrd } from "../../src/testing/operator.ts";
+import {
+  getJson,
+  helm,
+  kubectl,
+  tryHelm,
+  tryKubectl,
+  useCluster,
+  useNamespace,
+  waitFor,
+} from "../../src/testing/index.ts";
+import {
+  ensureRealNodes,
+  nodeProcess,
+  REAL_NODE_LABEL,
+  REAL_NODE_TAINT,
+  realNodeSkipReason,
+  serviceIps,
+  tagImage,
+  WatchedCall,
+} from "../../src/testing/real-node.ts";
+import { repoRoot } from "../../src/testing/providers.ts";
+
+const skip = realNodeSkipReason();
+if (skip) process.stderr.write(`[real-node e2e] skipped: ${skip}\n`);
+
+const API_PORT = 8045;
+const RELEASE = "rtcd";
+const RTCD_IMAGE = "localhost/mattermost-rtcd-mediasoup";
+const ns = skip ? { name: "unused" } : useNamespace("real-node");
+const calls: WatchedCall[] = [];
+const timings: { scenario: string; seconds: number; detail: string }[] = [];
+let nodes: RealNode[] = [];
+let service = "";
+let valuesFile = "";
+
+interface PodInfo {
+  name: string;
+  ip: string;
+  node: string;
+  image: string;
+  ready: boolean;
+  terminating: boolean;
+  running: boolean;
+}
+
+async function rtcdPods(): Promise<PodInfo[]> {
+  const list = await getJson<{
+    items: {
+      metadata: { name: string; deletionTimestamp?: string };
+      spec: { nodeName?: string; containers: { image: string }[] };
+      status: {
+        podIP?: string;
+        conditions?: { type: string; status: string }[];
+        containerStatuses?: { state: { running?: object } }[];
+      };
+    }[];
+  }>(["get", "pods", "-n", ns.name, "-l", "app.kubernetes.io/component=rtcd"]);
+  return list.items.map((p) => ({
+    name: p.metadata.name,
+    ip: p.status.podIP ?? "",
+    node: p.spec.nodeName ?? "",
+    image: p.spec.containers[0]?.image ?? "",
+    ready: p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
+    terminating: !!p.metadata.deletionTimestamp,
+    running: !!p.status.containerStatuses?.[0]?.state.running,
+  }));
+}
+
+/** The one serving rtcd pod: Ready, not terminating, and in the headless Service's DNS. */
+async function servingPod(not?: string): Promise<PodInfo> {
+  return waitFor(
+    async () => {
+      const ready = (await rtcdPods()).filter((p) => p.ready && !p.terminating && p.name !== not);
+      if (ready.length !== 1) return undefined;
+      const ips = await serviceIps(service, ns.name);
+      return ips.length === 1 && ips[0] === ready[0]!.ip ? ready[0] : undefined;
+    },
+    {
+      timeoutMs: 180_000,
+      intervalMs: 500,
+      what: `a Ready rtcd pod in DNS${not ? ` other than ${not}` : ""}`,
+    },
+  );
+}
+
+async function install(extra: string[] = []): Promise<void> {
+  await helm(
+    ["upgrade", "--install", RELEASE, join(repoRoot, "charts/mattermost-rtcd"), "-n", ns.name].concat([
+      "-f",
+      valuesFile,
+      ...extra,
+      "--wait",
+      "--timeout",
+      "5m",
+    ]),
+  );
+}
+
+/**
+ * One disruption with a call in progress on the serving pod: the call keeps
+ * flowing on the old pod, the old pod leaves DNS at once, a new call lands on
+ * the new pod, and the old pod exits only once its call ends.
+ */
+async function withActiveCall(scenario: string, disrupt: (old: PodInfo) => Promise<void>): Promise<PodInfo> {
+  const t0 = Date.now();
+  const old = await servingPod();
+  const call = await WatchedCall.start(old.ip, API_PORT, `${scenario}-old`);
+  calls.push(call);
+  const tDisrupt = Date.now();
+  await disrupt(old);
+  await waitFor(async () => (await rtcdPods()).find((p) => p.name === old.name && p.terminating), {
+    timeoutMs: 120_000,
+    what: `${old.name} terminating`,
+  });
+  const tTerm = Date.now();
+  await waitFor(async () => !(await serviceIps(service, ns.name)).includes(old.ip), {
+    timeoutMs: 5000,
+    intervalMs: 100,
+    what: `${old.ip} gone from the DNS of ${service}`,
+  });
+  const dnsGoneMs = Date.now() - tTerm;
+  const dnsGoneSinceDisruptMs = Date.now() - tDisrupt;
+  await call.flows(100);
+  const fresh = await servingPod(old.name);
+  expect(fresh.ip).not.toBe(old.ip);
+  expect(fresh.node).not.toBe(old.node);
+  // A new call: where DNS sends the plugin now, i.e. the new pod.
+  const [target] = await serviceIps(service, ns.name);
+  expect(target).toBe(fresh.ip);
+  const next = await WatchedCall.start(target!, API_PORT, `${scenario}-new`);
+  calls.push(next);
+  // The old pod keeps running while its call is up (the grace is 18000 s).
+  await new Promise((r) => setTimeout(r, 8000));
+  const still = (await rtcdPods()).find((p) => p.name === old.name);
+  expect(still?.running, `${old.name} must keep running while its call is up`).toBe(true);
+  await call.flows(50);
+  expect(call.dropped, call.describe()).toBe(false);
+  // Not earlier: still running right up to the end of its call.
+  expect((await rtcdPods()).find((p) => p.name === old.name)?.running).toBe(true);
+  const tEnd = Date.now();
+  await call.end();
+  await waitFor(async () => !(await rtcdPods()).some((p) => p.name === old.name), {
+    timeoutMs: 90_000,
+    intervalMs: 250,
+    what: `${old.name} gone after its last call ended`,
+  });
+  const exitMs = Date.now() - tEnd;
+  await next.flows(50);
+  expect(next.dropped, next.describe()).toBe(false);
+  await next.end();
+  const seconds = (Date.now() - t0) / 1000;
+  timings.push({
+    scenario,
+    seconds,
+    detail: `old pod out of DNS ${dnsGoneSinceDisruptMs} ms after the disruption was issued (${dnsGoneMs} ms after the test saw it terminating); exited ${(exitMs / 1000).toFixed(1)} s after its call ended; old call ${call.packets} packets, max gap ${call.maxGapMs} ms`,
+  });
+  return fresh;
+}
+
+describe.skipIf(!!skip)("rtcd on real nodes (operator mode, HostNetwork)", () => {
+  beforeAll(async () => {
+    await useCluster();
+    // On a cold cache this builds kubelet, CoreDNS and the images (about 25
+    // minutes on a loaded 2-core machine, hence the hook's timeout); warm, seconds.
+    nodes = await ensureRealNodes(2);
+    await applyCrd();
+    const dir = mkdtempSync(join(tmpdir(), "real-node-"));
+    valuesFile = join(dir, "values.yaml");
+    const onRealNodes = { [REAL_NODE_LABEL]: "true" };
+    const tolerations = [{ ...REAL_NODE_TAINT, operator: "Equal" }];
+    writeFileSync(
+      valuesFile,
+      stringify({
+        image: { repository: RTCD_IMAGE, tag: "local", pullPolicy: "Never" },
+        nodeSelector: onRealNodes,
+        tolerations,
+        configuration: {
+          replicas: 1,
+          environmentVariables: { RTCD_API_SECURITY_ALLOWSELFREGISTRATION: "true" },
+          readinessProbeInitialDelaySeconds: 1,
+          readinessProbePeriodSeconds: 2,
+          livenessProbeInitialDelaySeconds: 5,
+        },
+        tests: {
+          image: { repository: "localhost/mmrtcd-curl", tag: "local", pullPolicy: "Never" },
+          nodeSelector: onRealNodes,
+          tolerations,
+        },
+        operator: {
+          enabled: true,
+          replicas: 1,
+          image: { repository: "localhost/mattermost-rtcd-operator", tag: "local", pullPolicy: "Never" },
+          nodeSelector: onRealNodes,
+          tolerations,
+          // The CRD is applied above (shared with the other operator tests).
+          crds: { install: false },
+        },
+      }),
+    );
+  }, 2_700_000);
+
+  afterAll(async () => {
+    for (const c of calls) await c.end().catch(() => undefined);
+    const dropped = calls.filter((c) => c.dropped);
+    const lines = timings.map(
+      (t) => `  ${t.scenario.padEnd(16)} ${t.seconds.toFixed(1).padStart(6)} s  ${t.detail}`,
+    );
+    process.stdout.write(
+      `\n[real-node e2e] calls: ${calls.length}, dropped: ${dropped.length}\n${lines.join("\n")}\n` +
+        dropped.map((c) => `  DROPPED ${c.describe()}\n`).join(""),
+    );
+    for (const n of nodes) await tryKubectl(["uncordon", n.name]);
+    await tryHelm(["uninstall", RELEASE, "-n", ns.name, "--wait", "--timeout", "2m"]);
+  });
+
+  test("helm install (operator mode): rtcd pods Ready through their real probes, as non-root on a read-only root", async () => {
+    const t0 = Date.now();
+    await install();
+    const pods = await rtcdPods();
+    service = (
+      await getJson<{ items: { metadata: { name: string }; spec: { clusterIP?: string } }[] }>([
+        "get",
+        "services",
+        "-n",
+        ns.name,
+        "-l",
+        "app.kubernetes.io/component=rtcd",
+      ])
+    ).items.find((s) => s.spec.clusterIP === "None")!.metadata.name;
+    const pod = await servingPod();
+    expect(pods.length).toBeGreaterThanOrEqual(1);
+    const spec = await getJson<{
+      spec: { hostNetwork?: boolean; containers: { readinessProbe: { httpGet: { path: string } } }[] };
+      status: { hostIP: string };
+    }>(["get", "pod", pod.name, "-n", ns.name]);
+    expect(spec.spec.hostNetwork).toBe(true);
+    expect(spec.spec.containers[0]!.readinessProbe.httpGet.path).toBe("/readyz");
+    const node = nodes.find((n) => n.name === pod.node)!;
+    expect(pod.ip).toBe(node.ip);
+    // The processes themselves, as the kernel sees them.
+    const rtcd = nodeProcess(node, "/app/rtcd/src/main.ts");
+    expect(rtcd.uid).toBe(65532);
+    expect(rtcd.rootReadOnly).toBe(true);
+    const opNode = nodes.find((n) => {
+      try {
+        nodeProcess(n, "/app/operator/dist/cli/main.js");
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    expect(opNode, "the operator runs on a real node").toBeDefined();
+    const op = nodeProcess(opNode!, "/app/operator/dist/cli/main.js");
+    expect(op.uid).not.toBe(0);
+    expect(op.rootReadOnly).toBe(true);
+    timings.push({
+      scenario: "install",
+      seconds: (Date.now() - t0) / 1000,
+      detail: `rtcd Ready on ${pod.node}`,
+    });
+  });
+
+  test("helm test passes (curl to /version through the headless Service)", async () => {
+    // The hook pod is deleted on success (hook-delete-policy), so its logs are
+    // gone; helm reports the phase, and the pod exits non-zero unless rtcd's
+    // /version answer carries buildVersion.
+    const out = await helm(["test", RELEASE, "-n", ns.name, "--timeout", "3m"]);
+    expect(out).toMatch(/test-version[\s\S]*Phase:\s+Succeeded/);
+  });
+
+  test("a call between real WebRTC peers on the host reaches the pod on its node's address; media flows", async () => {
+    const t0 = Date.now();
+    const pod = await servingPod();
+    const call = await WatchedCall.start(pod.ip, API_PORT, "basic");
+    calls.push(call);
+    await call.flows(150);
+    expect(call.dropped, call.describe()).toBe(false);
+    await call.end();
+    timings.push({ scenario: "call", seconds: (Date.now() - t0) / 1000, detail: `${call.packets} packets` });
+  });
+
+  test("rolling update to a new image tag with an active call", async () => {
+    for (const n of nodes) tagImage(n, `${RTCD_IMAGE}:local`, `${RTCD_IMAGE}:local-2`);
+    const fresh = await withActiveCall("rolling-update", async () => {
+      // Not --wait: the old pod drains for as long as its call lasts.
+      await helm(
+        ["upgrade", RELEASE, join(repoRoot, "charts/mattermost-rtcd"), "-n", ns.name].concat([
+          "-f",
+          valuesFile,
+          "--set",
+          "image.tag=local-2",
+        ]),
+      );
+    });
+    expect(fresh.image).toBe(`${RTCD_IMAGE}:local-2`);
+  });
+
+  test("kubectl delete pod with an active call", async () => {
+    await withActiveCall("delete-pod", async (old) => {
+      await kubectl(["delete", "pod", old.name, "-n", ns.name, "--wait=false"]);
+    });
+  });
+
+  test("node drain with an active call", async () => {
+    let drain: Promise<number> | undefined;
+    const c = await useCluster();
+    await withActiveCall("node-drain", async (old) => {
+      drain = new Promise((resolve) => {
+        const child = spawn(
+          "kubectl",
+          ["drain", old.node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=300s"],
+          { env: { ...process.env, ...c.env }, stdio: "ignore" },
+        );
+        child.on("exit", (code) => resolve(code ?? 1));
+      });
+    });
+    // The drain finishes once the old pod has left, i.e. after its call.
+    expect(await drain).toBe(0);
+  });
+
+  test("control: a pod killed without draining drops its call, and the watcher sees it", async () => {
+    // Proves the drop detector can fail: the same call, but rtcd gets no time to drain.
+    const pod = await servingPod();
+    const call = await WatchedCall.start(pod.ip, API_PORT, "control-kill");
+    await call.flows(50);
+    expect(call.dropped).toBe(false);
+    await kubectl(["delete", "pod", pod.name, "-n", ns.name, "--grace-period=1", "--wait=false"]);
+    await waitFor(async () => call.dropped, {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+      what: "the killed call seen as dropped",
+    });
+    process.stdout.write(`[real-node e2e] control (not counted): ${call.describe()}\n`);
+    await call.end();
+  });
+
+  test("no call was dropped", () => {
+    const dropped = calls.filter((c) => c.dropped);
+    expect(dropped.map((c) => c.describe())).toEqual([]);
+    expect(calls.length).toBe(7);
+  });
+});
