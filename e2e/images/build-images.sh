@@ -27,9 +27,11 @@ log() { printf '[build-images] %s\n' "$*" >&2; }
 prune() { find "$out" -maxdepth 1 -name "$1-*.tar" ! -name "$(basename "$2")" -delete; }
 bah() { buildah --root "$store/root" --runroot "$store/run" --storage-driver overlay "$@"; }
 
-BASE_NAME=docker.io/library/node:24-bookworm-slim
-# Bump when build_base changes what goes into the base image.
-BASE_RECIPE=2
+# Under localhost/: buildah resolves the Dockerfiles' short FROM name to a
+# local image of that name (with --pull-never), so nothing names a registry.
+BASE_NAME=localhost/node:24-bookworm-slim
+# Bump when build_base changes what goes into the base image (or its name).
+BASE_RECIPE=3
 node_bin=$repo/node_modules/node/bin/node
 npm_dir=${MMRTCD_NPM_DIR:-$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")}
 
@@ -159,6 +161,9 @@ build_app() { # name dockerfile-dir image-repo
   fi
   rm -rf "$ctxdir"
   bah push -q "localhost/$repo_name:local" "docker-archive:$tar.tmp:localhost/$repo_name:local" && mv "$tar.tmp" "$tar"
+  # The image this one replaced is now untagged: drop it, or every source
+  # change would leave another few hundred MB in the build storage.
+  bah rmi --prune >/dev/null 2>&1 || true
   log "$name: built in $((SECONDS - t0))s"
 }
 
