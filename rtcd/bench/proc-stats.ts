@@ -1,6 +1,6 @@
 // Per-process numbers from /proc (Linux): CPU seconds, peak RSS, children,
 // and the machine's busy time.
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
 // Child processes (the mediasoup workers) of a process.
 export function children(pid: number): number[] {
@@ -32,4 +32,55 @@ export function machineJiffies(): { busy: number; total: number } {
   const total = cpu.reduce((a, b) => a + b, 0);
   const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0); // idle + iowait
   return { busy: total - idle, total };
+}
+
+// UDP datagrams the kernel dropped because a socket's receive buffer was
+// full (machine-wide, /proc/net/snmp RcvbufErrors): loss that happened
+// before any process read the packet.
+export function udpRcvbufErrors(): number {
+  const lines = readFileSync("/proc/net/snmp", "utf8")
+    .split("\n")
+    .filter((l) => l.startsWith("Udp:"));
+  const names = lines[0]?.split(/\s+/) ?? [];
+  const vals = lines[1]?.split(/\s+/) ?? [];
+  return Number(vals[names.indexOf("RcvbufErrors")] ?? NaN);
+}
+
+// Datagrams dropped on arrival (full receive buffer) by the UDP sockets
+// the given processes hold, from the "drops" column of /proc/net/udp{,6}:
+// tells whether loss happened at the SFU's sockets or the generator's.
+export function udpDrops(pids: number[]): number {
+  const drops = new Map<string, number>(); // socket inode -> drops
+  for (const f of ["/proc/net/udp", "/proc/net/udp6"]) {
+    let text: string;
+    try {
+      text = readFileSync(f, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length >= 13) drops.set(cols[9]!, Number(cols[12]));
+    }
+  }
+  let total = 0;
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue; // gone
+    }
+    for (const fd of fds) {
+      let link: string;
+      try {
+        link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      const m = /^socket:\[(\d+)\]$/.exec(link);
+      if (m) total += drops.get(m[1]!) ?? 0;
+    }
+  }
+  return total;
 }
