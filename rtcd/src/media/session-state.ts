@@ -58,6 +58,13 @@ export interface ProducerInfo {
   type: TrackType;
   mid: string;
   ssrcKey: string;
+  /**
+   * Has received RTP. Only then is it offered to the others, as rtcd adds a
+   * track when its first packet arrives: a muted client's microphone section
+   * costs nobody a section, and a 200-person call is 200 x 2 tracks, not
+   * 200 x 199.
+   */
+  live: boolean;
 }
 
 export interface PeerSession {
