@@ -3,13 +3,10 @@
 // offer whose only audio codec is one rtcd does not forward. A call next
 // door keeps flowing throughout. Where the two differ in how the bad
 // session itself is treated, the test says so.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { RTCPeerConnection, RTCRtpCodecParameters } from "werift";
-import { buildRealRtcd } from "./support/go-build.ts";
-import { startRtcd, stopRtcd, type Impl, type Running } from "./support/procs.ts";
+import { stopRtcd, type Impl, type Running } from "./support/procs.ts";
+import { startForPlugin } from "./support/plugin-rtcd.ts";
 import { Peer, PluginConn, sleep, until, type RtcMsg } from "./support/rtc-peer.ts";
 
 const KEY = "e".repeat(40);
@@ -60,26 +57,7 @@ describe.each<Impl>(["rtcd", "ours"])("bad input against %s", (impl) => {
   }
 
   beforeAll(async () => {
-    const realBinary = impl === "rtcd" ? await buildRealRtcd() : "";
-    r = await startRtcd({
-      impl,
-      realBinary,
-      dir: mkdtempSync(join(tmpdir(), `rtcd-bad-${impl}-`)),
-      name: `bad-${impl}`,
-      env: {
-        RTCD_API_SECURITY_ALLOWSELFREGISTRATION: "true",
-        ...(process.env["MEDIASOUP_WORKER_BIN"]
-          ? { MEDIASOUP_WORKER_BIN: process.env["MEDIASOUP_WORKER_BIN"] }
-          : {}),
-        ...(process.env["MMRTCD_CACHE_DIR"] ? { MMRTCD_CACHE_DIR: process.env["MMRTCD_CACHE_DIR"] } : {}),
-      },
-    });
-    const reg = await fetch(`${r.url}/register`, {
-      method: "POST",
-      body: JSON.stringify({ clientID: "plugin", authKey: KEY }),
-    });
-    expect(reg.status).toBe(201);
-    conn = await PluginConn.connect(r.url, "plugin", KEY);
+    ({ r, conn } = await startForPlugin(impl, `bad-${impl}`, KEY));
     // The call next door.
     a = new Peer(conn, "good", "goodA");
     b = new Peer(conn, "good", "goodB");

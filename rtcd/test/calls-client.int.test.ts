@@ -3,14 +3,11 @@
 // relayed the way the Calls plugin relays it, against Mattermost's rtcd
 // v1.2.6 and ours, both as processes on loopback. The scenarios are the
 // contract: the same assertions hold for both.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { OpusDecoder } from "opus-decoder";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { CallsClient } from "./support/calls-client.ts";
-import { buildRealRtcd } from "./support/go-build.ts";
-import { startRtcd, stopRtcd, type Impl, type Running } from "./support/procs.ts";
+import { stopRtcd, type Impl, type Running } from "./support/procs.ts";
+import { startForPlugin } from "./support/plugin-rtcd.ts";
 import { PluginConn, sleep, until } from "./support/rtc-peer.ts";
 
 const KEY = "c".repeat(40);
@@ -41,26 +38,7 @@ describe.each<Impl>(["rtcd", "ours"])("Calls client (RTCPeer) against %s", (impl
   }
 
   beforeAll(async () => {
-    const realBinary = impl === "rtcd" ? await buildRealRtcd() : "";
-    r = await startRtcd({
-      impl,
-      realBinary,
-      dir: mkdtempSync(join(tmpdir(), `rtcd-client-${impl}-`)),
-      name: `client-${impl}`,
-      env: {
-        RTCD_API_SECURITY_ALLOWSELFREGISTRATION: "true",
-        ...(process.env["MEDIASOUP_WORKER_BIN"]
-          ? { MEDIASOUP_WORKER_BIN: process.env["MEDIASOUP_WORKER_BIN"] }
-          : {}),
-        ...(process.env["MMRTCD_CACHE_DIR"] ? { MMRTCD_CACHE_DIR: process.env["MMRTCD_CACHE_DIR"] } : {}),
-      },
-    });
-    const reg = await fetch(`${r.url}/register`, {
-      method: "POST",
-      body: JSON.stringify({ clientID: "plugin", authKey: KEY }),
-    });
-    expect(reg.status).toBe(201);
-    conn = await PluginConn.connect(r.url, "plugin", KEY);
+    ({ r, conn } = await startForPlugin(impl, `client-${impl}`, KEY));
     decoder = new OpusDecoder({ channels: 2 });
     await decoder.ready;
   });

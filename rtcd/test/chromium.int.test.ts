@@ -4,16 +4,13 @@
 // (DCEP on calls-dc) and ICE/DTLS stack meet each SFU. Skips, saying so, when
 // no Chromium binary is installed (Debian package `chromium`, or
 // CHROMIUM_BIN).
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { OpusDecoder } from "opus-decoder";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { CallsClient } from "./support/calls-client.ts";
 import { BrowserClient, findChromium, launchChromium, PageServer } from "./support/chromium.ts";
-import { buildRealRtcd } from "./support/go-build.ts";
-import { startRtcd, stopRtcd, type Impl, type Running } from "./support/procs.ts";
+import { stopRtcd, type Impl, type Running } from "./support/procs.ts";
+import { startForPlugin } from "./support/plugin-rtcd.ts";
 import { PluginConn, until } from "./support/rtc-peer.ts";
 
 const KEY = "b".repeat(40);
@@ -30,26 +27,7 @@ describe.runIf(CHROMIUM).each<Impl>(["rtcd", "ours"])("Chromium (RTCPeer) agains
   const werift: CallsClient[] = [];
 
   beforeAll(async () => {
-    const realBinary = impl === "rtcd" ? await buildRealRtcd() : "";
-    r = await startRtcd({
-      impl,
-      realBinary,
-      dir: mkdtempSync(join(tmpdir(), `rtcd-chromium-${impl}-`)),
-      name: `chromium-${impl}`,
-      env: {
-        RTCD_API_SECURITY_ALLOWSELFREGISTRATION: "true",
-        ...(process.env["MEDIASOUP_WORKER_BIN"]
-          ? { MEDIASOUP_WORKER_BIN: process.env["MEDIASOUP_WORKER_BIN"] }
-          : {}),
-        ...(process.env["MMRTCD_CACHE_DIR"] ? { MMRTCD_CACHE_DIR: process.env["MMRTCD_CACHE_DIR"] } : {}),
-      },
-    });
-    const reg = await fetch(`${r.url}/register`, {
-      method: "POST",
-      body: JSON.stringify({ clientID: "plugin", authKey: KEY }),
-    });
-    expect(reg.status).toBe(201);
-    conn = await PluginConn.connect(r.url, "plugin", KEY);
+    ({ r, conn } = await startForPlugin(impl, `chromium-${impl}`, KEY));
     server = await PageServer.start();
     browser = await launchChromium(CHROMIUM!);
   });

@@ -4,16 +4,13 @@
 // pongs in both the string and the msgpack forms, the signaling lock is
 // granted and honoured, a MediaMap comes with each offer of rtcd's, and with
 // `dcSignaling` the SDP goes over the channel, zlib-compressed.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { deflateSync, inflateSync } from "node:zlib";
 import { decodeMulti, encode } from "@msgpack/msgpack";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { MediaStreamTrack } from "werift";
 import { DCType, decodeDCMessage, type DCMessage } from "../src/media/dc-msg.ts";
-import { buildRealRtcd } from "./support/go-build.ts";
-import { startRtcd, stopRtcd, type Impl, type Running } from "./support/procs.ts";
+import { stopRtcd, type Impl, type Running } from "./support/procs.ts";
+import { startForPlugin } from "./support/plugin-rtcd.ts";
 import { Peer, PluginConn, sleep, until } from "./support/rtc-peer.ts";
 
 const KEY = "d".repeat(40);
@@ -24,26 +21,7 @@ describe.each<Impl>(["rtcd", "ours"])("calls-dc against %s", (impl) => {
   const peers: Peer[] = [];
 
   beforeAll(async () => {
-    const realBinary = impl === "rtcd" ? await buildRealRtcd() : "";
-    r = await startRtcd({
-      impl,
-      realBinary,
-      dir: mkdtempSync(join(tmpdir(), `rtcd-dc-${impl}-`)),
-      name: `dc-${impl}`,
-      env: {
-        RTCD_API_SECURITY_ALLOWSELFREGISTRATION: "true",
-        ...(process.env["MEDIASOUP_WORKER_BIN"]
-          ? { MEDIASOUP_WORKER_BIN: process.env["MEDIASOUP_WORKER_BIN"] }
-          : {}),
-        ...(process.env["MMRTCD_CACHE_DIR"] ? { MMRTCD_CACHE_DIR: process.env["MMRTCD_CACHE_DIR"] } : {}),
-      },
-    });
-    const reg = await fetch(`${r.url}/register`, {
-      method: "POST",
-      body: JSON.stringify({ clientID: "plugin", authKey: KEY }),
-    });
-    expect(reg.status).toBe(201);
-    conn = await PluginConn.connect(r.url, "plugin", KEY);
+    ({ r, conn } = await startForPlugin(impl, `dc-${impl}`, KEY));
   });
 
   afterAll(async () => {

@@ -4,12 +4,9 @@
 // Calls client: a microphone track and the calls-dc data channel in the
 // first offer, signaling relayed over rtcd's WebSocket API. Needs Go (for
 // the real rtcd) and the mediasoup worker (for ours).
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { buildRealRtcd } from "./support/go-build.ts";
-import { startRtcd, stopRtcd, type Impl, type Running } from "./support/procs.ts";
+import { stopRtcd, type Impl, type Running } from "./support/procs.ts";
+import { startForPlugin } from "./support/plugin-rtcd.ts";
 import { OPUS_SILENCE, Peer, PluginConn, sleep, until } from "./support/rtc-peer.ts";
 
 const KEY = "s".repeat(40);
@@ -21,26 +18,7 @@ describe.each<Impl>(["rtcd", "ours"])("call scenarios against %s", (impl) => {
   let b: Peer;
 
   beforeAll(async () => {
-    const realBinary = impl === "rtcd" ? await buildRealRtcd() : "";
-    r = await startRtcd({
-      impl,
-      realBinary,
-      dir: mkdtempSync(join(tmpdir(), `rtcd-scenarios-${impl}-`)),
-      name: impl,
-      env: {
-        RTCD_API_SECURITY_ALLOWSELFREGISTRATION: "true",
-        ...(process.env["MEDIASOUP_WORKER_BIN"]
-          ? { MEDIASOUP_WORKER_BIN: process.env["MEDIASOUP_WORKER_BIN"] }
-          : {}),
-        ...(process.env["MMRTCD_CACHE_DIR"] ? { MMRTCD_CACHE_DIR: process.env["MMRTCD_CACHE_DIR"] } : {}),
-      },
-    });
-    const reg = await fetch(`${r.url}/register`, {
-      method: "POST",
-      body: JSON.stringify({ clientID: "plugin", authKey: KEY }),
-    });
-    expect(reg.status).toBe(201);
-    conn = await PluginConn.connect(r.url, "plugin", KEY);
+    ({ r, conn } = await startForPlugin(impl, `scenarios-${impl}`, KEY));
     a = new Peer(conn, "call", "sessA");
     b = new Peer(conn, "call", "sessB");
   });
