@@ -174,7 +174,9 @@ describe("render: probes and draining", () => {
   it("probes /version on Mattermost's image and /readyz, /healthz on this project's", () => {
     expect(container().readinessProbe!.httpGet!.path).toBe("/version");
     expect(container().livenessProbe!.httpGet!.path).toBe("/version");
-    const ours = container({ image: { repository: "registry.example.com/acme/mattermost-rtcd-mediasoup", tag: "0.1.0" } });
+    const ours = container({
+      image: { repository: "registry.example.com/acme/mattermost-rtcd-mediasoup", tag: "0.1.0" },
+    });
     expect(ours.readinessProbe!.httpGet!.path).toBe("/readyz");
     expect(ours.livenessProbe!.httpGet!.path).toBe("/healthz");
     expect(ours.readinessProbe).toMatchObject({ periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 });
