@@ -68,20 +68,25 @@ export async function buildRealRtcd(): Promise<string> {
   );
 }
 
-// Keyed by the runner's sources, so editing a case rebuilds it.
-export function contractHash(): string {
+/** A hash of a Go module's sources, go.mod and go.sum: editing any of them rebuilds. */
+export function goModuleHash(dir: string): string {
   const h = createHash("sha256");
-  for (const f of readdirSync(CONTRACT_DIR).sort()) {
+  for (const f of readdirSync(dir).sort()) {
     if (!(f.endsWith(".go") || f === "go.mod" || f === "go.sum")) continue;
     h.update(f)
       .update("\0")
-      .update(readFileSync(join(CONTRACT_DIR, f)))
+      .update(readFileSync(join(dir, f)))
       .update("\0");
   }
   return h.digest("hex").slice(0, 16);
 }
 
-export async function buildContractRunner(): Promise<string> {
-  const path = join(cacheRoot(), `rtcd-contract-${contractHash()}`, "contract");
-  return cached(path, (tmp) => run("go", ["build", "-trimpath", "-o", tmp, "."], CONTRACT_DIR));
+/** Builds the Go module in `dir` once per source hash, cached as `<cache>/<prefix>-<hash>/<binary>`. */
+export function buildGoModule(dir: string, prefix: string, binary: string): Promise<string> {
+  const path = join(cacheRoot(), `${prefix}-${goModuleHash(dir)}`, binary);
+  return cached(path, (tmp) => run("go", ["build", "-trimpath", "-o", tmp, "."], dir));
+}
+
+export function buildContractRunner(): Promise<string> {
+  return buildGoModule(CONTRACT_DIR, "rtcd-contract", "contract");
 }
