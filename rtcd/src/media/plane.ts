@@ -30,6 +30,7 @@ import {
 } from "../calls/media.ts";
 import { listenAddresses } from "./addresses.ts";
 import { CallsDC } from "./calls-dc.ts";
+import { forwards, pickCodec, producerMime, supportsAV1, vp8Twin } from "./forwarding.ts";
 import type { MediaMap, TrackType } from "./dc-msg.ts";
 import { parseSdp, SdpError, transportParams, writeSdp, type MediaDesc } from "./sdp.ts";
 import {
@@ -498,7 +499,7 @@ export class MediasoupPlane implements MediaPlane {
       });
       s.connected = true;
     }
-    if (!s.caps) s.caps = consumerCaps(s.call.router.rtpCapabilities, offer.media);
+    if (!s.caps) s.caps = consumerCaps(s.call.router.rtpCapabilities, offer.media, supportsAV1(s.cfg));
     for (let i = 0; i < offer.media.length; i++) {
       const md = offer.media[i]!;
       let sec = s.sections[i];
@@ -550,6 +551,9 @@ export class MediasoupPlane implements MediaPlane {
       p.producer.enableTraceEvent([]).catch(() => undefined);
       for (const other of s.call.sessions.values()) {
         if (other === s || other.firstOffer || other.closed) continue;
+        // An AV1 track replaces its VP8 twin at the viewers that take AV1.
+        const twin = producerMime(p) === "video/av1" ? vp8Twin(p) : undefined;
+        if (twin && supportsAV1(other.cfg)) this.dropConsumersOf(other, twin.producer.id);
         this.addConsumer(other, p).catch((err: unknown) =>
           other.log.warn("media: consuming a new track failed", { error: String(err) }),
         );
@@ -590,8 +594,7 @@ export class MediasoupPlane implements MediaPlane {
       sec.media = rejectedSection(md);
       return undefined;
     }
-    const codecName = md.kind === "audio" ? "opus" : "VP8";
-    const codec = md.codecs.find((c) => c.name.toLowerCase() === codecName.toLowerCase());
+    const codec = pickCodec(md);
     if (!codec) {
       s.log.warn("media: rejecting a section without a supported codec", { mid: md.mid, kind: md.kind });
       this.metrics.rtcErrors.inc({ groupID: s.cfg.GroupID, type: "codec" });
@@ -666,17 +669,24 @@ export class MediasoupPlane implements MediaPlane {
       p.owner.events.send({ type: RTCType.VoiceOff, data: new Uint8Array(0) });
     // Consumers close with it ("producerclose"); the viewers' sections go
     // inactive in their next offer.
-    for (const other of p.owner.call.sessions.values()) {
-      if (other === p.owner) continue;
-      const touched = [...other.sections, ...other.toOffer].some(
-        (sec) => sec.consumer?.producerId === p.producer.id,
-      );
-      if (!touched) continue;
-      for (const sec of [...other.sections, ...other.toOffer])
-        if (sec.consumer?.producerId === p.producer.id) this.dropConsumer(other, sec);
-      other.toOffer = other.toOffer.filter((sec) => sec.consumer);
-      this.enqueue(other, () => this.maybeOffer(other));
-    }
+    for (const other of p.owner.call.sessions.values())
+      if (other !== p.owner) this.dropConsumersOf(other, p.producer.id);
+    // Without its AV1 track, the sender's VP8 one goes to the AV1 viewers.
+    const twin = producerMime(p) === "video/av1" ? vp8Twin(p) : undefined;
+    if (twin?.live)
+      for (const other of p.owner.call.sessions.values())
+        if (other !== p.owner && !other.firstOffer && !other.closed && supportsAV1(other.cfg))
+          this.addConsumer(other, twin).catch((err: unknown) =>
+            other.log.warn("media: consuming a VP8 track failed", { error: String(err) }),
+          );
+  }
+
+  private dropConsumersOf(s: PeerSession, producerId: string): void {
+    const all = [...s.sections, ...s.toOffer];
+    if (!all.some((sec) => sec.consumer?.producerId === producerId)) return;
+    for (const sec of all) if (sec.consumer?.producerId === producerId) this.dropConsumer(s, sec);
+    s.toOffer = s.toOffer.filter((sec) => sec.consumer);
+    this.enqueue(s, () => this.maybeOffer(s));
   }
 
   private dropConsumer(s: PeerSession, sec: Section): void {
@@ -691,7 +701,7 @@ export class MediasoupPlane implements MediaPlane {
   }
 
   private async addConsumer(s: PeerSession, p: ProducerInfo): Promise<void> {
-    if (s.closed || p.producer.closed || !s.caps) return;
+    if (s.closed || p.producer.closed || !s.caps || !forwards(p, s)) return;
     // The newcomer's catch-up and a sender's new producer can race to the
     // same pair; one consumer per producer and viewer.
     const id = p.producer.id;

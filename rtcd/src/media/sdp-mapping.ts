@@ -67,13 +67,18 @@ export function fromMsCodec(c: ms.RtpCodecParameters): CodecDesc {
 // What a client can receive: the router's codecs, and only the header
 // extensions the client uses with the very same ID (in a BUNDLE group one ID
 // must mean one URI across sections, and mediasoup numbers them itself).
-export function consumerCaps(router: ms.RtpCapabilities, media: MediaDesc[]): ms.RtpCapabilities {
+// AV1 only for clients that joined with av1Support, as rtcd forwards it.
+export function consumerCaps(
+  router: ms.RtpCapabilities,
+  media: MediaDesc[],
+  av1: boolean,
+): ms.RtpCapabilities {
   const clientExt = new Map<string, number>();
   for (const m of media) for (const e of m.extensions) clientExt.set(`${m.kind} ${e.uri}`, e.id);
   const anyKind = new Map<string, number>();
   for (const m of media) for (const e of m.extensions) anyKind.set(e.uri, e.id);
   return {
-    codecs: router.codecs ?? [],
+    codecs: (router.codecs ?? []).filter((c) => av1 || !isAV1OrItsRtx(c, router.codecs ?? [])),
     headerExtensions: (router.headerExtensions ?? []).filter((h) => {
       const id = clientExt.get(`${h.kind} ${h.uri}`) ?? anyKind.get(h.uri);
       return id === h.preferredId && h.uri !== "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
@@ -102,4 +107,13 @@ export function announcedIp(t: ms.WebRtcTransport): string {
   const c = t.iceCandidates.find((x) => x.protocol === "udp") ?? t.iceCandidates[0];
   const ip = c?.address ?? "0.0.0.0";
   return /^[\d.]+$/.test(ip) || ip.includes(":") ? ip : "0.0.0.0";
+}
+
+function isAV1OrItsRtx(c: ms.RtpCodecCapability, all: ms.RtpCodecCapability[]): boolean {
+  const av1 = all.find((x) => x.mimeType.toLowerCase() === "video/av1");
+  if (!av1) return false;
+  return (
+    c === av1 ||
+    (c.mimeType.toLowerCase() === "video/rtx" && Number(c.parameters?.["apt"]) === av1.preferredPayloadType)
+  );
 }

@@ -8,7 +8,7 @@ import type { TrackType } from "./dc-msg.ts";
 import type { LocalMedia } from "./sdp.ts";
 import type { WorkerLoad } from "./worker-load.ts";
 
-// opus and VP8 with rtcd's payload types and parameters.
+// opus, VP8 and AV1 with rtcd's payload types and parameters.
 export const MEDIA_CODECS: ms.RouterRtpCodecCapability[] = [
   {
     kind: "audio",
@@ -19,6 +19,7 @@ export const MEDIA_CODECS: ms.RouterRtpCodecCapability[] = [
     parameters: { minptime: 10, useinbandfec: 1 },
   },
   { kind: "video", mimeType: "video/VP8", preferredPayloadType: 96, clockRate: 90000 },
+  { kind: "video", mimeType: "video/AV1", preferredPayloadType: 45, clockRate: 90000 },
 ];
 
 export const SUPPORTED_EXTENSIONS = new Set([

@@ -12,8 +12,10 @@ import {
   RTCRtpHeaderExtensionParameters,
   RtpHeader,
   RtpPacket,
+  useAV1,
   useSdesMid,
   useVP8,
+  type RTCRtpTransceiver,
 } from "werift";
 import WebSocket from "ws";
 
@@ -86,13 +88,22 @@ export interface ReceivedPacket {
   streamID: string;
 }
 
+export const VP8_PT = 96;
+export const AV1_PT = 45;
+
 /** A werift peer with the codecs and header extensions the Calls client offers. */
-export function callsPeerConnection(): RTCPeerConnection {
-  return new RTCPeerConnection(callsPeerConfig());
+export function callsPeerConnection(opts: { av1?: boolean } = {}): RTCPeerConnection {
+  return new RTCPeerConnection(callsPeerConfig(opts));
 }
 
-/** The configuration of callsPeerConnection(), for wrappers that construct their own. */
-export function callsPeerConfig(): ConstructorParameters<typeof RTCPeerConnection>[0] & object {
+/**
+ * The configuration of callsPeerConnection(), for wrappers that construct
+ * their own. With `av1`, AV1 (PT 45, as rtcd numbers it) after VP8, as a
+ * browser that can encode AV1 offers it.
+ */
+export function callsPeerConfig(
+  opts: { av1?: boolean } = {},
+): ConstructorParameters<typeof RTCPeerConnection>[0] & object {
   return {
     codecs: {
       audio: [
@@ -104,7 +115,10 @@ export function callsPeerConfig(): ConstructorParameters<typeof RTCPeerConnectio
           parameters: "minptime=10;useinbandfec=1",
         }),
       ],
-      video: [useVP8({ payloadType: 96 })],
+      video: [
+        useVP8({ payloadType: VP8_PT }),
+        ...(opts.av1 ? [useAV1({ payloadType: AV1_PT, clockRate: 90000 })] : []),
+      ],
     },
     headerExtensions: {
       audio: [
@@ -191,6 +205,7 @@ export class Peer {
   wsOffers = 0;
   private audio: MediaStreamTrack | undefined;
   private video: MediaStreamTrack | undefined;
+  private av1Video: MediaStreamTrack | undefined;
   private videoTimer: NodeJS.Timeout | undefined;
   private vseq = 5000;
   private vts = 0;
@@ -200,11 +215,11 @@ export class Peer {
   level = 127; // -dBov: 127 = silence, 0 = loudest
   sent = 0;
 
-  constructor(conn: PluginConn, callID: string, sessionID: string) {
+  constructor(conn: PluginConn, callID: string, sessionID: string, opts: { av1?: boolean } = {}) {
     this.conn = conn;
     this.callID = callID;
     this.sessionID = sessionID;
-    this.pc = callsPeerConnection();
+    this.pc = callsPeerConnection(opts);
     this.signaling = new RtcSignaling(conn, callID, sessionID, this.pc);
     this.pc.onTrack.subscribe((track) => {
       // werift keeps the a=msid of our offer on the receiver.
@@ -268,12 +283,20 @@ export class Peer {
   }
 
   // Screen share as the Calls client does it: ScreenOn with the stream ID,
-  // then a renegotiation (our offer) adding the video track.
-  async shareScreen(): Promise<void> {
+  // then a renegotiation (our offer) adding the video track. With `av1`, as
+  // an AV1-capable client does: a second track of the same stream pinned to
+  // AV1 (setCodecPreferences), the first pinned to VP8 for the others.
+  async shareScreen(opts: { av1?: boolean } = {}): Promise<void> {
     const stream = new MediaStream({ id: `screen-${this.sessionID}` });
     this.rtc(5, { screenStreamID: stream.id });
     this.video = new MediaStreamTrack({ kind: "video" });
-    this.pc.addTransceiver(this.video, { direction: "sendonly", streams: [stream] });
+    const vp8 = this.pc.addTransceiver(this.video, { direction: "sendonly", streams: [stream] });
+    if (opts.av1) {
+      this.av1Video = new MediaStreamTrack({ kind: "video" });
+      const av1 = this.pc.addTransceiver(this.av1Video, { direction: "sendonly", streams: [stream] });
+      pinCodec(vp8, "VP8");
+      pinCodec(av1, "AV1");
+    }
     const offer = await this.pc.createOffer();
     await this.pc.setLocalDescription(offer);
     this.rtc(2, { type: "offer", sdp: this.pc.localDescription!.sdp });
@@ -289,6 +312,7 @@ export class Peer {
   // frame header with the start code and 320x240): the SFU forwards video
   // to a new viewer only from a key frame.
   private sendVideo(): void {
+    this.sendAV1();
     if (!this.video) return;
     const header = new RtpHeader({
       payloadType: 96,
@@ -300,6 +324,21 @@ export class Peer {
       0x10, 0x50, 0x01, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00, 1, 2, 3, 4, 5, 6,
     ]);
     this.video.writeRtp(new RtpPacket(header, frame));
+  }
+
+  // An AV1 packet: aggregation header (one OBU element, new coded video
+  // sequence), then a sequence header OBU. SFUs forward AV1 without parsing
+  // it; the payload only has to be recognisable at the viewer.
+  private av1seq = 9000;
+  private sendAV1(): void {
+    if (!this.av1Video) return;
+    const header = new RtpHeader({
+      payloadType: AV1_PT,
+      sequenceNumber: this.av1seq++ & 0xffff,
+      timestamp: this.vts >>> 0,
+      marker: true,
+    });
+    this.av1Video.writeRtp(new RtpPacket(header, Buffer.from([0x18, 0x0a, 0x0b, 0, 0, 0, 0x24, 0x4f, 0x7e])));
   }
 
   mute(on: boolean): void {
@@ -353,6 +392,13 @@ export class Peer {
     clearInterval(this.videoTimer);
     await this.pc.close();
   }
+}
+
+function pinCodec(t: RTCRtpTransceiver, name: string): void {
+  const all = callsPeerConfig({ av1: true }).codecs?.video ?? [];
+  const pinned = all.filter((c) => c.mimeType.toLowerCase() === `video/${name.toLowerCase()}`);
+  if (pinned.length === 0) throw new Error(`werift offers no ${name} codec to pin`);
+  t.setCodecPreferences(pinned);
 }
 
 export function sleep(ms: number): Promise<void> {

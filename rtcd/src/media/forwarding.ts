@@ -1,0 +1,66 @@
+// Which codec a client's section is answered with, and which of a sender's
+// tracks a viewer receives: rtcd's codec rules (opus; VP8, or AV1 between
+// clients that joined with `av1Support`), as pure functions of the session
+// state so they are tested without a worker.
+import type { SessionConfig } from "../calls/media.ts";
+import type { CodecDesc, MediaDesc } from "./sdp.ts";
+import type { PeerSession, ProducerInfo } from "./session-state.ts";
+
+const AUDIO_CODECS = ["opus"];
+// rtcd registers both video codecs for every client; whether AV1 is
+// forwarded depends on the viewer (below), not on what a sender may send.
+const VIDEO_CODECS = ["vp8", "av1"];
+
+export function supportsAV1(cfg: SessionConfig): boolean {
+  return cfg.Props?.av1Support === true;
+}
+
+/**
+ * The codec a client's section is answered with: the first of the client's
+ * own preference order (the m-line's payload type order, which
+ * setCodecPreferences writes) that rtcd speaks, as a WebRTC answerer does.
+ */
+export function pickCodec(md: MediaDesc): CodecDesc | undefined {
+  const names = md.kind === "audio" ? AUDIO_CODECS : md.kind === "video" ? VIDEO_CODECS : [];
+  const rank = (c: CodecDesc) => {
+    const i = md.formats.indexOf(String(c.payloadType));
+    return i < 0 ? Number.MAX_SAFE_INTEGER : i;
+  };
+  return md.codecs.filter((c) => names.includes(c.name.toLowerCase())).sort((a, b) => rank(a) - rank(b))[0];
+}
+
+export function producerMime(p: ProducerInfo): string {
+  return (p.producer.rtpParameters.codecs[0]?.mimeType ?? "").toLowerCase();
+}
+
+/** The sender's live AV1 track of the same type (screen, video) as `p`. */
+export function av1Twin(p: ProducerInfo): ProducerInfo | undefined {
+  for (const sec of p.owner.sections) {
+    const q = sec.producer;
+    if (q && q !== p && q.type === p.type && !q.producer.closed && producerMime(q) === "video/av1") return q;
+  }
+  return undefined;
+}
+
+/** The sender's VP8 track of the same type as the AV1 track `p`. */
+export function vp8Twin(p: ProducerInfo): ProducerInfo | undefined {
+  for (const sec of p.owner.sections) {
+    const q = sec.producer;
+    if (q && q !== p && q.type === p.type && !q.producer.closed && producerMime(q) === "video/vp8") return q;
+  }
+  return undefined;
+}
+
+/**
+ * Whether `viewer` receives `p`. As in rtcd: AV1 only reaches viewers that
+ * support it, and those get a sender's AV1 track instead of its VP8 one.
+ * Unlike rtcd, the VP8 track is withheld only while the sender really has an
+ * AV1 track of that type (rtcd withholds it whenever both sides announced
+ * AV1, so a browser that cannot encode AV1 is not seen by AV1 viewers).
+ */
+export function forwards(p: ProducerInfo, viewer: PeerSession): boolean {
+  const mime = producerMime(p);
+  if (mime === "video/av1") return supportsAV1(viewer.cfg);
+  if (mime === "video/vp8" && supportsAV1(viewer.cfg)) return av1Twin(p) === undefined;
+  return true;
+}
