@@ -46,8 +46,9 @@ cache_root="${MMRTCD_CACHE_DIR:-$HOME/.cache/mattermost-rtcd}"
 out_dir="$cache_root/mediasoup-worker-$version"
 out_bin="$out_dir/mediasoup-worker"
 
-# The recipe's fingerprint: a change to the stand-ins or this script rebuilds.
-recipe="$(cat "$here/build-worker.sh" $(find "$here/standins" -type f | LC_ALL=C sort) | sha256sum | cut -c1-16)"
+# The recipe's fingerprint: a change to the stand-ins, the patches or this
+# script rebuilds.
+recipe="$(cat "$here/build-worker.sh" $(find "$here/standins" "$here/patches" -type f | LC_ALL=C sort) | sha256sum | cut -c1-16)"
 
 if [[ -z "${MMRTCD_WORKER_REBUILD:-}" && -x "$out_bin" && -f "$out_dir/recipe" && "$(cat "$out_dir/recipe")" == "$recipe" ]]; then
   log "cached: mediasoup $version worker (recipe $recipe)"
@@ -57,7 +58,7 @@ fi
 
 # Debian packages the build needs.
 packages=(meson ninja-build pkg-config g++ python3 libuv1-dev libssl-dev libsrtp2-dev
-  flatbuffers-compiler libflatbuffers-dev libabsl-dev)
+  flatbuffers-compiler libflatbuffers-dev libabsl-dev patch)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -95,6 +96,12 @@ dtls="$src/src/RTC/DtlsTransport.cpp"
 grep -q '(operationType == BIO_CB_RETURN) ? static_cast<long>(ret) : 1' "$dtls" ||
   die "DtlsTransport.cpp changed: re-check the BIO callback fix for system OpenSSL"
 sed -i 's/(operationType == BIO_CB_RETURN) ? static_cast<long>(ret) : 1/(operationType \& BIO_CB_RETURN) ? static_cast<long>(ret) : 1/' "$dtls"
+
+# Our changes to the worker (see the comment at the top of each patch).
+for p in "$here"/patches/*.patch; do
+  log "applying $(basename "$p")"
+  patch -d "$src" -p1 --forward --quiet <"$p" >&2 || die "$(basename "$p") does not apply to mediasoup $version"
+done
 
 # Put each stand-in where its .wrap file says the subproject's sources live.
 wrap_dir() { sed -n 's/^directory[[:space:]]*=[[:space:]]*//p' "$src/subprojects/$1.wrap"; }

@@ -64,10 +64,19 @@ export function fromMsCodec(c: ms.RtpCodecParameters): CodecDesc {
   };
 }
 
-// What a client can receive: the router's codecs, and only the header
-// extensions the client uses with the very same ID (in a BUNDLE group one ID
-// must mean one URI across sections, and mediasoup numbers them itself).
-// AV1 only for clients that joined with av1Support, as rtcd forwards it.
+// What a client can receive: the router's codecs (AV1 only for clients that
+// joined with av1Support, as rtcd forwards it), and only the header
+// extensions the client uses with the very same ID: in a BUNDLE group one ID
+// means one URI across sections, mediasoup numbers them itself, and our
+// worker patch (worker-build/patches) blanks the others on the wire. Never
+// the MID: mediasoup would write its own consumer MIDs, not our sections',
+// so viewers demux our sections by their a=ssrc lines.
+const NOT_FORWARDED = new Set([
+  "urn:ietf:params:rtp-hdrext:sdes:mid",
+  "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id",
+  "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id",
+]);
+
 export function consumerCaps(
   router: ms.RtpCapabilities,
   media: MediaDesc[],
@@ -81,7 +90,7 @@ export function consumerCaps(
     codecs: (router.codecs ?? []).filter((c) => av1 || !isAV1OrItsRtx(c, router.codecs ?? [])),
     headerExtensions: (router.headerExtensions ?? []).filter((h) => {
       const id = clientExt.get(`${h.kind} ${h.uri}`) ?? anyKind.get(h.uri);
-      return id === h.preferredId && h.uri !== "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
+      return id === h.preferredId && !NOT_FORWARDED.has(h.uri);
     }),
   };
 }

@@ -48,13 +48,26 @@ window.startCall = async () => {
   peer.on("candidate", (c) => window.sendRtc(1, JSON.stringify(c)));
   peer.on("connect", () => (state.connected = true));
   peer.on("error", (e) => state.errors.push(String(e)));
-  peer.on("stream", (s) => state.tracks.push(s.getTracks()[0].kind));
+  peer.on("stream", (s) => {
+    const kind = s.getTracks()[0].kind;
+    state.tracks.push(kind);
+    if (kind !== "video") return;
+    // A sink, so the page decodes what it receives (and reports frame sizes).
+    const v = document.createElement("video");
+    v.muted = true;
+    v.srcObject = s;
+    document.body.append(v);
+    v.play().catch(() => {});
+  });
   peer.addStream(stream);
 };
 // Screen share as the webapp does it: ScreenOn with the stream's ID, then
 // the track through RTCPeer.addTrack (simulcast h/l for video). A canvas
-// stands in for the captured screen.
-window.shareScreen = async () => {
+// stands in for the captured screen. Options for the layer tests: \`noisy\`
+// draws random blocks (a busy screen: the encoder needs its bitrate), and
+// \`lowScale\` sends the l layer at 1/lowScale of the resolution, so a viewer
+// can tell the layers apart by frame size.
+window.shareScreen = async (opts = {}) => {
   const canvas = document.createElement("canvas");
   canvas.width = 1280;
   canvas.height = 720;
@@ -63,12 +76,31 @@ window.shareScreen = async () => {
   setInterval(() => {
     g.fillStyle = \`hsl(\${(i += 7) % 360} 80% 50%)\`;
     g.fillRect(0, 0, 1280, 720);
+    if (opts.noisy)
+      for (let k = 0; k < 300; k++) {
+        g.fillStyle = \`hsl(\${Math.random() * 360} 90% \${Math.random() * 100}%)\`;
+        g.fillRect(Math.random() * 1280, Math.random() * 720, 24, 24);
+      }
     g.fillStyle = "#fff";
     g.fillText(String(i), 20 + (i % 1200), 360);
   }, 50);
   const stream = canvas.captureStream(20);
+  const track = stream.getVideoTracks()[0];
   window.sendRtc(5, JSON.stringify({ screenStreamID: stream.id }));
-  await window.peer.addTrack(stream.getVideoTracks()[0], stream);
+  await window.peer.addTrack(track, stream);
+  if (opts.lowScale) {
+    const sender = window.peer.senders[track.id];
+    const params = sender.getParameters();
+    for (const e of params.encodings) if (e.rid === "l") e.scaleResolutionDownBy = opts.lowScale;
+    await sender.setParameters(params);
+  }
+};
+window.videoInWidth = async () => {
+  let w = 0;
+  (await window.peer.getStats()).forEach((r) => {
+    if (r.type === "inbound-rtp" && r.kind === "video" && r.frameWidth) w = r.frameWidth;
+  });
+  return w;
 };
 window.videoRidsOut = async () => {
   const out = {};
@@ -214,9 +246,17 @@ export class BrowserClient {
     });
   }
 
-  shareScreen(): Promise<void> {
+  shareScreen(opts: { noisy?: boolean; lowScale?: number } = {}): Promise<void> {
+    return this.page.evaluate(
+      (o) => (globalThis as unknown as { shareScreen(o: object): Promise<void> }).shareScreen(o),
+      opts,
+    );
+  }
+
+  // The width of the frames the page decodes from the screen share it views.
+  videoInWidth(): Promise<number> {
     return this.page.evaluate(() =>
-      (globalThis as unknown as { shareScreen(): Promise<void> }).shareScreen(),
+      (globalThis as unknown as { videoInWidth(): Promise<number> }).videoInWidth(),
     );
   }
 
