@@ -33,23 +33,17 @@ export function producerMime(p: ProducerInfo): string {
   return (p.producer.rtpParameters.codecs[0]?.mimeType ?? "").toLowerCase();
 }
 
-/** The sender's live AV1 track of the same type (screen, video) as `p`. */
-export function av1Twin(p: ProducerInfo): ProducerInfo | undefined {
+/** The sender's other open track of the same type (screen, video) in `mime`. */
+function twin(p: ProducerInfo, mime: string): ProducerInfo | undefined {
   for (const sec of p.owner.sections) {
     const q = sec.producer;
-    if (q && q !== p && q.type === p.type && !q.producer.closed && producerMime(q) === "video/av1") return q;
+    if (q && q !== p && q.type === p.type && !q.producer.closed && producerMime(q) === mime) return q;
   }
   return undefined;
 }
 
-/** The sender's VP8 track of the same type as the AV1 track `p`. */
-export function vp8Twin(p: ProducerInfo): ProducerInfo | undefined {
-  for (const sec of p.owner.sections) {
-    const q = sec.producer;
-    if (q && q !== p && q.type === p.type && !q.producer.closed && producerMime(q) === "video/vp8") return q;
-  }
-  return undefined;
-}
+export const av1Twin = (p: ProducerInfo) => twin(p, "video/av1");
+export const vp8Twin = (p: ProducerInfo) => twin(p, "video/vp8");
 
 /**
  * Whether `viewer` receives `p`. As in rtcd: AV1 only reaches viewers that

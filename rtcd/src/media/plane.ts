@@ -30,6 +30,7 @@ import {
 } from "../calls/media.ts";
 import { listenAddresses } from "./addresses.ts";
 import { CallsDC } from "./calls-dc.ts";
+import { SimulcastLayers } from "./layer-control.ts";
 import { forwards, pickCodec, producerMime, supportsAV1, vp8Twin } from "./forwarding.ts";
 import type { MediaMap, TrackType } from "./dc-msg.ts";
 import { parseSdp, SdpError, transportParams, writeSdp, type MediaDesc } from "./sdp.ts";
@@ -91,6 +92,7 @@ export class MediasoupPlane implements MediaPlane {
   private readonly log: Logger;
   private closing = false;
   private readonly load = new WorkerLoadSampler();
+  private readonly layers = new SimulcastLayers();
 
   constructor(opts: MediasoupPlaneOptions, metrics: Metrics, log: Logger) {
     this.opts = {
@@ -146,6 +148,7 @@ export class MediasoupPlane implements MediaPlane {
       });
     }
     this.load.start(this.slots);
+    this.layers.start();
   }
 
   // ---- MediaPlane ----
@@ -225,6 +228,7 @@ export class MediasoupPlane implements MediaPlane {
     this.closing = true;
     for (const s of [...this.sessions.values()]) await this.teardown(s);
     this.load.stop();
+    this.layers.stop();
     for (const slot of this.slots) slot.worker.close();
     this.slots.length = 0;
   }
@@ -719,6 +723,7 @@ export class MediasoupPlane implements MediaPlane {
         producerId: p.producer.id,
         rtpCapabilities: s.caps,
         paused: false,
+        ...(p.producer.type === "simulcast" ? { preferredLayers: SimulcastLayers.initial } : {}),
         appData: { type: p.type, from: p.owner.cfg.SessionID },
       });
     } finally {
@@ -729,6 +734,7 @@ export class MediasoupPlane implements MediaPlane {
       return;
     }
     this.metrics.rtpTracks.inc({ groupID: s.cfg.GroupID, direction: "out", type: consumer.kind });
+    this.layers.add(consumer, s.log.with({ from: p.owner.cfg.SessionID }));
     const rp = consumer.rtpParameters;
     const enc = rp.encodings?.[0];
     if (!enc?.ssrc) throw new Error("consumer without an SSRC");

@@ -92,7 +92,11 @@ export const VP8_PT = 96;
 export const AV1_PT = 45;
 
 /** A werift peer with the codecs and header extensions the Calls client offers. */
-export function callsPeerConnection(opts: { av1?: boolean } = {}): RTCPeerConnection {
+export interface PeerCodecOptions {
+  av1?: boolean;
+}
+
+export function callsPeerConnection(opts: PeerCodecOptions = {}): RTCPeerConnection {
   return new RTCPeerConnection(callsPeerConfig(opts));
 }
 
@@ -102,7 +106,7 @@ export function callsPeerConnection(opts: { av1?: boolean } = {}): RTCPeerConnec
  * browser that can encode AV1 offers it.
  */
 export function callsPeerConfig(
-  opts: { av1?: boolean } = {},
+  opts: PeerCodecOptions = {},
 ): ConstructorParameters<typeof RTCPeerConnection>[0] & object {
   return {
     codecs: {
@@ -215,7 +219,7 @@ export class Peer {
   level = 127; // -dBov: 127 = silence, 0 = loudest
   sent = 0;
 
-  constructor(conn: PluginConn, callID: string, sessionID: string, opts: { av1?: boolean } = {}) {
+  constructor(conn: PluginConn, callID: string, sessionID: string, opts: PeerCodecOptions = {}) {
     this.conn = conn;
     this.callID = callID;
     this.sessionID = sessionID;
