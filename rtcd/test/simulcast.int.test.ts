@@ -1,16 +1,17 @@
 // The simulcast layer follows each viewer (ours): Chromium shares its screen
 // through the Calls client's RTCPeer with h and l layers (l at half the
 // resolution here, so a viewer can tell them apart by frame size); a second
-// Chromium page and a werift client view it. Both start at l, as rtcd starts
+// Chromium page (with transport-cc, so mediasoup estimates its bandwidth)
+// and a werift client (no estimate) view it. Both start at l, as rtcd starts
 // viewers, and are raised to h on a clean link. Then the werift viewer's
 // receiver reports say it loses packets: it goes back to l while the
 // Chromium viewer keeps h, and returns to h once its reports are clean.
 //
 // Ours only: Mattermost's rtcd v1.2.6 decides from its transport-cc
-// bandwidth estimate (h above 2.25 Mbit/s), not from receiver reports, and
-// how fast that estimate grows on loopback is not something a test can wait
-// for. docs/rtcd-compat-notes.md says how the two differ. Skips, saying so,
-// without Chromium.
+// bandwidth estimate alone (h above 2.25 Mbit/s), not from receiver reports,
+// and how fast that estimate grows on loopback is not something a test can
+// wait for. docs/rtcd-compat-notes.md says how the two differ. Skips, saying
+// so, without Chromium.
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { BrowserClient, findChromium, launchChromium, PageServer } from "./support/chromium.ts";
@@ -76,7 +77,7 @@ describe.runIf(CHROMIUM)("simulcast layer per viewer against ours", () => {
       async () => (await sharer.state()).connected && (await watcher.state()).connected,
       20_000,
     );
-    await sharer.shareScreen({ noisy: true, lowScale: 2 });
+    await sharer.shareScreen({ lowScale: 2 });
 
     // Both layers are sent (Chromium's own estimate allows h after a few
     // seconds on loopback); viewers start at l.

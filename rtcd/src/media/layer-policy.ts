@@ -1,16 +1,18 @@
 // Which simulcast layer (rtcd's RIDs: l, then h) a viewer of a screen share
-// receives.
+// may receive at most.
 //
 // rtcd starts every viewer at l and raises it to h when its send-side
 // estimate of the viewer's bandwidth passes 2.25 Mbit/s, lowering it when
 // the estimate drops, with a 10 s backoff that grows by half at each change.
-// Ours cannot estimate a browser viewer's bandwidth: mediasoup writes its own
-// RTP header extension IDs, which differ from the ones a browser fixed in its
-// own first offer, so transport-cc feedback never comes back. What mediasoup
-// does get from every viewer is its receiver reports, summed up in the
-// consumer's score (10 = nothing lost; 10 x delivered^4 per interval). So:
-// start at l, go up to h once the viewer has been clean for the backoff, come
-// back down as soon as it loses packets, and back off longer each time.
+// Ours has two parts. mediasoup's own downlink estimate (transport-cc, which
+// a browser viewer answers now that consumers use its extension IDs) picks
+// the highest layer that fits, below a cap. This policy sets the cap from
+// what every viewer sends back, its receiver reports, summed up in the
+// consumer's score (10 = nothing lost; 10 x delivered^4 per interval): start
+// at l, allow h once the viewer has been clean for the backoff, back to l as
+// soon as it loses packets, and back off longer each time. For viewers
+// without transport-cc (no estimate) the cap is the layer.
+
 export const LOW = 0;
 export const HIGH = 1;
 

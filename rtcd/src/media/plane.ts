@@ -30,6 +30,7 @@ import {
 } from "../calls/media.ts";
 import { listenAddresses } from "./addresses.ts";
 import { CallsDC } from "./calls-dc.ts";
+import { installConsumerExtensionIds } from "./consumer-ext-ids.ts";
 import { SimulcastLayers } from "./layer-control.ts";
 import { forwards, pickCodec, producerMime, supportsAV1, vp8Twin } from "./forwarding.ts";
 import type { MediaMap, TrackType } from "./dc-msg.ts";
@@ -107,6 +108,7 @@ export class MediasoupPlane implements MediaPlane {
   }
 
   async start(): Promise<void> {
+    installConsumerExtensionIds();
     const workerBin = this.opts.workerBin ?? resolveWorkerBin();
     for (let i = 0; i < this.opts.workers; i++) {
       // mediasoup closes its workers on the process's SIGINT/SIGTERM, which

@@ -2,6 +2,7 @@
 // and small encoders the media plane uses.
 import { randomBytes } from "node:crypto";
 import type { types as ms } from "mediasoup";
+import type { ClientHeaderExtension } from "./consumer-ext-ids.ts";
 import type { CodecDesc, LocalMedia, LocalTransport, MediaDesc } from "./sdp.ts";
 
 export function parseJSON(data: Uint8Array): unknown {
@@ -65,12 +66,12 @@ export function fromMsCodec(c: ms.RtpCodecParameters): CodecDesc {
 }
 
 // What a client can receive: the router's codecs (AV1 only for clients that
-// joined with av1Support, as rtcd forwards it), and only the header
-// extensions the client uses with the very same ID: in a BUNDLE group one ID
-// means one URI across sections, mediasoup numbers them itself, and our
-// worker patch (worker-build/patches) blanks the others on the wire. Never
-// the MID: mediasoup would write its own consumer MIDs, not our sections',
-// so viewers demux our sections by their a=ssrc lines.
+// joined with av1Support, as rtcd forwards it), and the header extensions the
+// client uses, each marked with the ID the client gave it: in a BUNDLE group
+// one ID means one URI across sections, so consumers send with the client's
+// IDs (consumer-ext-ids.ts, and the worker patch in worker-build/patches).
+// Never the MID: mediasoup would write its own consumer MIDs, not our
+// sections', so viewers demux our sections by their a=ssrc lines.
 const NOT_FORWARDED = new Set([
   "urn:ietf:params:rtp-hdrext:sdes:mid",
   "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id",
@@ -86,12 +87,16 @@ export function consumerCaps(
   for (const m of media) for (const e of m.extensions) clientExt.set(`${m.kind} ${e.uri}`, e.id);
   const anyKind = new Map<string, number>();
   for (const m of media) for (const e of m.extensions) anyKind.set(e.uri, e.id);
+  const headerExtensions: ClientHeaderExtension[] = [];
+  for (const h of router.headerExtensions ?? []) {
+    if (NOT_FORWARDED.has(h.uri)) continue;
+    const clientId = clientExt.get(`${h.kind} ${h.uri}`) ?? anyKind.get(h.uri);
+    // One-byte header elements carry IDs 1 to 14, which is what the worker writes.
+    if (clientId !== undefined && clientId >= 1 && clientId <= 14) headerExtensions.push({ ...h, clientId });
+  }
   return {
     codecs: (router.codecs ?? []).filter((c) => av1 || !isAV1OrItsRtx(c, router.codecs ?? [])),
-    headerExtensions: (router.headerExtensions ?? []).filter((h) => {
-      const id = clientExt.get(`${h.kind} ${h.uri}`) ?? anyKind.get(h.uri);
-      return id === h.preferredId && !NOT_FORWARDED.has(h.uri);
-    }),
+    headerExtensions,
   };
 }
 

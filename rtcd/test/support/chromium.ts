@@ -63,10 +63,9 @@ window.startCall = async () => {
 };
 // Screen share as the webapp does it: ScreenOn with the stream's ID, then
 // the track through RTCPeer.addTrack (simulcast h/l for video). A canvas
-// stands in for the captured screen. Options for the layer tests: \`noisy\`
-// draws random blocks (a busy screen: the encoder needs its bitrate), and
-// \`lowScale\` sends the l layer at 1/lowScale of the resolution, so a viewer
-// can tell the layers apart by frame size.
+// stands in for the captured screen. For the layer tests, \`lowScale\` sends
+// the l layer at 1/lowScale of the resolution, so a viewer can tell the
+// layers apart by frame size.
 window.shareScreen = async (opts = {}) => {
   const canvas = document.createElement("canvas");
   canvas.width = 1280;
@@ -76,11 +75,6 @@ window.shareScreen = async (opts = {}) => {
   setInterval(() => {
     g.fillStyle = \`hsl(\${(i += 7) % 360} 80% 50%)\`;
     g.fillRect(0, 0, 1280, 720);
-    if (opts.noisy)
-      for (let k = 0; k < 300; k++) {
-        g.fillStyle = \`hsl(\${Math.random() * 360} 90% \${Math.random() * 100}%)\`;
-        g.fillRect(Math.random() * 1280, Math.random() * 720, 24, 24);
-      }
     g.fillStyle = "#fff";
     g.fillText(String(i), 20 + (i % 1200), 360);
   }, 50);
@@ -246,7 +240,7 @@ export class BrowserClient {
     });
   }
 
-  shareScreen(opts: { noisy?: boolean; lowScale?: number } = {}): Promise<void> {
+  shareScreen(opts: { lowScale?: number } = {}): Promise<void> {
     return this.page.evaluate(
       (o) => (globalThis as unknown as { shareScreen(o: object): Promise<void> }).shareScreen(o),
       opts,
