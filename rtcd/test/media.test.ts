@@ -1,9 +1,18 @@
 // Pure pieces of the media plane: SDP in and out, ICE address overrides,
 // worker binary resolution.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { listenAddresses } from "../src/media/addresses.ts";
 import { parseSdp, SdpError, transportParams, writeSdp } from "../src/media/sdp.ts";
-import { resolveWorkerBin, WorkerBinaryMissing } from "../src/media/worker-bin.ts";
+import {
+  assertPatchedWorker,
+  resolveWorkerBin,
+  WORKER_PATCH_MARKER,
+  WorkerBinaryMissing,
+  WorkerBinaryUnpatched,
+} from "../src/media/worker-bin.ts";
 
 // The shape a browser's first offer has in a call: a microphone and the
 // calls-dc data channel, BUNDLEd.
@@ -194,5 +203,19 @@ describe("worker binary", () => {
   });
   test("MEDIASOUP_WORKER_BIN wins when it is executable", () => {
     expect(resolveWorkerBin({ MEDIASOUP_WORKER_BIN: "/bin/true" })).toBe("/bin/true");
+  });
+  test("a worker without our patches is refused, saying why", () => {
+    // /bin/true stands in for a stock worker: an executable without the marker.
+    expect(() => assertPatchedWorker("/bin/true")).toThrow(WorkerBinaryUnpatched);
+    expect(() => assertPatchedWorker("/bin/true")).toThrow(
+      /browsers would receive no video.*build-worker\.sh/s,
+    );
+    const dir = mkdtempSync(join(tmpdir(), "worker-"));
+    const patched = join(dir, "mediasoup-worker");
+    writeFileSync(
+      patched,
+      Buffer.concat([Buffer.alloc(4096, 1), Buffer.from(WORKER_PATCH_MARKER), Buffer.alloc(16)]),
+    );
+    expect(() => assertPatchedWorker(patched)).not.toThrow();
   });
 });

@@ -4,7 +4,7 @@
 // load that includes them.
 import { createHmac, randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadConfig } from "../src/config/index.ts";
 import type { Logger } from "../src/log.ts";
 import { MediasoupPlane } from "../src/media/plane.ts";
-import { resolveWorkerBin } from "../src/media/worker-bin.ts";
+import { resolveWorkerBin, WORKER_PATCH_MARKER } from "../src/media/worker-bin.ts";
 import { Rtcd } from "../src/service.ts";
 import { freeICEPort } from "./support/procs.ts";
 import { Peer, PluginConn, sleep, until } from "./support/rtc-peer.ts";
@@ -204,3 +204,9 @@ function stunCheck(port: number, ufrag: string, pwd: string): Promise<boolean> {
     s.bind(0, "127.0.0.1", () => s.send(req, port, "127.0.0.1"));
   });
 }
+
+describe("the worker this project builds", () => {
+  test("carries our patches' marker, which rtcd checks before starting it", () => {
+    expect(readFileSync(resolveWorkerBin()).includes(WORKER_PATCH_MARKER)).toBe(true);
+  });
+});

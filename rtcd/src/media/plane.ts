@@ -57,7 +57,7 @@ import {
   type Section,
   type WorkerSlot,
 } from "./session-state.ts";
-import { resolveWorkerBin } from "./worker-bin.ts";
+import { assertPatchedWorker, resolveWorkerBin } from "./worker-bin.ts";
 import { pickWorker, WorkerLoadSampler } from "./worker-load.ts";
 
 // One UDP socket carries every client's media, and the kernel's default
@@ -110,6 +110,7 @@ export class MediasoupPlane implements MediaPlane {
   async start(): Promise<void> {
     installConsumerExtensionIds();
     const workerBin = this.opts.workerBin ?? resolveWorkerBin();
+    assertPatchedWorker(workerBin);
     for (let i = 0; i < this.opts.workers; i++) {
       // mediasoup closes its workers on the process's SIGINT/SIGTERM, which
       // would cut every running call at the start of a drain: the listeners

@@ -37,3 +37,19 @@ export function resolveWorkerBin(env: NodeJS.ProcessEnv = process.env): string {
     );
   }
 }
+
+// Each of our worker patches (rtcd/worker-build/patches) leaves this string
+// in the binary. A stock mediasoup worker writes header extension IDs that
+// browsers misread: they drop every forwarded video packet.
+export const WORKER_PATCH_MARKER = "mattermost-rtcd-patches: consumer-header-extension-ids";
+
+export class WorkerBinaryUnpatched extends Error {}
+
+export function assertPatchedWorker(path: string): void {
+  if (readFileSync(path).includes(WORKER_PATCH_MARKER)) return;
+  throw new WorkerBinaryUnpatched(
+    `mediasoup worker ${path} was built without rtcd's patches (rtcd/worker-build/patches), ` +
+      "so browsers would receive no video from it. Build it with " +
+      "`bash rtcd/worker-build/build-worker.sh` (or the rtcd image), or point MEDIASOUP_WORKER_BIN at such a build.",
+  );
+}
