@@ -5,23 +5,76 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type { MediasoupPlane } from "../src/media/plane.ts";
-import type { Rtcd } from "../src/service.ts";
-import { registerPlugin, startInProcess } from "./support/in-process-rtcd.ts";
-import { startRtcd, stopRtcd, type Running } from "./support/procs.ts";
+import { loadConfig } from "../src/config/index.ts";
+import type { Logger } from "../src/log.ts";
+import { MediasoupPlane } from "../src/media/plane.ts";
+import { Rtcd } from "../src/service.ts";
+import { freeICEPort, startRtcd, stopRtcd, type Running } from "./support/procs.ts";
 import { OPUS_SILENCE, Peer, PluginConn, sleep, until } from "./support/rtc-peer.ts";
 
+const silent: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  with() {
+    return silent;
+  },
+  close() {},
+} as unknown as Logger;
+
 const KEY = "k".repeat(40);
+
+async function register(base: string, clientID: string): Promise<void> {
+  const r = await fetch(`${base}/register`, {
+    method: "POST",
+    body: JSON.stringify({ clientID, authKey: KEY }),
+  });
+  if (r.status !== 201) throw new Error(`register: ${r.status} ${await r.text()}`);
+}
 
 describe("media plane with werift peers (in-process rtcd)", () => {
   let rtcd: Rtcd;
   let plane: MediasoupPlane;
+  let base: string;
   let conn: PluginConn;
   let icePort: number;
   const peers: Peer[] = [];
 
   beforeAll(async () => {
-    ({ rtcd, plane, conn, icePort } = await startInProcess({ name: "media", workers: 1, key: KEY }));
+    const dir = mkdtempSync(join(tmpdir(), "rtcd-media-"));
+    const ice = (icePort = await freeICEPort());
+    const { config } = loadConfig(join(dir, "none.toml"), {
+      RTCD_API_HTTP_LISTENADDRESS: "127.0.0.1:0",
+      RTCD_API_SECURITY_ALLOWSELFREGISTRATION: "true",
+      RTCD_STORE_DATASOURCE: join(dir, "db"),
+      RTCD_RTC_ICEADDRESSUDP: "127.0.0.1",
+      RTCD_RTC_ICEADDRESSTCP: "127.0.0.1",
+      RTCD_RTC_ICEPORTUDP: String(ice),
+      RTCD_RTC_ICEPORTTCP: String(ice),
+    });
+    rtcd = new Rtcd(config, silent, {
+      processMetrics: false,
+      authRatePerSecond: 1000,
+      media: (metrics, log) =>
+        (plane = new MediasoupPlane(
+          {
+            workers: 1,
+            udpAddresses: config.rtc.ice_address_udp,
+            udpPort: config.rtc.ice_port_udp,
+            tcpAddresses: config.rtc.ice_address_tcp,
+            tcpPort: config.rtc.ice_port_tcp,
+            hostOverride: "",
+            portOverride: "",
+          },
+          metrics,
+          log,
+        )),
+    });
+    const addr = await rtcd.start();
+    base = `http://127.0.0.1:${addr.port}`;
+    await register(base, "plugin");
+    conn = await PluginConn.connect(base, "plugin", KEY);
   });
 
   afterAll(async () => {
@@ -229,7 +282,7 @@ describe("drain with real media (rtcd process, SIGTERM)", () => {
         ...(process.env["MMRTCD_CACHE_DIR"] ? { MMRTCD_CACHE_DIR: process.env["MMRTCD_CACHE_DIR"] } : {}),
       },
     });
-    await registerPlugin(r.url, "plugin", KEY);
+    await register(r.url, "plugin");
     conn = await PluginConn.connect(r.url, "plugin", KEY);
   });
 

@@ -4,16 +4,30 @@
 // load that includes them.
 import { createHmac, randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import * as mediasoup from "mediasoup";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type { MediasoupPlane } from "../src/media/plane.ts";
+import { loadConfig } from "../src/config/index.ts";
+import type { Logger } from "../src/log.ts";
+import { MediasoupPlane } from "../src/media/plane.ts";
 import { resolveWorkerBin, WORKER_PATCH_MARKER } from "../src/media/worker-bin.ts";
-import type { Rtcd } from "../src/service.ts";
-import { startInProcess } from "./support/in-process-rtcd.ts";
+import { Rtcd } from "../src/service.ts";
 import { freeICEPort } from "./support/procs.ts";
 import { Peer, PluginConn, sleep, until } from "./support/rtc-peer.ts";
+
+const silent: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  with() {
+    return silent;
+  },
+  close() {},
+} as unknown as Logger;
 
 const KEY = "w".repeat(40);
 
@@ -25,7 +39,43 @@ describe("two workers, placement by load", () => {
   const peers: Peer[] = [];
 
   beforeAll(async () => {
-    ({ rtcd, plane, base, conn } = await startInProcess({ name: "workers", workers: 2, key: KEY }));
+    const dir = mkdtempSync(join(tmpdir(), "rtcd-workers-"));
+    const ice = await freeICEPort();
+    const { config } = loadConfig(join(dir, "none.toml"), {
+      RTCD_API_HTTP_LISTENADDRESS: "127.0.0.1:0",
+      RTCD_API_SECURITY_ALLOWSELFREGISTRATION: "true",
+      RTCD_STORE_DATASOURCE: join(dir, "db"),
+      RTCD_RTC_ICEADDRESSUDP: "127.0.0.1",
+      RTCD_RTC_ICEADDRESSTCP: "127.0.0.1",
+      RTCD_RTC_ICEPORTUDP: String(ice),
+      RTCD_RTC_ICEPORTTCP: String(ice),
+    });
+    rtcd = new Rtcd(config, silent, {
+      processMetrics: false,
+      authRatePerSecond: 1000,
+      media: (metrics, log) =>
+        (plane = new MediasoupPlane(
+          {
+            workers: 2,
+            udpAddresses: config.rtc.ice_address_udp,
+            udpPort: config.rtc.ice_port_udp,
+            tcpAddresses: config.rtc.ice_address_tcp,
+            tcpPort: config.rtc.ice_port_tcp,
+            hostOverride: "",
+            portOverride: "",
+          },
+          metrics,
+          log,
+        )),
+    });
+    const addr = await rtcd.start();
+    base = `http://127.0.0.1:${addr.port}`;
+    const r = await fetch(`${base}/register`, {
+      method: "POST",
+      body: JSON.stringify({ clientID: "plugin", authKey: KEY }),
+    });
+    expect(r.status).toBe(201);
+    conn = await PluginConn.connect(base, "plugin", KEY);
   });
 
   afterAll(async () => {

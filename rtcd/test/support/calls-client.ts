@@ -8,11 +8,18 @@
 // calls-common 0.27.2 (the newest on the registry) speaks the string form
 // on calls-dc: a "ping" every second, RTT measured from the "pong".
 import { RTCPeer } from "@mattermost/calls-common";
-import { MediaStream, MediaStreamTrack, RTCPeerConnection, type RTCRtpTransceiver } from "werift";
 import {
-  audioLevelIdIn,
+  MediaStream,
+  MediaStreamTrack,
+  RTCPeerConnection,
+  RtpHeader,
+  RtpPacket,
+  type RTCRtpTransceiver,
+} from "werift";
+import {
+  AUDIO_LEVEL_URI,
+  OPUS_SILENCE,
   callsPeerConfig,
-  opusPacket,
   type PluginConn,
   type ReceivedPacket,
   type RtcMsg,
@@ -205,9 +212,18 @@ export class CallsClient {
   private levelId: number | undefined;
   private sendPacket(): void {
     if (!this.mic) return;
-    this.levelId ??= audioLevelIdIn(this.pc().localDescription?.sdp);
-    if (this.levelId === undefined) return; // not offered yet
-    this.mic.writeRtp(opusPacket(this.seq++, (this.ts += 960), this.levelId, this.level));
+    if (this.levelId === undefined) {
+      const m = new RegExp(`a=extmap:(\\d+) ${AUDIO_LEVEL_URI}`).exec(this.pc().localDescription?.sdp ?? "");
+      if (!m) return;
+      this.levelId = Number(m[1]);
+    }
+    const header = new RtpHeader({
+      payloadType: 111,
+      sequenceNumber: this.seq++ & 0xffff,
+      timestamp: (this.ts += 960) >>> 0,
+      extensions: [{ id: this.levelId, payload: Buffer.from([(this.level < 127 ? 0x80 : 0) | this.level]) }],
+    });
+    this.mic.writeRtp(new RtpPacket(header, OPUS_SILENCE));
     this.sent++;
   }
 

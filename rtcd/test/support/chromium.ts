@@ -80,9 +80,6 @@ window.shareScreen = async (opts = {}) => {
   }, 50);
   const stream = canvas.captureStream(20);
   const track = stream.getVideoTracks()[0];
-  // What a captured screen says of itself: keep the resolution, drop frames
-  // when the encoder is short of CPU (a canvas would be scaled down instead).
-  track.contentHint = "detail";
   window.sendRtc(5, JSON.stringify({ screenStreamID: stream.id }));
   await window.peer.addTrack(track, stream);
   if (opts.lowScale) {

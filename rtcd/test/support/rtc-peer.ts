@@ -363,12 +363,29 @@ export class Peer {
 
   private sendPacket(): void {
     if (!this.audio) return;
-    this.levelId ??= audioLevelIdIn(this.pc.localDescription?.sdp) ?? AUDIO_LEVEL_ID;
-    this.audio.writeRtp(opusPacket(this.seq++, (this.ts += 960), this.levelId, this.level));
+    const header = new RtpHeader({
+      payloadType: 111,
+      sequenceNumber: this.seq++ & 0xffff,
+      timestamp: (this.ts += 960) >>> 0,
+      marker: false,
+      // ssrc-audio-level (RFC 6464): voice-activity bit and -dBov.
+      extensions: [
+        { id: this.audioLevelId(), payload: Buffer.from([(this.level < 127 ? 0x80 : 0) | this.level]) },
+      ],
+    });
+    this.audio.writeRtp(new RtpPacket(header, OPUS_SILENCE));
     this.sent++;
   }
 
+  // werift numbers the extensions itself: read the ID it offered.
   private levelId: number | undefined;
+  private audioLevelId(): number {
+    if (this.levelId === undefined) {
+      const m = new RegExp(`a=extmap:(\\d+) ${AUDIO_LEVEL_URI}`).exec(this.pc.localDescription?.sdp ?? "");
+      this.levelId = m ? Number(m[1]) : AUDIO_LEVEL_ID;
+    }
+    return this.levelId;
+  }
 
   connected(timeoutMs = 10_000): Promise<void> {
     return this.signaling.connected(timeoutMs, 50);
@@ -386,28 +403,6 @@ function pinCodec(t: RTCRtpTransceiver, name: string): void {
   const pinned = all.filter((c) => c.mimeType.toLowerCase() === `video/${name.toLowerCase()}`);
   if (pinned.length === 0) throw new Error(`werift offers no ${name} codec to pin`);
   t.setCodecPreferences(pinned);
-}
-
-// werift numbers the extensions itself: the ID its offer gave the
-// ssrc-audio-level extension.
-export function audioLevelIdIn(sdp: string | undefined): number | undefined {
-  const m = new RegExp(`a=extmap:(\\d+) ${AUDIO_LEVEL_URI}`).exec(sdp ?? "");
-  return m ? Number(m[1]) : undefined;
-}
-
-/**
- * A fake microphone's packet: 20 ms of opus silence with ssrc-audio-level
- * (RFC 6464: voice-activity bit and -dBov, 127 = silence) at `levelId`.
- */
-export function opusPacket(seq: number, timestamp: number, levelId: number, level: number): RtpPacket {
-  const header = new RtpHeader({
-    payloadType: 111,
-    sequenceNumber: seq & 0xffff,
-    timestamp: timestamp >>> 0,
-    marker: false,
-    extensions: [{ id: levelId, payload: Buffer.from([(level < 127 ? 0x80 : 0) | level]) }],
-  });
-  return new RtpPacket(header, OPUS_SILENCE);
 }
 
 export function sleep(ms: number): Promise<void> {
