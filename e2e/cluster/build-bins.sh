@@ -6,6 +6,12 @@
 #   build-bins.sh [control-plane|kubelet|node|all]
 #
 # `kubelet` (alias `node`) builds what a real node runs: kubelet, kube-proxy, CoreDNS.
+# `all` (what CI runs) builds both sets with one `go build` for the six
+# Kubernetes binaries, so the packages they share compile once and the real
+# nodes' binaries are not a separate, later build. MMRTCD_BUILD_PARALLEL=1
+# builds the other modules (etcd, kwok, helm, CoreDNS) alongside the
+# Kubernetes one; not the default, as it has not yet been measured to help on
+# 2 cores (go build already keeps both busy while it compiles).
 #
 # Versions come from e2e/cluster/versions.env and can be overridden by the
 # environment (K8S_VERSION, ETCD_VERSION, KWOK_VERSION, HELM_VERSION,
@@ -46,7 +52,6 @@ build_kubernetes() {
       *) p=k8s.io/kubernetes/cmd/$b ;;
     esac
     pkgs+=("$p")
-    echo "package main; import _ \"$p\"" > /dev/null
   done
   # tools.go keeps `go mod tidy` from dropping the requirement.
   printf 'package tools\n\nimport (\n' > "$mod/tools.go"
@@ -100,22 +105,47 @@ build_helm() {
   (cd "$mod" && go build -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" -o "$out/helm" helm.sh/helm/v3/cmd/helm)
 }
 
-case $what in
-  control-plane)
-    build_kubernetes kube-apiserver kube-controller-manager kube-scheduler kubectl
+# The modules other than k8s.io/kubernetes, in build order.
+build_others() { # control-plane|node|all
+  if [ "$1" != node ]; then
     build_simple etcd "$ETCD_VERSION" go.etcd.io/etcd/server/v3 go.etcd.io/etcd/server/v3
     build_simple kwok "$KWOK_VERSION" sigs.k8s.io/kwok sigs.k8s.io/kwok/cmd/kwok
     kwok_stages
     build_helm
-    ;;
-  kubelet | node)
-    # Everything a real node runs: kubelet, kube-proxy and the cluster DNS.
-    build_kubernetes kubelet kube-proxy
+  fi
+  if [ "$1" != control-plane ]; then
     build_simple coredns "$COREDNS_VERSION" github.com/coredns/coredns github.com/coredns/coredns
-    ;;
-  all)
-    "$0" control-plane
-    "$0" kubelet
-    ;;
+  fi
+}
+
+# With MMRTCD_BUILD_PARALLEL, the Kubernetes build alongside the other
+# modules': go build keeps both cores busy while it compiles, but less so
+# while it resolves modules or links; a second build could fill those gaps.
+build_set() { # control-plane|node|all, kubernetes binaries...
+  local set=$1 rc=0 k8s others
+  shift
+  if [ -z "${MMRTCD_BUILD_PARALLEL:-}" ]; then
+    build_kubernetes "$@"
+    build_others "$set"
+    return
+  fi
+  # Both in background subshells: `set -e` still stops each at its first
+  # failure there (it would not in a function called as `f || rc=$?`).
+  build_kubernetes "$@" &
+  k8s=$!
+  build_others "$set" &
+  others=$!
+  wait "$k8s" || rc=$?
+  wait "$others" || rc=$?
+  return $rc
+}
+
+control_plane_bins=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+node_bins=(kubelet kube-proxy)
+case $what in
+  control-plane) build_set control-plane "${control_plane_bins[@]}" ;;
+  # Everything a real node runs: kubelet, kube-proxy and the cluster DNS.
+  kubelet | node) build_set node "${node_bins[@]}" ;;
+  all) build_set all "${control_plane_bins[@]}" "${node_bins[@]}" ;;
   *) echo "usage: build-bins.sh [control-plane|kubelet|node|all]" >&2; exit 2 ;;
 esac

@@ -130,18 +130,46 @@ context_files() { # dockerfile-dir
     rtcd/package.json rtcd/src rtcd/worker-build "$1/Dockerfile" | LC_ALL=C sort)
 }
 
+# How the rtcd image gets its mediasoup worker (see rtcd/Dockerfile):
+# MMRTCD_WORKER_BUILD when set, else the worker build-worker.sh already cached
+# ("prebuilt-context": the worker compiles once, not again inside the image),
+# else "offline". Only from a bookworm host: that is the base image's Debian,
+# so the cached binary links exactly the libraries the image installs.
+worker_build() {
+  if [ -n "${MMRTCD_WORKER_BUILD:-}" ]; then echo "$MMRTCD_WORKER_BUILD"; return; fi
+  if [ "$(. /etc/os-release && echo "${VERSION_CODENAME:-}")" = bookworm ] &&
+    bash "$repo/rtcd/worker-build/cached-worker.sh" >/dev/null; then
+    echo prebuilt-context
+  else
+    echo offline
+  fi
+}
+
 build_app() { # name dockerfile-dir image-repo
-  local name=$1 dir=$2 repo_name=$3 base_id key tar ctxdir
+  local name=$1 dir=$2 repo_name=$3 base_id key tar ctxdir worker_mode=${MMRTCD_WORKER_BUILD:-offline} worker_bin=""
   base_id=$(bah images --noheading --format '{{.ID}}' "$BASE_NAME" | head -n1)
   [ -n "$base_id" ] || { log "base image missing (run: build-images.sh base)"; exit 1; }
-  key=$( (echo "$base_id" "${MMRTCD_WORKER_BUILD:-offline}"; cd "$repo" && context_files "$dir" | xargs sha256sum) | sha256sum | cut -c1-16)
+  if [ "$name" = rtcd ]; then
+    worker_mode=$(worker_build)
+    if [ "$worker_mode" = prebuilt-context ]; then
+      worker_bin=$(bash "$repo/rtcd/worker-build/cached-worker.sh") ||
+        { log "MMRTCD_WORKER_BUILD=prebuilt-context but no cached worker (run: bash rtcd/worker-build/build-worker.sh)"; exit 1; }
+    fi
+  fi
+  # The worker binary's own hash is an input when it comes prebuilt.
+  key=$( (echo "$base_id" "$worker_mode"; [ -z "$worker_bin" ] || sha256sum <"$worker_bin"
+    cd "$repo" && context_files "$dir" | xargs sha256sum) | sha256sum | cut -c1-16)
   tar=$out/$name-$key.tar
   echo "$tar"
   prune "$name" "$tar"
   [ -s "$tar" ] && { log "$name: cached ($key)"; return; }
   ctxdir=$(mktemp -d)
   (cd "$repo" && context_files "$dir" | tar -cf - -T - | tar -xf - -C "$ctxdir")
-  log "$name: buildah bud $dir/Dockerfile (inputs $key; log $out/$name-build.log)"
+  if [ -n "$worker_bin" ]; then
+    install -D -m 0755 "$worker_bin" "$ctxdir/rtcd/worker-build/prebuilt/mediasoup-worker"
+    log "$name: mediasoup worker from the cache ($worker_bin)"
+  fi
+  log "$name: buildah bud $dir/Dockerfile (worker: $worker_mode; inputs $key; log $out/$name-build.log)"
   local t0=$SECONDS nproc
   # buildah raises limits it is not told about, and root here cannot (no
   # CAP_SYS_RESOURCE); its build process runs with at most 32768 processes
@@ -153,7 +181,7 @@ build_app() { # name dockerfile-dir image-repo
   # rtcd's sources does not recompile the worker. Not part of any layer.
   mkdir -p "$out/build-cache"
   if ! bah bud --isolation chroot -v "$out/build-cache:/cache" --network host --pull-never --layers=false \
-    --ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit "nproc=$nproc:$nproc" --build-arg "MEDIASOUP_WORKER_BUILD=${MMRTCD_WORKER_BUILD:-offline}" \
+    --ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit "nproc=$nproc:$nproc" --build-arg "MEDIASOUP_WORKER_BUILD=$worker_mode" \
     -f "$ctxdir/$dir/Dockerfile" -t "localhost/$repo_name:local" "$ctxdir" >"$out/$name-build.log" 2>&1; then
     tail -40 "$out/$name-build.log" >&2
     rm -rf "$ctxdir"
