@@ -2,18 +2,23 @@
 // (garbage collector) and kwok nodes: what a platform team sees when it applies
 // MattermostRTCDs.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kubectl, tryKubectl, useCluster, useNamespace, waitFor } from "../../e2e/src/testing/index.ts";
-import { startOperator, type OperatorProcess } from "./support/operator-process.ts";
 import {
   condition,
   cr,
   getOrUndefined,
   installCrd,
   instanceObjects,
+  kubectl,
+  startOperator,
+  tryKubectl,
+  useCluster,
+  useNamespace,
   waitCondition,
+  waitFor,
   waitReady,
   type Obj,
-} from "./support/harness.ts";
+  type OperatorProcess,
+} from "@mattermost-rtcd/e2e/testing";
 
 const ns = useNamespace("operator-reconcile");
 installCrd();

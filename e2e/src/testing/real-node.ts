@@ -9,7 +9,7 @@ import { hostIp, realNode, type RealNode } from "../../cluster/real-node/config.
 import { cgroupPids } from "../../cluster/real-node/runtime.ts";
 import { missingCapabilities } from "../../cluster/real-node/preflight.ts";
 import { stateDir } from "../../cluster/paths.ts";
-import { Peer, PluginConn, until } from "../../../rtcd/test/support/rtc-peer.ts";
+import { Peer, PluginConn, until } from "@mattermost-rtcd/rtcd/testing/rtc-peer";
 import { providerName } from "./providers.ts";
 
 export { tagImage } from "../../cluster/real-node/runtime.ts";

@@ -12,8 +12,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { stringify } from "yaml";
 import type { RealNode } from "../../cluster/real-node/config.ts";
-import { applyCrd } from "../../src/testing/operator.ts";
 import {
+  applyCrd,
   getJson,
   helm,
   kubectl,
