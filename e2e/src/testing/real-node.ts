@@ -32,7 +32,7 @@ export async function ensureRealNodes(count: number): Promise<RealNode[]> {
 /** A Service's A records as the cluster DNS answers them now ([] when it has none). */
 export async function serviceIps(service: string, namespace: string): Promise<string[]> {
   const r = new Resolver({ timeout: 1000, tries: 1 });
-  r.setServers([hostIp()]);
+  r.setServers([hostIp(stateDir())]);
   try {
     return (await r.resolve4(`${service}.${namespace}.svc.cluster.local`)).sort();
   } catch (err) {
