@@ -8,6 +8,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { summarise, type StageResult, type VitestCounts } from "./test-summary.ts";
 
 const root = join(import.meta.dirname, "..");
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
@@ -37,7 +38,7 @@ const stages: Stage[] = [
 mkdirSync(join(root, ".tmp"), { recursive: true });
 // A report left by an earlier run must not be counted as this run's.
 rmSync(reportFile, { force: true });
-const timings: { name: string; seconds: number; ok: boolean }[] = [];
+const timings: StageResult[] = [];
 for (const s of stages) {
   if (only.length && !only.includes(s.name)) continue;
   process.stdout.write(`\n=== ${s.name}: ${s.cmd.map((c) => c.replace(root + "/", "")).join(" ")}\n`);
@@ -47,30 +48,10 @@ for (const s of stages) {
   timings.push({ name: s.name, seconds, ok: r.status === 0 });
 }
 
-process.stdout.write("\n=== stages\n");
-for (const t of timings)
-  process.stdout.write(`${t.ok ? "ok  " : "FAIL"} ${t.name.padEnd(10)} ${t.seconds.toFixed(1)} s\n`);
-
-const failedStages = timings.filter((t) => !t.ok);
-if (failedStages.length) {
-  process.stdout.write(`failed stages: ${failedStages.map((t) => t.name).join(", ")}\n`);
-}
-
-let passed = 0;
-let failed = 0;
-let skipped = 0;
+let report: VitestCounts | undefined;
 if (existsSync(reportFile) && (!only.length || only.includes("vitest"))) {
-  const report = JSON.parse(readFileSync(reportFile, "utf8")) as {
-    numPassedTests: number;
-    numFailedTests: number;
-    numPendingTests: number;
-    numTodoTests: number;
-  };
-  passed = report.numPassedTests;
-  failed = report.numFailedTests;
-  skipped = report.numPendingTests + report.numTodoTests;
-} else if (timings.some((t) => t.name === "vitest")) {
-  process.stdout.write(`no Vitest report at ${reportFile}: its tests are not counted\n`);
+  report = JSON.parse(readFileSync(reportFile, "utf8")) as VitestCounts;
 }
-process.stdout.write(`\nTests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
-process.exit(failedStages.length || failed ? 1 : 0);
+const summary = summarise(timings, report);
+process.stdout.write(summary.text);
+process.exit(summary.exitCode);
