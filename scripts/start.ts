@@ -5,7 +5,7 @@
 // the sample is Ready (used by tests and CI).
 import { spawn, execFileSync } from "node:child_process";
 import { join } from "node:path";
-import { ensureCluster } from "../e2e/cluster/index.ts";
+import { ensureCluster } from "@mattermost-rtcd/e2e/cluster";
 
 const root = join(import.meta.dirname, "..");
 const exitWhenReady = process.argv.includes("--exit-when-ready");

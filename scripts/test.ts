@@ -1,11 +1,14 @@
 // `npm test`: every check CI runs, in order, with the time each took.
-// Stages: lint and format, type check, generated files fresh, the cached
-// Kubernetes binaries and mediasoup worker (built once if missing), then the unit,
-// integration and e2e tiers of Vitest (the latter two on the local cluster,
-// started if it is not running). Ends with one "N passed, N failed" line.
+// Stages: lint and format, type check, no import cycles, generated files fresh,
+// the cached Kubernetes binaries and mediasoup worker (built once if missing),
+// then the unit, integration and e2e tiers of Vitest (the latter two on the
+// local cluster, started if it is not running). Prints a table of the stages,
+// then one "Tests: N passed, N failed, N skipped" line that counts Vitest's
+// tests only: a stage is not a test, but a failed stage still fails the run.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { summarise, type StageResult, type VitestCounts } from "./test-summary.ts";
 
 const root = join(import.meta.dirname, "..");
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
@@ -21,6 +24,7 @@ const stages: Stage[] = [
   { name: "lint", cmd: [bin("eslint"), "."] },
   { name: "format", cmd: [bin("prettier"), "--check", "."] },
   { name: "typecheck", cmd: [bin("tsc"), "-p", "tsconfig.json", "--noEmit"] },
+  { name: "cycles", cmd: [process.execPath, "scripts/import-cycles.ts"] },
   { name: "generated", cmd: [process.execPath, "operator/scripts/generate.ts", "--check"] },
   // Both are cached: seconds when built, a one-time build on a fresh machine.
   { name: "k8s-bins", cmd: [process.execPath, "e2e/cluster/cli.ts", "build"] },
@@ -34,7 +38,7 @@ const stages: Stage[] = [
 mkdirSync(join(root, ".tmp"), { recursive: true });
 // A report left by an earlier run must not be counted as this run's.
 rmSync(reportFile, { force: true });
-const timings: { name: string; seconds: number; ok: boolean }[] = [];
+const timings: StageResult[] = [];
 for (const s of stages) {
   if (only.length && !only.includes(s.name)) continue;
   process.stdout.write(`\n=== ${s.name}: ${s.cmd.map((c) => c.replace(root + "/", "")).join(" ")}\n`);
@@ -44,26 +48,10 @@ for (const s of stages) {
   timings.push({ name: s.name, seconds, ok: r.status === 0 });
 }
 
-process.stdout.write("\n=== stage timings\n");
-for (const t of timings)
-  process.stdout.write(`${t.ok ? "ok  " : "FAIL"} ${t.name.padEnd(10)} ${t.seconds.toFixed(1)} s\n`);
-
-let passed = 0;
-let failed = 0;
-let skipped = 0;
+let report: VitestCounts | undefined;
 if (existsSync(reportFile) && (!only.length || only.includes("vitest"))) {
-  const report = JSON.parse(readFileSync(reportFile, "utf8")) as {
-    numPassedTests: number;
-    numFailedTests: number;
-    numPendingTests: number;
-    numTodoTests: number;
-  };
-  passed = report.numPassedTests;
-  failed = report.numFailedTests;
-  skipped = report.numPendingTests + report.numTodoTests;
+  report = JSON.parse(readFileSync(reportFile, "utf8")) as VitestCounts;
 }
-const failedStages = timings.filter((t) => !t.ok);
-failed += failedStages.filter((t) => t.name !== "vitest").length;
-passed += timings.filter((t) => t.ok && t.name !== "vitest").length;
-process.stdout.write(`\nTests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
-process.exit(failedStages.length ? 1 : 0);
+const summary = summarise(timings, report);
+process.stdout.write(summary.text);
+process.exit(summary.exitCode);

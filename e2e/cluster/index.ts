@@ -141,7 +141,7 @@ export async function up(opts: UpOptions = {}): Promise<ClusterInfo> {
     await upRealNodes(
       {
         state,
-        pki: ensurePki(join(state, "pki"), SERVICE_IP, [hostIp()]),
+        pki: ensurePki(join(state, "pki"), SERVICE_IP, [hostIp(state)]),
         apiPort: ports().apiserver,
         adminKubeconfig: c.kubeconfig,
         kubectl,
@@ -173,7 +173,7 @@ async function upControlPlane(): Promise<ClusterInfo> {
   mkdirSync(join(state, "logs"), { recursive: true });
   // The real nodes' veth address is in the serving certificate from the start,
   // so nodes can join a cluster that was started without them.
-  const pki = ensurePki(join(state, "pki"), SERVICE_IP, [hostIp()]);
+  const pki = ensurePki(join(state, "pki"), SERVICE_IP, [hostIp(state)]);
   writeKubeconfig(kubeconfig, server, pki, "admin");
 
   const records: ProcRecord[] = [];

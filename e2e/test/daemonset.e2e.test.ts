@@ -4,12 +4,19 @@
 // tolerates, on none other, and follow nodes as they join or leave the pool.
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { cr } from "../../operator/test/support/harness.ts";
-import { getJson, kubectl, useNamespace, useTestNodes, waitFor } from "../src/testing/index.ts";
-import { TEST_KEY_PREFIX } from "../src/testing/nodes.ts";
-import { READY_TIMEOUT_MS, useOperator } from "../src/testing/operator.ts";
+import {
+  cr,
+  getJson,
+  kubectl,
+  READY_TIMEOUT_MS,
+  TEST_KEY_PREFIX,
+  useNamespace,
+  useOperator,
+  useTestNodes,
+  waitFor,
+} from "../src/testing/index.ts";
 import { randomHostPorts } from "../src/testing/ports.ts";
-import type { MattermostRTCD } from "../../operator/src/api/index.ts";
+import type { MattermostRTCD } from "@mattermost-rtcd/operator/api";
 
 const ns = useNamespace("e2e-daemonset");
 useOperator(() => [ns.name]);

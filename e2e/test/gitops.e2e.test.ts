@@ -10,9 +10,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { getOrUndefined, instanceObjects, waitReady, type Obj } from "../../operator/test/support/harness.ts";
-import { getJson, kubectl, tryKubectl, useNamespace, waitFor } from "../src/testing/index.ts";
-import { operatorQuiet, operatorWrites, READY_TIMEOUT_MS, useOperator } from "../src/testing/operator.ts";
+import {
+  getJson,
+  getOrUndefined,
+  instanceObjects,
+  kubectl,
+  operatorQuiet,
+  operatorWrites,
+  READY_TIMEOUT_MS,
+  tryKubectl,
+  useNamespace,
+  useOperator,
+  waitFor,
+  waitReady,
+  type Obj,
+} from "../src/testing/index.ts";
 import { freeNodePorts } from "../src/testing/ports.ts";
 
 const ns = useNamespace("e2e-gitops");

@@ -6,10 +6,18 @@
 // assertions are about outcomes, not about speed on a shared machine.
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import type { MattermostRTCD } from "../../operator/src/api/index.ts";
-import { waitCondition, waitReady } from "../../operator/test/support/harness.ts";
-import { getJson, kubectl, useNamespace, waitFor } from "../src/testing/index.ts";
-import { operatorQuiet, READY_TIMEOUT_MS, useOperator } from "../src/testing/operator.ts";
+import type { MattermostRTCD } from "@mattermost-rtcd/operator/api";
+import {
+  getJson,
+  kubectl,
+  operatorQuiet,
+  READY_TIMEOUT_MS,
+  useNamespace,
+  useOperator,
+  waitCondition,
+  waitFor,
+  waitReady,
+} from "../src/testing/index.ts";
 import { freeNodePorts } from "../src/testing/ports.ts";
 
 const namespaces = [1, 2, 3, 4].map((i) => useNamespace(`e2e-many-${i}`));

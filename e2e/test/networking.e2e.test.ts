@@ -3,9 +3,18 @@
 // Mattermost plugin resolves, and the RTC Service of NodePort and
 // LoadBalancer), the endpoints behind them, and the CR's status.
 import { beforeAll, describe, expect, it } from "vitest";
-import { cr, getOrUndefined, waitCondition, waitReady } from "../../operator/test/support/harness.ts";
-import { getJson, kubectl, useNamespace, waitFor } from "../src/testing/index.ts";
-import { READY_TIMEOUT_MS, useOperator } from "../src/testing/operator.ts";
+import {
+  cr,
+  getJson,
+  getOrUndefined,
+  kubectl,
+  READY_TIMEOUT_MS,
+  useNamespace,
+  useOperator,
+  waitCondition,
+  waitFor,
+  waitReady,
+} from "../src/testing/index.ts";
 import { freeNodePorts, randomHostPorts } from "../src/testing/ports.ts";
 
 const ns = useNamespace("e2e-networking");

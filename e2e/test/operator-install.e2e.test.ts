@@ -8,8 +8,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify, parse } from "yaml";
-import { startOperator, type OperatorProcess } from "../../operator/test/support/operator-process.ts";
-import { getJson, kubectl, tryKubectl, useCluster, useNamespace, waitFor } from "../src/testing/index.ts";
+import {
+  getJson,
+  kubectl,
+  startOperator,
+  tryKubectl,
+  useCluster,
+  useNamespace,
+  waitFor,
+  type OperatorProcess,
+} from "../src/testing/index.ts";
 
 const root = join(import.meta.dirname, "../..");
 const OP_NS = "mattermost-rtcd-operator";

@@ -5,7 +5,7 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import { applyDefaults, type MattermostRTCD } from "../src/api/index.ts";
 import { apiVersionOf, type ResourceType } from "../src/controller/kube-client.ts";
 import { instanceSelector, ownedTypes, render } from "../src/render/index.ts";
-import { kwokNode } from "../../e2e/cluster/index.ts";
+import { kwokNode } from "@mattermost-rtcd/e2e/cluster";
 
 export const OWNER_LABEL = "bench-op/owner";
 export const RUN_LABEL = "bench-op/run";

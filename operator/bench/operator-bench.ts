@@ -14,7 +14,7 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { KubernetesObject } from "@kubernetes/client-node";
-import { ensureCluster, stateDir } from "../../e2e/cluster/index.ts";
+import { ensureCluster, stateDir } from "@mattermost-rtcd/e2e/cluster";
 import type { KubeClient } from "../src/controller/kube-client.ts";
 import { instanceSelector, ownedTypes } from "../src/render/index.ts";
 import { OWNER_LABEL, RUN_LABEL, crFor, floorObjects, nodeManifest, typeOf } from "./objects.ts";

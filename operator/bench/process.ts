@@ -4,7 +4,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { openSync, readdirSync, readFileSync } from "node:fs";
 import { get as httpsGet } from "node:https";
 import { join } from "node:path";
-import { freePort } from "../../e2e/cluster/index.ts";
+import { freePort } from "@mattermost-rtcd/e2e/cluster";
 
 const MAIN = join(import.meta.dirname, "../src/cli/main.ts");
 const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;

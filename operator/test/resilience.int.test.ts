@@ -2,9 +2,19 @@
 // production install lives through on every node drain and rollout.
 import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import { kubectl, useCluster, useNamespace, waitFor } from "../../e2e/src/testing/index.ts";
-import { startOperator, type OperatorProcess } from "./support/operator-process.ts";
-import { cr, getOrUndefined, installCrd, instanceObjects, waitReady } from "./support/harness.ts";
+import {
+  cr,
+  getOrUndefined,
+  installCrd,
+  instanceObjects,
+  kubectl,
+  startOperator,
+  useCluster,
+  useNamespace,
+  waitFor,
+  waitReady,
+  type OperatorProcess,
+} from "@mattermost-rtcd/e2e/testing";
 
 const ns = useNamespace("operator-resilience");
 installCrd();

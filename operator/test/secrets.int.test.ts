@@ -4,9 +4,20 @@
 // minutes, so anything that happens within a test's timeout came from the
 // Secret watch.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kubectl, useCluster, useNamespace, waitFor } from "../../e2e/src/testing/index.ts";
-import { startOperator, type OperatorProcess } from "./support/operator-process.ts";
-import { cr, getOrUndefined, installCrd, waitCondition, waitReady, type Obj } from "./support/harness.ts";
+import {
+  cr,
+  getOrUndefined,
+  installCrd,
+  kubectl,
+  startOperator,
+  useCluster,
+  useNamespace,
+  waitCondition,
+  waitFor,
+  waitReady,
+  type Obj,
+  type OperatorProcess,
+} from "@mattermost-rtcd/e2e/testing";
 
 const ns = useNamespace("operator-secrets");
 installCrd();

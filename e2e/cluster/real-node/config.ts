@@ -4,6 +4,9 @@
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { POD_CIDR, SERVICE_CIDR } from "../control-plane.ts";
+import { hostNames, nodeNetns } from "./names.ts";
+
+export { hostIp } from "./names.ts";
 
 /** `--real-node` is one node, `--real-nodes=N` (or `--real-nodes N`) is N. */
 export function realNodesFromArgs(args: readonly string[]): number {
@@ -17,25 +20,6 @@ export function realNodesFromArgs(args: readonly string[]): number {
   return n;
 }
 
-/** The private L2 segment the real nodes and the host share (a /24). */
-export function subnetPrefix(): string {
-  const raw = process.env["MMRTCD_REAL_NODE_SUBNET"] ?? "10.213.0";
-  if (!/^\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(raw)) {
-    throw new Error(`MMRTCD_REAL_NODE_SUBNET must be the first three octets of a /24, got "${raw}"`);
-  }
-  return raw;
-}
-
-/** The host's end of the veth: where the API server forwarder and CoreDNS listen. */
-export function hostIp(): string {
-  return `${subnetPrefix()}.1`;
-}
-
-/** The network namespace holding the bridge every node (and the host) plugs into. */
-export const SWITCH_NETNS = "mmrtcd-switch";
-/** Host side of the one veth between the host and the switch. */
-export const HOST_VETH = "mmrtcd-host";
-
 export interface RealNode {
   name: string;
   index: number;
@@ -48,8 +32,10 @@ export interface RealNode {
   /** Everything this node writes, under the cluster's state dir. */
   dir: string;
   containerdSock: string;
-  /** cgroup v1 parent of this node's pods, so two kubelets never share kubepods. */
+  /** cgroup v1 parent of this node's pods, so two kubelets (of any cluster) never share kubepods. */
   cgroupRoot: string;
+  /** The CNI network's name (names.ts: unique to the cluster). */
+  cniNetwork: string;
 }
 
 /**
@@ -60,16 +46,18 @@ export interface RealNode {
 export function realNode(stateDir: string, index: number): RealNode {
   const name = `real-node-${index}`;
   const dir = join(stateDir, "nodes", name);
+  const h = hostNames(stateDir);
   return {
     name,
     index,
     zone: `zone-${String.fromCharCode(96 + (((index - 1) % 26) + 1))}`,
-    netns: `mmrtcd-rn${index}`,
-    ip: `${subnetPrefix()}.${10 + index}`,
+    netns: nodeNetns(h, index),
+    ip: `${h.subnet}.${10 + index}`,
     podCidr: `10.244.${100 + index}.0/24`,
     dir,
     containerdSock: join(dir, "containerd", "containerd.sock"),
-    cgroupRoot: `/mmrtcd-${name}`,
+    cgroupRoot: `/mmrtcd-${h.tag}-${name}`,
+    cniNetwork: h.cniNetwork,
   };
 }
 
@@ -129,7 +117,7 @@ export function cniConfig(n: RealNode): string {
     JSON.stringify(
       {
         cniVersion: "1.0.0",
-        name: "mmrtcd-pods",
+        name: n.cniNetwork,
         plugins: [
           {
             type: "bridge",

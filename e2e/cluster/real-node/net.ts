@@ -4,8 +4,9 @@
 // an address on that veth and its connected /24 route). Nodes route each
 // other's pod subnets over the shared segment, like a flat L2 cloud network.
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { HOST_VETH, hostIp, SWITCH_NETNS, type RealNode } from "./config.ts";
+import { existsSync, readFileSync } from "node:fs";
+import type { RealNode } from "./config.ts";
+import { isNodeNetns, subnetClash, type HostAddress, type HostNames } from "./names.ts";
 
 function ip(args: string[]): string {
   try {
@@ -38,20 +39,49 @@ function nsSysctl(netns: string, key: string, value: string): void {
   }
 }
 
-export function ensureSwitch(): void {
+/** The host's IPv4 addresses, with each interface's alias. */
+function hostAddresses(): HostAddress[] {
+  const links = JSON.parse(ip(["-j", "-4", "addr", "show"])) as {
+    ifname: string;
+    addr_info?: { local?: string }[];
+  }[];
+  return links.flatMap((l) => {
+    let alias: string | undefined;
+    try {
+      alias = readFileSync(`/sys/class/net/${l.ifname}/ifalias`, "utf8").trim() || undefined;
+    } catch {
+      // no alias file: not one of ours
+    }
+    return (l.addr_info ?? []).flatMap((a) => (a.local ? [{ dev: l.ifname, ip: a.local, alias }] : []));
+  });
+}
+
+/**
+ * The switch and the host's veth. Refuses, naming the holder, when the /24 is
+ * already on another interface: two veths with one connected route would
+ * break both clusters. The veth's alias is our state dir, so that the next
+ * cluster's refusal can say whose it is.
+ */
+export function ensureSwitch(h: HostNames, stateDir: string): void {
+  const clash = subnetClash(h, hostAddresses());
+  if (clash) throw new Error(clash);
+  const SWITCH_NETNS = h.switchNetns;
+  const HOST_VETH = h.hostVeth;
   if (!netnsExists(SWITCH_NETNS)) ip(["netns", "add", SWITCH_NETNS]);
   ip(["-n", SWITCH_NETNS, "link", "set", "lo", "up"]);
   if (!linkExists("br0", SWITCH_NETNS)) ip(["-n", SWITCH_NETNS, "link", "add", "br0", "type", "bridge"]);
   ip(["-n", SWITCH_NETNS, "link", "set", "br0", "up"]);
   if (!linkExists(HOST_VETH)) {
     ip(["link", "add", HOST_VETH, "type", "veth", "peer", "name", "uplink", "netns", SWITCH_NETNS]);
-    ip(["addr", "add", `${hostIp()}/24`, "dev", HOST_VETH]);
+    ip(["addr", "add", `${h.subnet}.1/24`, "dev", HOST_VETH]);
   }
+  ip(["link", "set", HOST_VETH, "alias", stateDir]);
   ip(["link", "set", HOST_VETH, "up"]);
   ip(["-n", SWITCH_NETNS, "link", "set", "uplink", "master", "br0", "up"]);
 }
 
-export function ensureNodeNet(n: RealNode): void {
+export function ensureNodeNet(h: HostNames, n: RealNode): void {
+  const SWITCH_NETNS = h.switchNetns;
   if (!netnsExists(n.netns)) ip(["netns", "add", n.netns]);
   ip(["-n", n.netns, "link", "set", "lo", "up"]);
   const port = `port${n.index}`;
@@ -61,7 +91,7 @@ export function ensureNodeNet(n: RealNode): void {
   }
   ip(["-n", SWITCH_NETNS, "link", "set", port, "master", "br0", "up"]);
   ip(["-n", n.netns, "link", "set", "eth0", "up"]);
-  ip(["-n", n.netns, "route", "replace", "default", "via", hostIp()]);
+  ip(["-n", n.netns, "route", "replace", "default", "via", `${h.subnet}.1`]);
   // Pods leave through the node (bridge CNI masquerades), and kube-proxy's
   // Service rules must see bridged pod-to-pod traffic.
   nsSysctl(n.netns, "net.ipv4.ip_forward", "1");
@@ -79,8 +109,8 @@ export function ensurePodRoutes(nodes: readonly RealNode[]): void {
   }
 }
 
-/** Every namespace this tool made (mmrtcd-*); the host veth goes with the switch. */
-export function ourNetns(): string[] {
+/** Every namespace this cluster made (its switch and nodes); the host veth goes with the switch. */
+export function ourNetns(h: HostNames): string[] {
   let out: string;
   try {
     out = execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
@@ -90,12 +120,14 @@ export function ourNetns(): string[] {
   return out
     .split("\n")
     .map((l) => l.split(" ")[0] ?? "")
-    .filter((n) => n === SWITCH_NETNS || /^mmrtcd-rn\d+$/.test(n));
+    .filter((n) => n === h.switchNetns || isNodeNetns(h, n));
 }
 
-export function removeNetworks(): string[] {
+/** Removes this cluster's namespaces and host veth, and nothing of any other cluster's. */
+export function removeNetworks(h: HostNames): string[] {
+  const HOST_VETH = h.hostVeth;
   const removed: string[] = [];
-  for (const ns of ourNetns()) {
+  for (const ns of ourNetns(h)) {
     try {
       ip(["netns", "del", ns]);
       removed.push(`netns ${ns}`);

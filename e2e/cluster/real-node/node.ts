@@ -16,13 +16,13 @@ import {
   cniConfig,
   containerdConfig,
   corefile,
-  hostIp,
   kubeletArgs,
   kubeletConfig,
   kubeProxyConfig,
   realNode,
   type RealNode,
 } from "./config.ts";
+import { hostNames, isNodeNetns } from "./names.ts";
 import {
   ensureNodeNet,
   ensurePodRoutes,
@@ -158,13 +158,9 @@ export async function upRealNodes(ctx: RealNodeContext, count: number): Promise<
   const missing = missingCapabilities();
   if (missing.length) throw new Error(`a real node cannot run here: ${missing.join("; ")}`);
   const dir = recordsDir(ctx.state);
-  // Namespace names and the subnet are machine-wide: one set of real nodes per machine.
-  if (readRecords(dir).length === 0 && ourNetns().length > 0) {
-    throw new Error(
-      `real-node network namespaces (${ourNetns().join(", ")}) exist but ${ctx.state} did not make them: ` +
-        "another cluster state dir has real nodes; run `npm run cluster -- down` with its MMRTCD_CLUSTER_DIR",
-    );
-  }
+  // Namespace, veth and cgroup names are this state dir's own (names.ts); the
+  // subnet is checked against the machine's addresses in ensureSwitch.
+  const h = hostNames(ctx.state);
   if (!readRecords(dir).every(isOurs)) {
     log("found partly running real nodes; removing them and starting afresh");
     await downRealNodes(ctx.state);
@@ -178,11 +174,11 @@ export async function upRealNodes(ctx: RealNodeContext, count: number): Promise<
   if (have >= count) return nodes;
   buildNodeBinaries();
   const tars = buildImages();
-  const hip = hostIp();
+  const hip = `${h.subnet}.1`;
   const save = () => writeRecords(dir, records);
   const logOf = (name: string) => join(dir, "logs", `${name.replace(/\//g, "-")}.log`);
 
-  ensureSwitch();
+  ensureSwitch(h, ctx.state);
   // The API server listens on loopback; the nodes reach it on the host's veth address.
   if (!records.some((r) => r.name === "api-forwarder")) {
     const socat = execFileSync("sh", ["-c", "command -v socat"], { encoding: "utf8" }).trim();
@@ -223,7 +219,7 @@ export async function upRealNodes(ctx: RealNodeContext, count: number): Promise<
     for (const d of ["containerd", "cni/net.d", "kubelet", "kubelet-pki"]) {
       mkdirSync(join(n.dir, d), { recursive: true });
     }
-    ensureNodeNet(n);
+    ensureNodeNet(h, n);
     ensureCgroups(n);
     writeFileSync(join(n.dir, "containerd", "config.toml"), containerdConfig(n));
     writeFileSync(join(n.dir, "cni", "net.d", "10-mmrtcd.conflist"), cniConfig(n));
@@ -312,6 +308,7 @@ export async function upRealNodes(ctx: RealNodeContext, count: number): Promise<
 /** Stops and removes everything `upRealNodes` made; safe to run when nothing is there. */
 export async function downRealNodes(state: string): Promise<string[]> {
   const dir = recordsDir(state);
+  const h = hostNames(state);
   const records = readRecords(dir);
   const done: string[] = [];
   const byName = (suffix: string) => records.filter((r) => r.name.endsWith(suffix));
@@ -324,10 +321,7 @@ export async function downRealNodes(state: string): Promise<string[]> {
     );
   // kubelets first so nothing restarts the containers we are about to kill.
   await stopAll([...byName("/kubelet"), ...byName("/kube-proxy")]);
-  const count = Math.max(
-    byName("/containerd").length,
-    ourNetns().filter((n) => n.startsWith("mmrtcd-rn")).length,
-  );
+  const count = Math.max(byName("/containerd").length, ourNetns(h).filter((n) => isNodeNetns(h, n)).length);
   const nodes = realNodes(state, count);
   const podNetns = new Set<number>();
   for (const n of nodes) {
@@ -338,7 +332,12 @@ export async function downRealNodes(state: string): Promise<string[]> {
     killAll(shimPids(n));
   }
   await stopAll([...byName("/containerd"), ...records.filter((x) => !x.name.includes("/"))]);
-  await sleep(300);
+  // SIGKILLed processes leave their cgroups once the kernel has reaped them:
+  // wait for that (briefly) before the second pass, which catches anything a
+  // shim started meanwhile.
+  const left = () => nodes.some((n) => cgroupPids(n).length > 0 || shimPids(n).length > 0);
+  const deadline = Date.now() + 3000;
+  while (left() && Date.now() < deadline) await sleep(50);
   for (const n of nodes) {
     killAll([...cgroupPids(n), ...shimPids(n)]);
     const unmounted = unmountAll(n.dir);
@@ -347,7 +346,7 @@ export async function downRealNodes(state: string): Promise<string[]> {
   }
   const pods = removePodNetns(podNetns);
   if (pods) done.push(`${pods} pod network namespaces`);
-  done.push(...removeNetworks());
+  done.push(...removeNetworks(h));
   return done;
 }
 
@@ -358,7 +357,7 @@ export function realNodeStatus(state: string): string[] {
     (r) =>
       `${r.name.padEnd(24)} ${isOurs(r) ? "running" : "STOPPED"}  pid ${String(r.pid).padEnd(8)} ${r.listen}`,
   );
-  const nets = ourNetns();
+  const nets = ourNetns(hostNames(state));
   lines.push(`network namespaces: ${nets.length ? nets.join(", ") : "none"}`);
   for (const n of realNodes(state)) {
     lines.push(

@@ -7,7 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
-import { KEYS, type Kind } from "../../../rtcd/src/config/schema.ts";
+import { KEYS, type Kind } from "@mattermost-rtcd/rtcd/config/schema";
 import { repoRoot } from "./paths.ts";
 import type { K8sObject } from "./render.ts";
 

@@ -4,7 +4,7 @@
 // file with useDiagnostics; runs only for failed tests.
 import { beforeEach } from "vitest";
 import { stringify } from "yaml";
-import { tryKubectl } from "./index.ts";
+import { tryKubectl } from "./kube.ts";
 
 export interface DiagnosticsOptions {
   /** The namespaces to describe (a function: they may be known only once tests run). */

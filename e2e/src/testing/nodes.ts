@@ -5,7 +5,8 @@
 // worker nodes instead and, afterwards, removes every label and taint whose
 // key starts with TEST_KEY_PREFIX from them.
 import { afterAll, beforeAll } from "vitest";
-import { getJson, kubectl, tryKubectl, useCluster, waitFor } from "./index.ts";
+import { getJson, kubectl, tryKubectl, useCluster } from "./kube.ts";
+import { waitFor } from "./wait.ts";
 import { providerName } from "./providers.ts";
 import { kwokNode } from "../../cluster/index.ts";
 

@@ -2,14 +2,12 @@
 // operator image runs), with the CRD applied, watching only the file's own
 // namespaces so that concurrent test files never see each other's resources.
 // On failure its last log lines go into the diagnostics.
-import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
-import { startOperator, type OperatorProcess } from "../../../operator/test/support/operator-process.ts";
+import { applyCrd } from "./crd.ts";
 import { useDiagnostics } from "./diagnostics.ts";
-import { kubectl, useCluster, waitFor } from "./index.ts";
-import { repoRoot } from "./providers.ts";
-
-export const CRD_FILE = join(repoRoot, "crds/rtcd.mattermost.com_mattermostrtcds.yaml");
+import { useCluster } from "./kube.ts";
+import { startOperator, type OperatorProcess } from "./operator-process.ts";
+import { waitFor } from "./wait.ts";
 
 /**
  * How long a test waits for a Deployment or a MattermostRTCD to get Ready. The
@@ -22,16 +20,6 @@ export const READY_TIMEOUT_MS = 240_000;
 export interface OperatorHandle {
   /** Set by the file's beforeAll. */
   op: OperatorProcess | undefined;
-}
-
-export async function applyCrd(): Promise<void> {
-  await kubectl(["apply", "--server-side", "--force-conflicts", "-f", CRD_FILE]);
-  await kubectl([
-    "wait",
-    "--for=condition=Established",
-    "--timeout=60s",
-    "crd/mattermostrtcds.rtcd.mattermost.com",
-  ]);
 }
 
 /**

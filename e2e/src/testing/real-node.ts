@@ -9,7 +9,7 @@ import { hostIp, realNode, type RealNode } from "../../cluster/real-node/config.
 import { cgroupPids } from "../../cluster/real-node/runtime.ts";
 import { missingCapabilities } from "../../cluster/real-node/preflight.ts";
 import { stateDir } from "../../cluster/paths.ts";
-import { Peer, PluginConn, until } from "../../../rtcd/test/support/rtc-peer.ts";
+import { Peer, PluginConn, until } from "@mattermost-rtcd/rtcd/testing/rtc-peer";
 import { providerName } from "./providers.ts";
 
 export { tagImage } from "../../cluster/real-node/runtime.ts";
@@ -32,7 +32,7 @@ export async function ensureRealNodes(count: number): Promise<RealNode[]> {
 /** A Service's A records as the cluster DNS answers them now ([] when it has none). */
 export async function serviceIps(service: string, namespace: string): Promise<string[]> {
   const r = new Resolver({ timeout: 1000, tries: 1 });
-  r.setServers([hostIp()]);
+  r.setServers([hostIp(stateDir())]);
   try {
     return (await r.resolve4(`${service}.${namespace}.svc.cluster.local`)).sort();
   } catch (err) {

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { parse } from "yaml";
-import { applyDefaults, validateOffline, type MattermostRTCD } from "../../../operator/src/api/index.ts";
+import { applyDefaults, validateOffline, type MattermostRTCD } from "@mattermost-rtcd/operator/api";
 import { repoRoot, seedValuesFile } from "../../src/chart/paths.ts";
 import {
   chartWithCrd,

@@ -12,10 +12,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { stringify } from "yaml";
 import type { RealNode } from "../../cluster/real-node/config.ts";
-import { applyCrd } from "../../src/testing/operator.ts";
 import {
+  applyCrd,
   getJson,
   helm,
+  quietFor,
   kubectl,
   tryHelm,
   tryKubectl,
@@ -144,10 +145,15 @@ async function withActiveCall(scenario: string, disrupt: (old: PodInfo) => Promi
   expect(target).toBe(fresh.ip);
   const next = await WatchedCall.start(target!, API_PORT, `${scenario}-new`);
   calls.push(next);
-  // The old pod keeps running while its call is up (the grace is 18000 s).
-  await new Promise((r) => setTimeout(r, 8000));
-  const still = (await rtcdPods()).find((p) => p.name === old.name);
-  expect(still?.running, `${old.name} must keep running while its call is up`).toBe(true);
+  // The old pod keeps running while its call is up (the grace is 18000 s):
+  // nothing may stop it for a while, checked all along.
+  await quietFor(8000, {
+    intervalMs: 1000,
+    check: async () => {
+      const still = (await rtcdPods()).find((p) => p.name === old.name);
+      expect(still?.running, `${old.name} must keep running while its call is up`).toBe(true);
+    },
+  });
   await call.flows(50);
   expect(call.dropped, call.describe()).toBe(false);
   // Not earlier: still running right up to the end of its call.

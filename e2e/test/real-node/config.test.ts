@@ -14,19 +14,21 @@ import {
   realNode,
   realNodesFromArgs,
 } from "../../cluster/real-node/config.ts";
+import { hostNames } from "../../cluster/real-node/names.ts";
 
 const n = realNode("/state", 2);
+const h = hostNames("/state");
 
 describe("real node configuration", () => {
   test("nodes get their own zone, netns, address, pod subnet and cgroup parent", () => {
     expect(n).toMatchObject({
       name: "real-node-2",
       zone: "zone-b",
-      netns: "mmrtcd-rn2",
-      ip: "10.213.0.12",
+      netns: `mmrtcd-${h.tag}-rn2`,
+      ip: `${h.subnet}.12`,
       podCidr: "10.244.102.0/24",
       dir: "/state/nodes/real-node-2",
-      cgroupRoot: "/mmrtcd-real-node-2",
+      cgroupRoot: `/mmrtcd-${h.tag}-real-node-2`,
     });
     expect(realNode("/state", 1).podCidr).not.toBe(n.podCidr);
   });
@@ -62,7 +64,7 @@ describe("real node configuration", () => {
     expect(k).toMatchObject({
       cgroupDriver: "cgroupfs",
       failCgroupV1: false,
-      cgroupRoot: "/mmrtcd-real-node-2",
+      cgroupRoot: `/mmrtcd-${h.tag}-real-node-2`,
       containerRuntimeEndpoint: "unix:///state/nodes/real-node-2/containerd/containerd.sock",
       clusterDNS: ["10.213.0.1"],
       protectKernelDefaults: false,
@@ -70,7 +72,7 @@ describe("real node configuration", () => {
       authorization: { mode: "Webhook" },
     });
     const args = kubeletArgs(n, "/cfg", "/kc").join(" ");
-    expect(args).toContain("--node-ip=10.213.0.12");
+    expect(args).toContain(`--node-ip=${h.subnet}.12`);
     expect(args).toContain("topology.kubernetes.io/zone=zone-b");
     expect(args).toContain("mmrtcd.local/real-node=true");
     // A dedicated pool: only pods that tolerate it land there.

@@ -5,7 +5,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync } from "node:fs"
 import { createServer } from "node:net";
 import { createSocket } from "node:dgram";
 import { join } from "node:path";
-import { freePort } from "../../../e2e/cluster/index.ts";
+import { freePort } from "@mattermost-rtcd/e2e/cluster";
 
 export type Impl = "rtcd" | "ours";
 

@@ -1,24 +1,9 @@
-// Shared setup for the operator's integration tests: the CRD installed on the
-// real local cluster, a namespace per file, and small typed readers.
-import { join } from "node:path";
-import { beforeAll } from "vitest";
-import { getJson, kubectl, tryKubectl, useCluster, waitFor } from "../../../e2e/src/testing/index.ts";
-import type { MattermostRTCD } from "../../src/api/index.ts";
-
-export const CRD_FILE = join(import.meta.dirname, "../../../crds/rtcd.mattermost.com_mattermostrtcds.yaml");
-
-export function installCrd(): void {
-  beforeAll(async () => {
-    await useCluster();
-    await kubectl(["apply", "--server-side", "--force-conflicts", "-f", CRD_FILE]);
-    await kubectl([
-      "wait",
-      "--for=condition=Established",
-      "--timeout=60s",
-      "crd/mattermostrtcds.rtcd.mattermost.com",
-    ]);
-  });
-}
+// MattermostRTCD resources in operator integration and e2e tests: a manifest
+// to apply, typed readers, and waits on the conditions users watch (Ready for
+// the current generation, or any condition/reason).
+import type { MattermostRTCD } from "@mattermost-rtcd/operator/api";
+import { getJson, tryKubectl } from "./kube.ts";
+import { waitFor } from "./wait.ts";
 
 export interface Obj {
   apiVersion: string;

@@ -3,9 +3,12 @@
 // leader election), and can kill it mid-reconcile.
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import { freePort } from "../../../e2e/cluster/index.ts";
+import { freePort } from "../../cluster/index.ts";
+import { repoRoot } from "./providers.ts";
 
-const MAIN = join(import.meta.dirname, "../../src/cli/main.ts");
+// The operator's CLI as a file to run, not a module to import: the child
+// process is what the operator image runs.
+const MAIN = join(repoRoot, "operator/src/cli/main.ts");
 
 export interface OperatorProcess {
   proc: ChildProcess;
