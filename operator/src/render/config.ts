@@ -2,7 +2,7 @@
 // checksum rolls the pods on change), secret ones as secretKeyRef env entries.
 import { createHash } from "node:crypto";
 import type { KubernetesObject, V1EnvVar } from "@kubernetes/client-node";
-import type { MattermostRTCD } from "../api/index.ts";
+import type { DefaultedMattermostRTCD } from "../api/index.ts";
 import { DATA_DIR, TLS_DIR, configMapName, meta, object, sortKeys, tlsEnabled } from "./names.ts";
 import { adminSecretKey, adminSecretName } from "./secrets.ts";
 
@@ -33,29 +33,29 @@ export const ENV = {
 } as const;
 
 /** The ICE host override in rtcd's syntax: one host, or "external/internal" pairs. */
-export function iceHostOverride(cr: MattermostRTCD): string | undefined {
-  const o = cr.spec!.rtcd!.iceHostOverride;
+export function iceHostOverride(cr: DefaultedMattermostRTCD): string | undefined {
+  const o = cr.spec.rtcd.iceHostOverride;
   if (!o) return undefined;
   if (o.host) return o.host;
   return o.mappings?.map((m) => `${m.external}/${m.internal}`).join(",");
 }
 
-export function configData(cr: MattermostRTCD): Record<string, string> {
-  const s = cr.spec!;
-  const r = s.rtcd!;
-  const grace = s.terminationGracePeriodSeconds!;
+export function configData(cr: DefaultedMattermostRTCD): Record<string, string> {
+  const s = cr.spec;
+  const r = s.rtcd;
+  const grace = s.terminationGracePeriodSeconds;
   const data: Record<string, string> = {
     [ENV.listen]: `:${s.apiPort}`,
     [ENV.tls]: String(tlsEnabled(cr)),
     // Always on: the admin key (given or generated) is how clients get registered.
     [ENV.enableAdmin]: "true",
-    [ENV.selfRegistration]: String(!!r.security!.allowSelfRegistration),
+    [ENV.selfRegistration]: String(!!r.security.allowSelfRegistration),
     [ENV.udpPort]: String(s.rtcPort),
     [ENV.tcpPort]: String(s.rtcPort),
     [ENV.store]: `${DATA_DIR}/rtcd_db`,
     [ENV.logConsole]: "true",
-    [ENV.logLevel]: r.logging!.level!,
-    [ENV.logJson]: String(r.logging!.format === "json"),
+    [ENV.logLevel]: r.logging.level,
+    [ENV.logJson]: String(r.logging.format === "json"),
     // The root filesystem is read-only, and kubectl logs reads the console.
     [ENV.logFile]: "false",
     // Read by this project's rtcd only (Mattermost's ignores it): finish
@@ -71,14 +71,14 @@ export function configData(cr: MattermostRTCD): Record<string, string> {
   const override = iceHostOverride(cr);
   if (override) data[ENV.hostOverride] = override;
   // Clients reach the pod on the node port, so that is the port to advertise.
-  if (s.networking!.mode === "NodePort" && s.networking!.nodePort !== undefined) {
-    data[ENV.hostPortOverride] = String(s.networking!.nodePort);
+  if (s.networking.mode === "NodePort" && s.networking.nodePort !== undefined) {
+    data[ENV.hostPortOverride] = String(s.networking.nodePort);
   }
   if (r.turn?.staticAuthSecretRef) data[ENV.turnExpiry] = String(r.turn.credentialsExpirationMinutes);
   return sortKeys(data);
 }
 
-export function configMap(cr: MattermostRTCD, data: Record<string, string>): KubernetesObject {
+export function configMap(cr: DefaultedMattermostRTCD, data: Record<string, string>): KubernetesObject {
   return object("v1", "ConfigMap", meta(cr, configMapName(cr)), { data });
 }
 
@@ -89,14 +89,14 @@ export function checksum(data: Record<string, string>): string {
 }
 
 /** Env entries the operator sets directly (the secret ones), before the user's. */
-export function secretEnv(cr: MattermostRTCD): V1EnvVar[] {
+export function secretEnv(cr: DefaultedMattermostRTCD): V1EnvVar[] {
   const env: V1EnvVar[] = [
     {
       name: ENV.adminKey,
       valueFrom: { secretKeyRef: { name: adminSecretName(cr), key: adminSecretKey(cr) } },
     },
   ];
-  const turn = cr.spec!.rtcd!.turn?.staticAuthSecretRef;
+  const turn = cr.spec.rtcd.turn?.staticAuthSecretRef;
   if (turn)
     env.push({ name: ENV.turnSecret, valueFrom: { secretKeyRef: { name: turn.name, key: turn.key } } });
   return env;
@@ -108,11 +108,11 @@ export function secretEnv(cr: MattermostRTCD): V1EnvVar[] {
  * object), and is reported so that the override is never silent.
  */
 export function containerEnv(
-  cr: MattermostRTCD,
+  cr: DefaultedMattermostRTCD,
   data: Record<string, string>,
   warnings: string[],
 ): V1EnvVar[] {
-  const user = cr.spec!.env ?? [];
+  const user = cr.spec.env ?? [];
   const userNames = new Set(user.map((e) => e.name));
   const ours = secretEnv(cr);
   for (const name of [...ours.map((e) => e.name), ...Object.keys(data)].sort()) {

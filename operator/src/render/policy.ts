@@ -1,11 +1,11 @@
 // Objects around the workload: the ServiceAccount, the PodDisruptionBudget
 // and the ServiceMonitor.
 import type { KubernetesObject, V1PodDisruptionBudget, V1ServiceAccount } from "@kubernetes/client-node";
-import type { MattermostRTCD } from "../api/index.ts";
+import type { DefaultedMattermostRTCD } from "../api/index.ts";
 import { meta, nameOf, object, selectorLabels, serviceAccountName, tlsEnabled } from "./names.ts";
 
-export function serviceAccount(cr: MattermostRTCD): KubernetesObject | undefined {
-  const sa = cr.spec!.serviceAccount!;
+export function serviceAccount(cr: DefaultedMattermostRTCD): KubernetesObject | undefined {
+  const sa = cr.spec.serviceAccount;
   if (!sa.create) return undefined;
   return object<V1ServiceAccount>(
     "v1",
@@ -17,14 +17,14 @@ export function serviceAccount(cr: MattermostRTCD): KubernetesObject | undefined
 }
 
 /** On by default for a Deployment; a DaemonSet gets one only when asked (node drains skip DaemonSet pods). */
-export function pdbEnabled(cr: MattermostRTCD): boolean {
-  const p = cr.spec!.podDisruptionBudget;
-  return p?.enabled ?? cr.spec!.deploymentType !== "DaemonSet";
+export function pdbEnabled(cr: DefaultedMattermostRTCD): boolean {
+  const p = cr.spec.podDisruptionBudget;
+  return p?.enabled ?? cr.spec.deploymentType !== "DaemonSet";
 }
 
-export function podDisruptionBudget(cr: MattermostRTCD): KubernetesObject | undefined {
+export function podDisruptionBudget(cr: DefaultedMattermostRTCD): KubernetesObject | undefined {
   if (!pdbEnabled(cr)) return undefined;
-  const p = cr.spec!.podDisruptionBudget ?? {};
+  const p = cr.spec.podDisruptionBudget ?? {};
   const budget =
     p.minAvailable !== undefined
       ? { minAvailable: p.minAvailable }
@@ -35,11 +35,11 @@ export function podDisruptionBudget(cr: MattermostRTCD): KubernetesObject | unde
 }
 
 export function serviceMonitor(
-  cr: MattermostRTCD,
+  cr: DefaultedMattermostRTCD,
   available: boolean,
   warnings: string[],
 ): KubernetesObject | undefined {
-  const sm = cr.spec!.serviceMonitor!;
+  const sm = cr.spec.serviceMonitor;
   if (!sm.enabled) return undefined;
   if (!available) {
     warnings.push(

@@ -1,14 +1,14 @@
 // The Deployment or DaemonSet that runs rtcd. Both are named after the
 // resource, so switching deploymentType replaces one with the other.
 import type { KubernetesObject, V1DaemonSet, V1Deployment, V1PodTemplateSpec } from "@kubernetes/client-node";
-import { DEFAULT_REPLICAS, type MattermostRTCD } from "../api/index.ts";
+import { DEFAULT_REPLICAS, type DefaultedMattermostRTCD } from "../api/index.ts";
 import { meta, nameOf, object, selectorLabels } from "./names.ts";
 
 const PROGRESS_MARGIN_SECONDS = 600;
 
-export function workload(cr: MattermostRTCD, template: V1PodTemplateSpec): KubernetesObject {
-  const s = cr.spec!;
-  const u = s.updateStrategy!;
+export function workload(cr: DefaultedMattermostRTCD, template: V1PodTemplateSpec): KubernetesObject {
+  const s = cr.spec;
+  const u = s.updateStrategy;
   const selector = { matchLabels: selectorLabels(nameOf(cr)) };
   if (s.deploymentType === "DaemonSet") {
     return object<V1DaemonSet>("apps/v1", "DaemonSet", meta(cr, nameOf(cr)), {
@@ -27,7 +27,7 @@ export function workload(cr: MattermostRTCD, template: V1PodTemplateSpec): Kuber
       replicas: s.replicas ?? DEFAULT_REPLICAS,
       // A replacement pod may wait for a draining one to free its node or
       // zone for the whole grace period; only after that is a rollout stuck.
-      progressDeadlineSeconds: s.terminationGracePeriodSeconds! + PROGRESS_MARGIN_SECONDS,
+      progressDeadlineSeconds: s.terminationGracePeriodSeconds + PROGRESS_MARGIN_SECONDS,
       selector,
       strategy:
         u.type === "Recreate"
