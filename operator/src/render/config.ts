@@ -2,6 +2,7 @@
 // checksum rolls the pods on change), secret ones as secretKeyRef env entries.
 import { createHash } from "node:crypto";
 import type { KubernetesObject, V1EnvVar } from "@kubernetes/client-node";
+import { KEYS } from "@mattermost-rtcd/rtcd/config/schema";
 import type { DefaultedMattermostRTCD } from "../api/index.ts";
 import { DATA_DIR, TLS_DIR, configMapName, meta, object, sortKeys, tlsEnabled } from "./names.ts";
 import { adminSecretKey, adminSecretName } from "./secrets.ts";
@@ -9,27 +10,34 @@ import { adminSecretKey, adminSecretName } from "./secrets.ts";
 /** Seconds between rtcd's own drain deadline and the kubelet's SIGKILL, for the last `close` messages. */
 export const DRAIN_MARGIN_SECONDS = 10;
 
+/** rtcd's environment variable for a TOML key, from rtcd's own config schema (one list of names). */
+function envName(path: string): string {
+  const key = KEYS.find((k) => k.path.join(".") === path);
+  if (!key) throw new Error(`rtcd has no configuration key ${path}`);
+  return key.env;
+}
+
 export const ENV = {
-  listen: "RTCD_API_HTTP_LISTENADDRESS",
-  tls: "RTCD_API_HTTP_TLS_ENABLE",
-  tlsCert: "RTCD_API_HTTP_TLS_CERTFILE",
-  tlsKey: "RTCD_API_HTTP_TLS_CERTKEY",
-  enableAdmin: "RTCD_API_SECURITY_ENABLEADMIN",
-  adminKey: "RTCD_API_SECURITY_ADMINSECRETKEY",
-  selfRegistration: "RTCD_API_SECURITY_ALLOWSELFREGISTRATION",
-  udpPort: "RTCD_RTC_ICEPORTUDP",
-  tcpPort: "RTCD_RTC_ICEPORTTCP",
-  hostOverride: "RTCD_RTC_ICEHOSTOVERRIDE",
-  hostPortOverride: "RTCD_RTC_ICEHOSTPORTOVERRIDE",
-  iceServers: "RTCD_RTC_ICESERVERS",
-  turnSecret: "RTCD_RTC_TURNCONFIG_STATICAUTHSECRET",
-  turnExpiry: "RTCD_RTC_TURNCONFIG_CREDENTIALSEXPIRATIONMINUTES",
-  store: "RTCD_STORE_DATASOURCE",
-  logConsole: "RTCD_LOGGER_ENABLECONSOLE",
-  logLevel: "RTCD_LOGGER_CONSOLELEVEL",
-  logJson: "RTCD_LOGGER_CONSOLEJSON",
-  logFile: "RTCD_LOGGER_ENABLEFILE",
-  drainDeadline: "RTCD_DRAIN_DEADLINESECONDS",
+  listen: envName("api.http.listen_address"),
+  tls: envName("api.http.tls.enable"),
+  tlsCert: envName("api.http.tls.cert_file"),
+  tlsKey: envName("api.http.tls.cert_key"),
+  enableAdmin: envName("api.security.enable_admin"),
+  adminKey: envName("api.security.admin_secret_key"),
+  selfRegistration: envName("api.security.allow_self_registration"),
+  udpPort: envName("rtc.ice_port_udp"),
+  tcpPort: envName("rtc.ice_port_tcp"),
+  hostOverride: envName("rtc.ice_host_override"),
+  hostPortOverride: envName("rtc.ice_host_port_override"),
+  iceServers: envName("rtc.ice_servers"),
+  turnSecret: envName("rtc.turn.static_auth_secret"),
+  turnExpiry: envName("rtc.turn.credentials_expiration_minutes"),
+  store: envName("store.data_source"),
+  logConsole: envName("logger.enable_console"),
+  logLevel: envName("logger.console_level"),
+  logJson: envName("logger.console_json"),
+  logFile: envName("logger.enable_file"),
+  drainDeadline: envName("drain.deadline_seconds"),
 } as const;
 
 /** The ICE host override in rtcd's syntax: one host, or "external/internal" pairs. */
