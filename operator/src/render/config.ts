@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import type { KubernetesObject, V1EnvVar } from "@kubernetes/client-node";
 import { KEYS } from "@mattermost-rtcd/rtcd/config/schema";
 import type { DefaultedMattermostRTCD } from "../api/index.ts";
+import { RESOURCES } from "../api/resources.ts";
 import { DATA_DIR, TLS_DIR, configMapName, meta, object, sortKeys, tlsEnabled } from "./names.ts";
 import { adminSecretKey, adminSecretName } from "./secrets.ts";
 
@@ -87,7 +88,7 @@ export function configData(cr: DefaultedMattermostRTCD): Record<string, string> 
 }
 
 export function configMap(cr: DefaultedMattermostRTCD, data: Record<string, string>): KubernetesObject {
-  return object("v1", "ConfigMap", meta(cr, configMapName(cr)), { data });
+  return object(RESOURCES.ConfigMap, meta(cr, configMapName(cr)), { data });
 }
 
 export function checksum(data: Record<string, string>): string {

@@ -20,39 +20,8 @@ export { instanceSelector, endpoint, labels, selectorLabels } from "./names.ts";
 export { adminSecretName, generatedAdminSecretRequired, referencedSecrets } from "./secrets.ts";
 export type { SecretReference } from "./secrets.ts";
 
-export interface OwnedType {
-  group: string;
-  version: string;
-  plural: string;
-  kind: string;
-  namespaced: true;
-  /** Only watched when the cluster serves it. */
-  optional?: boolean;
-}
-
-export const ownedTypes: readonly OwnedType[] = [
-  { group: "", version: "v1", plural: "secrets", kind: "Secret", namespaced: true },
-  { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true },
-  { group: "", version: "v1", plural: "serviceaccounts", kind: "ServiceAccount", namespaced: true },
-  { group: "", version: "v1", plural: "services", kind: "Service", namespaced: true },
-  { group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true },
-  { group: "apps", version: "v1", plural: "daemonsets", kind: "DaemonSet", namespaced: true },
-  {
-    group: "policy",
-    version: "v1",
-    plural: "poddisruptionbudgets",
-    kind: "PodDisruptionBudget",
-    namespaced: true,
-  },
-  {
-    group: "monitoring.coreos.com",
-    version: "v1",
-    plural: "servicemonitors",
-    kind: "ServiceMonitor",
-    namespaced: true,
-    optional: true,
-  },
-];
+/** The types render produces (the controller watches and prunes the same list). */
+export { ownedTypes } from "../api/resources.ts";
 
 /**
  * Hash of everything we ask for in an object. The reconciler compares desired

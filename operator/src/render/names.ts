@@ -1,6 +1,7 @@
 // Names, labels and small facts about a MattermostRTCD that every renderer shares.
 import type { KubernetesObject, V1ObjectMeta } from "@kubernetes/client-node";
 import { DEFAULT_API_PORT, type DefaultedMattermostRTCD, type MattermostRTCD } from "../api/index.ts";
+import { apiVersionOf, type ResourceType } from "../api/resources.ts";
 
 export const APP_NAME = "mattermost-rtcd";
 export const MANAGED_BY = "mattermost-rtcd-operator";
@@ -58,13 +59,13 @@ export function meta(
   return m;
 }
 
+/** An object of one of the registered resource types (apiVersion and kind from the registry). */
 export function object<T extends KubernetesObject>(
-  apiVersion: string,
-  kind: string,
+  type: ResourceType,
   metadata: V1ObjectMeta,
   rest: Omit<T, "apiVersion" | "kind" | "metadata">,
 ): KubernetesObject {
-  return { apiVersion, kind, metadata, ...rest } as KubernetesObject;
+  return { apiVersion: apiVersionOf(type), kind: type.kind, metadata, ...rest } as KubernetesObject;
 }
 
 export function sortKeys<V>(o: Record<string, V>): Record<string, V> {

@@ -2,14 +2,14 @@
 // and the ServiceMonitor.
 import type { KubernetesObject, V1PodDisruptionBudget, V1ServiceAccount } from "@kubernetes/client-node";
 import type { DefaultedMattermostRTCD } from "../api/index.ts";
+import { RESOURCES } from "../api/resources.ts";
 import { meta, nameOf, object, selectorLabels, serviceAccountName, tlsEnabled } from "./names.ts";
 
 export function serviceAccount(cr: DefaultedMattermostRTCD): KubernetesObject | undefined {
   const sa = cr.spec.serviceAccount;
   if (!sa.create) return undefined;
   return object<V1ServiceAccount>(
-    "v1",
-    "ServiceAccount",
+    RESOURCES.ServiceAccount,
     meta(cr, serviceAccountName(cr), { annotations: sa.annotations }),
     // rtcd never calls the Kubernetes API.
     { automountServiceAccountToken: false },
@@ -29,7 +29,7 @@ export function podDisruptionBudget(cr: DefaultedMattermostRTCD): KubernetesObje
     p.minAvailable !== undefined
       ? { minAvailable: p.minAvailable }
       : { maxUnavailable: p.maxUnavailable ?? 1 };
-  return object<V1PodDisruptionBudget>("policy/v1", "PodDisruptionBudget", meta(cr, nameOf(cr)), {
+  return object<V1PodDisruptionBudget>(RESOURCES.PodDisruptionBudget, meta(cr, nameOf(cr)), {
     spec: { selector: { matchLabels: selectorLabels(nameOf(cr)) }, ...budget },
   });
 }
@@ -47,7 +47,7 @@ export function serviceMonitor(
     );
     return undefined;
   }
-  return object("monitoring.coreos.com/v1", "ServiceMonitor", meta(cr, nameOf(cr), { labels: sm.labels }), {
+  return object(RESOURCES.ServiceMonitor, meta(cr, nameOf(cr), { labels: sm.labels }), {
     spec: {
       selector: { matchLabels: selectorLabels(nameOf(cr)) },
       endpoints: [

@@ -2,6 +2,7 @@
 // drains by), and the RTC Service for the NodePort and LoadBalancer modes.
 import type { KubernetesObject, V1Service } from "@kubernetes/client-node";
 import type { DefaultedMattermostRTCD } from "../api/index.ts";
+import { RESOURCES } from "../api/resources.ts";
 import { meta, nameOf, object, rtcServiceName, selectorLabels } from "./names.ts";
 
 /**
@@ -11,7 +12,7 @@ import { meta, nameOf, object, rtcServiceName, selectorLabels } from "./names.ts
  * once while keeping its calls.
  */
 export function apiService(cr: DefaultedMattermostRTCD): KubernetesObject {
-  return object<V1Service>("v1", "Service", meta(cr, nameOf(cr)), {
+  return object<V1Service>(RESOURCES.Service, meta(cr, nameOf(cr)), {
     spec: {
       type: "ClusterIP",
       clusterIP: "None",
@@ -30,17 +31,21 @@ export function rtcService(cr: DefaultedMattermostRTCD): KubernetesObject | unde
   if (n.mode !== "NodePort" && n.mode !== "LoadBalancer") return undefined;
   const lb = n.mode === "LoadBalancer" ? n.loadBalancer : undefined;
   const nodePort = n.mode === "NodePort" ? { nodePort: n.nodePort } : {};
-  return object<V1Service>("v1", "Service", meta(cr, rtcServiceName(cr), { annotations: lb?.annotations }), {
-    spec: {
-      type: n.mode,
-      externalTrafficPolicy: n.externalTrafficPolicy,
-      selector: selectorLabels(nameOf(cr)),
-      ports: [
-        { name: "rtc-udp", port: s.rtcPort, targetPort: "rtc-udp", protocol: "UDP", ...nodePort },
-        { name: "rtc-tcp", port: s.rtcPort, targetPort: "rtc-tcp", protocol: "TCP", ...nodePort },
-      ],
-      loadBalancerClass: lb?.loadBalancerClass,
-      loadBalancerSourceRanges: lb?.sourceRanges?.length ? lb.sourceRanges : undefined,
+  return object<V1Service>(
+    RESOURCES.Service,
+    meta(cr, rtcServiceName(cr), { annotations: lb?.annotations }),
+    {
+      spec: {
+        type: n.mode,
+        externalTrafficPolicy: n.externalTrafficPolicy,
+        selector: selectorLabels(nameOf(cr)),
+        ports: [
+          { name: "rtc-udp", port: s.rtcPort, targetPort: "rtc-udp", protocol: "UDP", ...nodePort },
+          { name: "rtc-tcp", port: s.rtcPort, targetPort: "rtc-tcp", protocol: "TCP", ...nodePort },
+        ],
+        loadBalancerClass: lb?.loadBalancerClass,
+        loadBalancerSourceRanges: lb?.sourceRanges?.length ? lb.sourceRanges : undefined,
+      },
     },
-  });
+  );
 }
