@@ -3,12 +3,8 @@
 // N objects to reach a condition without polling, and a bounded worker pool.
 import { HttpMethod, KubeConfig, RequestContext, type KubernetesObject } from "@kubernetes/client-node";
 import { fetch } from "undici";
-import {
-  KubeClient,
-  resourcePath,
-  type ListResult,
-  type ResourceType,
-} from "../src/controller/kube-client.ts";
+import { KubeClient, resourcePath, type ListResult } from "../src/controller/kube-client.ts";
+import { RESOURCES, type ResourceType } from "../src/api/resources.ts";
 
 export const NAMESPACE: ResourceType = {
   group: "",
@@ -24,20 +20,8 @@ export const NODE: ResourceType = {
   kind: "Node",
   namespaced: false,
 };
-export const DEPLOYMENT: ResourceType = {
-  group: "apps",
-  version: "v1",
-  plural: "deployments",
-  kind: "Deployment",
-  namespaced: true,
-};
-export const CR: ResourceType = {
-  group: "rtcd.mattermost.com",
-  version: "v1alpha1",
-  plural: "mattermostrtcds",
-  kind: "MattermostRTCD",
-  namespaced: true,
-};
+export const DEPLOYMENT: ResourceType = RESOURCES.Deployment;
+export const CR: ResourceType = RESOURCES.MattermostRTCD;
 
 export function loadClient(kubeconfig: string): { kc: KubeConfig; client: KubeClient } {
   const kc = new KubeConfig();

@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { applyDefaults, type MattermostRTCD } from "../src/api/index.ts";
-import { apiVersionOf, type ResourceType } from "../src/controller/kube-client.ts";
+import { apiVersionOf, type ResourceType } from "../src/api/resources.ts";
 import { instanceSelector, ownedTypes, render } from "../src/render/index.ts";
 import { kwokNode } from "@mattermost-rtcd/e2e/cluster";
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import {
@@ -160,6 +160,20 @@ describe("applyDefaults", () => {
       securityContext: { readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
     });
     expect(c.spec!.replicas).toBeUndefined();
+  });
+
+  it("returns a type in which the defaulted fields are set (checked by tsc)", () => {
+    const c = applyDefaults(cr(undefined));
+    // Render code reads these without non-null assertions.
+    expectTypeOf(c.spec.image.tag).toEqualTypeOf<string>();
+    expectTypeOf(c.spec.rtcd.logging.level).toEqualTypeOf<"DEBUG" | "INFO" | "WARN" | "ERROR">();
+    expectTypeOf(c.spec.networking.mode).toEqualTypeOf<
+      "HostNetwork" | "HostPort" | "NodePort" | "LoadBalancer"
+    >();
+    expectTypeOf(c.spec.probes.readiness.periodSeconds).toEqualTypeOf<number>();
+    // No default: scaling owns it.
+    expectTypeOf(c.spec.replicas).toEqualTypeOf<number | undefined>();
+    expect(c.spec.image.tag).toBe("v1.2.6");
   });
 
   it("keeps what the user set, including an explicit empty list", () => {

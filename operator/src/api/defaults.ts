@@ -4,13 +4,15 @@
 // So an offline render sees exactly the object the API server would store.
 import type { Schema } from "./openapi.ts";
 import { specSchema } from "./schema.ts";
-import type { MattermostRTCD } from "./types.ts";
+import type { DefaultedMattermostRTCD, MattermostRTCD } from "./types.ts";
 
-export function applyDefaults(cr: MattermostRTCD): MattermostRTCD {
+/** Fills in `cr` in place and returns it, typed with the defaulted fields set. */
+export function applyDefaults(cr: MattermostRTCD): DefaultedMattermostRTCD {
   const holder = cr as unknown as Record<string, unknown>;
   if (holder.spec === undefined || holder.spec === null) holder.spec = structuredClone(specSchema.default);
   defaultValue(holder.spec, specSchema);
-  return cr;
+  // The walk above set every property with a default, which is what the type says.
+  return cr as DefaultedMattermostRTCD;
 }
 
 function defaultValue(value: unknown, schema: Schema): void {

@@ -4,5 +4,5 @@ export { applyDefaults } from "./defaults.ts";
 export { validateOffline } from "./validate.ts";
 export { DEFAULT_API_PORT, DEFAULT_RTC_PORT, DEFAULT_REPLICAS } from "./schema.ts";
 export { DEFAULT_GRACE_SECONDS, DEFAULT_IMAGE } from "./schema-pod.ts";
-export type { MattermostRTCD } from "./types.ts";
+export type { DefaultedMattermostRTCD, MattermostRTCD } from "./types.ts";
 export type * from "./types.generated.ts";

@@ -41,6 +41,291 @@ export interface Condition {
   observedGeneration?: number;
 }
 
+/** ImageSpec after defaulting: the properties with a schema default are set. */
+export interface DefaultedImageSpec extends Omit<ImageSpec, "repository" | "tag" | "pullPolicy"> {
+  /**
+   * Image repository. `mattermost/rtcd` is Mattermost's rtcd; a repository ending in `mattermost-rtcd-mediasoup` is this project's rtcd.
+   * @default "mattermost/rtcd"
+   */
+  repository: string;
+  /**
+   * Image tag.
+   * @default "v1.2.6"
+   */
+  tag: string;
+  /**
+   * Image pull policy.
+   * @default "IfNotPresent"
+   */
+  pullPolicy: "Always" | "IfNotPresent" | "Never";
+}
+
+/** LoggingSpec after defaulting: the properties with a schema default are set. */
+export interface DefaultedLoggingSpec extends Omit<LoggingSpec, "level" | "format"> {
+  /**
+   * RTCD_LOGGER_CONSOLELEVEL.
+   * @default "INFO"
+   */
+  level: "DEBUG" | "INFO" | "WARN" | "ERROR";
+  /**
+   * text, or json (RTCD_LOGGER_CONSOLEJSON).
+   * @default "text"
+   */
+  format: "text" | "json";
+}
+
+/** MattermostRTCDSpec after defaulting: the properties with a schema default are set. */
+export interface DefaultedMattermostRTCDSpec extends Omit<
+  MattermostRTCDSpec,
+  | "paused"
+  | "image"
+  | "deploymentType"
+  | "updateStrategy"
+  | "terminationGracePeriodSeconds"
+  | "apiPort"
+  | "rtcPort"
+  | "podSecurityContext"
+  | "securityContext"
+  | "probes"
+  | "serviceAccount"
+  | "rtcd"
+  | "networking"
+  | "podDisruptionBudget"
+  | "serviceMonitor"
+> {
+  /**
+   * Stop reconciling: the operator leaves every object as it is (and reports Ready=False, reason Paused).
+   * @default false
+   */
+  paused: boolean;
+  /**
+   * The rtcd container image. Probes and draining adapt to it: see spec.probes.
+   * @default {}
+   */
+  image: DefaultedImageSpec;
+  /**
+   * Deployment (spec.replicas pods, spread over zones) or DaemonSet (one pod per matching node).
+   * @default "Deployment"
+   */
+  deploymentType: "Deployment" | "DaemonSet";
+  /**
+   * How pods are replaced on a change. RollingUpdate and Recreate apply to a Deployment, RollingUpdate and OnDelete to a DaemonSet.
+   * @default {}
+   */
+  updateStrategy: DefaultedUpdateStrategySpec;
+  /**
+   * Seconds a stopping pod may keep serving its calls before it is killed (5 hours, as in the official chart). A stopping pod leaves the API Service's DNS at once, so the Mattermost plugin places no new calls on it. This project's rtcd also turns /readyz to 503, refuses new calls and ends on its own 10 s before this deadline (RTCD_DRAIN_DEADLINESECONDS), closing the remaining sessions cleanly. Mattermost's rtcd has no deadline: it waits for its sessions and is killed when the grace period ends.
+   * @default 18000
+   */
+  terminationGracePeriodSeconds: number;
+  /**
+   * TCP port of rtcd's HTTP/WebSocket API (reached by the Mattermost server only).
+   * @default 8045
+   */
+  apiPort: number;
+  /**
+   * Port for media, UDP and TCP (RTCD_RTC_ICEPORTUDP and RTCD_RTC_ICEPORTTCP).
+   * @default 8443
+   */
+  rtcPort: number;
+  /**
+   * Pod security context. Replaces the default as a whole.
+   * @default {"runAsNonRoot":true,"runAsUser":65532,"runAsGroup":65532,"fsGroup":65532,"seccompProfile":{"type":"RuntimeDefault"}}
+   */
+  podSecurityContext: V1PodSecurityContext;
+  /**
+   * Container security context. Replaces the default as a whole; NET_BIND_SERVICE is added when host networking binds a port below 1024.
+   * @default {"allowPrivilegeEscalation":false,"readOnlyRootFilesystem":true,"capabilities":{"drop":["ALL"]}}
+   */
+  securityContext: V1SecurityContext;
+  /**
+   * Readiness and liveness probes (HTTP GET on the API port; HTTPS when spec.rtcd.tls is enabled).
+   * @default {}
+   */
+  probes: DefaultedProbesSpec;
+  /**
+   * The pods' ServiceAccount. rtcd never calls the Kubernetes API, so its token is not mounted.
+   * @default {}
+   */
+  serviceAccount: DefaultedServiceAccountSpec;
+  /**
+   * rtcd's own settings, rendered as RTCD_* environment variables.
+   * @default {}
+   */
+  rtcd: DefaultedRTCDSettings;
+  /**
+   * How clients reach rtcd's RTC port. HostNetwork (default, as in the official chart): pods use their node's network and clients send media to the node. HostPort: the RTC port is a hostPort of the pod. NodePort / LoadBalancer: a `<name>-rtc` Service exposes it.
+   * @default {}
+   */
+  networking: DefaultedNetworkingSpec;
+  /**
+   * A PodDisruptionBudget, so that node drains evict rtcd pods one at a time. Unset enabled: on for a Deployment, off for a DaemonSet.
+   * @default {"maxUnavailable":1}
+   */
+  podDisruptionBudget: PodDisruptionBudgetSpec;
+  /**
+   * A Prometheus Operator ServiceMonitor for rtcd's /metrics (only when its CRD is installed; otherwise a warning Event).
+   * @default {}
+   */
+  serviceMonitor: DefaultedServiceMonitorSpec;
+}
+
+/** NetworkingSpec after defaulting: the properties with a schema default are set. */
+export interface DefaultedNetworkingSpec extends Omit<NetworkingSpec, "mode" | "externalTrafficPolicy"> {
+  /**
+   * Networking mode.
+   * @default "HostNetwork"
+   */
+  mode: "HostNetwork" | "HostPort" | "NodePort" | "LoadBalancer";
+  /**
+   * For NodePort and LoadBalancer: Local keeps the client's address and the node-to-pod path direct.
+   * @default "Local"
+   */
+  externalTrafficPolicy: "Local" | "Cluster";
+}
+
+/** ProbeSpec after defaulting: the properties with a schema default are set. */
+export interface DefaultedProbeSpec extends Omit<
+  ProbeSpec,
+  "initialDelaySeconds" | "periodSeconds" | "timeoutSeconds" | "failureThreshold"
+> {
+  /**
+   * Seconds before the first probe.
+   * @default 30
+   */
+  initialDelaySeconds: number;
+  /**
+   * Seconds between probes.
+   * @default 10
+   */
+  periodSeconds: number;
+  /**
+   * Seconds before a probe times out.
+   * @default 5
+   */
+  timeoutSeconds: number;
+  /**
+   * Failures in a row before the probe fails.
+   * @default 3
+   */
+  failureThreshold: number;
+}
+
+/** ProbesSpec after defaulting: the properties with a schema default are set. */
+export interface DefaultedProbesSpec extends Omit<ProbesSpec, "endpoints" | "readiness" | "liveness"> {
+  /**
+   * Auto: /readyz and /healthz for this project's rtcd (image repository ending in mattermost-rtcd-mediasoup), /version for any other image (Mattermost's rtcd serves no other health route). Health: always /readyz and /healthz. Version: always /version.
+   * @default "Auto"
+   */
+  endpoints: "Auto" | "Health" | "Version";
+  /**
+   * Readiness probe settings.
+   * @default {}
+   */
+  readiness: DefaultedProbeSpec;
+  /**
+   * Liveness probe settings.
+   * @default {}
+   */
+  liveness: DefaultedProbeSpec;
+}
+
+/** RTCDSettings after defaulting: the properties with a schema default are set. */
+export interface DefaultedRTCDSettings extends Omit<
+  RTCDSettings,
+  "logging" | "iceServers" | "turn" | "security" | "tls"
+> {
+  /**
+   * Console logging (file logging is off: the root filesystem is read-only).
+   * @default {}
+   */
+  logging: DefaultedLoggingSpec;
+  /**
+   * STUN/TURN servers rtcd uses to find its public address (RTCD_RTC_ICESERVERS). Defaults to Mattermost's public STUN server, as in the official chart's example; set [] when spec.rtcd.iceHostOverride gives the address.
+   * @default [{"urls":["stun:stun.global.calls.mattermost.com:3478"]}]
+   */
+  iceServers: ICEServer[];
+  /**
+   * TURN credentials for the TURN servers in spec.rtcd.iceServers.
+   * @default {}
+   */
+  turn: DefaultedTURNSpec;
+  /**
+   * API security.
+   * @default {}
+   */
+  security: DefaultedSecuritySpec;
+  /**
+   * HTTPS for the API (the endpoint becomes https://).
+   * @default {}
+   */
+  tls: DefaultedTLSSpec;
+}
+
+/** SecuritySpec after defaulting: the properties with a schema default are set. */
+export interface DefaultedSecuritySpec extends Omit<SecuritySpec, "allowSelfRegistration"> {
+  /**
+   * Let any client register itself (RTCD_API_SECURITY_ALLOWSELFREGISTRATION). Off by default: register the Mattermost server's client with the admin key instead.
+   * @default false
+   */
+  allowSelfRegistration: boolean;
+}
+
+/** ServiceAccountSpec after defaulting: the properties with a schema default are set. */
+export interface DefaultedServiceAccountSpec extends Omit<ServiceAccountSpec, "create"> {
+  /**
+   * Create a ServiceAccount named after the resource (or spec.serviceAccount.name).
+   * @default true
+   */
+  create: boolean;
+}
+
+/** ServiceMonitorSpec after defaulting: the properties with a schema default are set. */
+export interface DefaultedServiceMonitorSpec extends Omit<ServiceMonitorSpec, "enabled" | "interval"> {
+  /**
+   * Create the ServiceMonitor.
+   * @default false
+   */
+  enabled: boolean;
+  /**
+   * Scrape interval.
+   * @default "30s"
+   */
+  interval: string;
+}
+
+/** TLSSpec after defaulting: the properties with a schema default are set. */
+export interface DefaultedTLSSpec extends Omit<TLSSpec, "enabled"> {
+  /**
+   * Serve the API over TLS.
+   * @default false
+   */
+  enabled: boolean;
+}
+
+/** TURNSpec after defaulting: the properties with a schema default are set. */
+export interface DefaultedTURNSpec extends Omit<TURNSpec, "credentialsExpirationMinutes"> {
+  /**
+   * Lifetime of generated TURN credentials.
+   * @default 1440
+   */
+  credentialsExpirationMinutes: number;
+}
+
+/** UpdateStrategySpec after defaulting: the properties with a schema default are set. */
+export interface DefaultedUpdateStrategySpec extends Omit<UpdateStrategySpec, "type" | "maxUnavailable"> {
+  /**
+   * Strategy type.
+   * @default "RollingUpdate"
+   */
+  type: "RollingUpdate" | "Recreate" | "OnDelete";
+  /**
+   * Pods that may be unavailable during a rolling update (number or percent).
+   * @default 1
+   */
+  maxUnavailable: number | string;
+}
+
 /**
  * One NAT mapping: the address clients use, and the node-local address rtcd listens on.
  */

@@ -2,17 +2,10 @@
 // the operator did and why it is stuck. Identical events within a window are
 // dropped: a CR retried with backoff must not flood the namespace.
 import type { KubernetesObject } from "@kubernetes/client-node";
-import type { KubeClient, ResourceType } from "./kube-client.ts";
+import type { KubeClient } from "./kube-client.ts";
+import { RESOURCES, apiVersionOf } from "../api/resources.ts";
 import type { Logger } from "../util/log.ts";
-import { errorMessage } from "./informers.ts";
-
-export const EVENT: ResourceType = {
-  group: "",
-  version: "v1",
-  plural: "events",
-  kind: "Event",
-  namespaced: true,
-};
+import { errorMessage } from "../util/errors.ts";
 
 export type EventType = "Normal" | "Warning";
 
@@ -40,8 +33,8 @@ export class EventRecorder {
     if (this.recent.size > 10_000) this.prune(now);
     const ts = new Date(now).toISOString();
     const event = {
-      apiVersion: "v1",
-      kind: "Event",
+      apiVersion: apiVersionOf(RESOURCES.Event),
+      kind: RESOURCES.Event.kind,
       metadata: { generateName: `${md.name}.`, namespace: md.namespace },
       involvedObject: {
         apiVersion: obj.apiVersion,
@@ -60,7 +53,7 @@ export class EventRecorder {
       lastTimestamp: ts,
       count: 1,
     };
-    this.client.create(EVENT, event as KubernetesObject).catch((err: unknown) => {
+    this.client.create(RESOURCES.Event, event as KubernetesObject).catch((err: unknown) => {
       this.log.warn("could not record event", { reason, error: errorMessage(err) });
     });
   }

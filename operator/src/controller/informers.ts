@@ -4,8 +4,10 @@
 // backoff. Restarting resumes from the last resourceVersion, and a relist
 // reports objects deleted meanwhile, so no event is lost.
 import { ListWatch, Watch, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
-import type { KubeClient, ResourceType } from "./kube-client.ts";
+import type { KubeClient } from "./kube-client.ts";
+import type { ResourceType } from "../api/resources.ts";
 import { resourcePath } from "./kube-client.ts";
+import { errorMessage } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 
 export type EventHandler<T> = (type: "add" | "update" | "delete", obj: T) => void;
@@ -109,11 +111,4 @@ export class ResilientInformer<T extends KubernetesObject> {
     }, this.restartDelayMs);
     this.restartTimer.unref();
   }
-}
-
-export function errorMessage(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  if (err && typeof err === "object" && "message" in err)
-    return String((err as { message: unknown }).message);
-  return String(err);
 }

@@ -5,14 +5,7 @@
 // benchmark and the "no writes on resync" guarantee depend on that count).
 import { HttpMethod, KubeConfig, RequestContext, type KubernetesObject } from "@kubernetes/client-node";
 import { fetch } from "undici";
-
-export interface ResourceType {
-  group: string; // "" for the core group
-  version: string;
-  plural: string;
-  kind: string;
-  namespaced: boolean;
-}
+import type { ResourceType } from "../api/resources.ts";
 
 export interface ListResult<T> {
   apiVersion?: string;
@@ -43,10 +36,6 @@ export function isConflict(err: unknown): boolean {
 
 export type RequestObserver = (verb: string, resource: string, status: number) => void;
 
-export function apiVersionOf(t: Pick<ResourceType, "group" | "version">): string {
-  return t.group ? `${t.group}/${t.version}` : t.version;
-}
-
 export function resourcePath(t: ResourceType, namespace?: string, name?: string, sub?: string): string {
   let p = t.group ? `/apis/${t.group}/${t.version}` : `/api/${t.version}`;
   if (t.namespaced && namespace) p += `/namespaces/${encodeURIComponent(namespace)}`;
@@ -54,11 +43,6 @@ export function resourcePath(t: ResourceType, namespace?: string, name?: string,
   if (name) p += `/${encodeURIComponent(name)}`;
   if (sub) p += `/${sub}`;
   return p;
-}
-
-const WRITE_VERBS = new Set(["create", "apply", "patch", "update", "delete"]);
-export function isWriteVerb(verb: string): boolean {
-  return WRITE_VERBS.has(verb);
 }
 
 interface RequestOptions {

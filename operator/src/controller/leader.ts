@@ -5,18 +5,13 @@
 // and a leader that cannot renew within the renew deadline steps down.
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import type { KubeClient, ResourceType } from "./kube-client.ts";
+import type { KubeClient } from "./kube-client.ts";
+import { RESOURCES, apiVersionOf } from "../api/resources.ts";
 import { isConflict, isNotFound } from "./kube-client.ts";
 import type { Logger } from "../util/log.ts";
-import { errorMessage } from "./informers.ts";
+import { errorMessage } from "../util/errors.ts";
 
-export const LEASE: ResourceType = {
-  group: "coordination.k8s.io",
-  version: "v1",
-  plural: "leases",
-  kind: "Lease",
-  namespaced: true,
-};
+const LEASE = RESOURCES.Lease;
 
 interface Lease {
   apiVersion: string;
@@ -64,10 +59,6 @@ export class LeaderElector {
       identity: this.identity,
     };
     this.log = log.child({ lease: `${opts.namespace}/${opts.name}`, identity: this.identity });
-  }
-
-  isLeader(): boolean {
-    return this.leading;
   }
 
   /** Calls onStartedLeading once the lease is ours, onStoppedLeading if it is lost. */
@@ -132,8 +123,8 @@ export class LeaderElector {
     } catch (err) {
       if (!isNotFound(err)) throw err;
       const fresh: Lease = {
-        apiVersion: "coordination.k8s.io/v1",
-        kind: "Lease",
+        apiVersion: apiVersionOf(LEASE),
+        kind: LEASE.kind,
         metadata: { name, namespace },
         spec: {
           holderIdentity: this.identity,

@@ -3,11 +3,13 @@
 // its caches warm so that it can take over at once.
 import type { KubeConfig, KubernetesObject, V1Pod } from "@kubernetes/client-node";
 import type { MattermostRTCD } from "../api/index.ts";
-import { adminSecretName, ownedTypes as renderOwnedTypes, referencedSecrets } from "../render/index.ts";
-import { KubeClient, isWriteVerb, type ResourceType } from "./kube-client.ts";
-import { ResilientInformer, errorMessage } from "./informers.ts";
+import { adminSecretName, referencedSecrets } from "../render/index.ts";
+import { KubeClient } from "./kube-client.ts";
+import { RESOURCES, apiVersionOf, ownedTypes, type ResourceType } from "../api/resources.ts";
+import { ResilientInformer } from "./informers.ts";
+import { errorMessage } from "../util/errors.ts";
 import { WorkQueue, RateLimiter, realClock, type RateLimiterOptions } from "./workqueue.ts";
-import { CR_TYPE, MANAGED_BY_SELECTOR, POD, Reconciler, type Caches } from "./reconciler.ts";
+import { MANAGED_BY_SELECTOR, Reconciler, type Caches } from "./reconciler.ts";
 import { EventRecorder } from "./events.ts";
 import { LeaderElector } from "./leader.ts";
 import { SecretWatch } from "./secret-watch.ts";
@@ -52,8 +54,6 @@ export class Manager {
   private workers: Promise<void>[] = [];
   private resyncTimer: ReturnType<typeof setInterval> | undefined;
   private smAvailable = false;
-  /** Writes per resource since start: the "no writes on resync" checks read this. */
-  readonly writes = new Map<string, number>();
 
   constructor(kc: KubeConfig, opts: ManagerOptions, log: Logger) {
     this.kc = kc;
@@ -63,7 +63,6 @@ export class Manager {
     this.metrics = createMetrics();
     this.client.onRequest((verb, resource, code) => {
       this.metrics.apiRequests.inc({ verb, resource, code: String(code) });
-      if (isWriteVerb(verb)) this.writes.set(resource, (this.writes.get(resource) ?? 0) + 1);
     });
     const m = this.metrics;
     this.queue = new WorkQueue(new RateLimiter(opts.rateLimiter, realClock), realClock, {
@@ -72,10 +71,6 @@ export class Manager {
       waited: (_k, ms) => m.queueLatency.observe({ name: CONTROLLER }, ms / 1000),
       retried: () => m.queueRetries.inc({ name: CONTROLLER }),
     });
-  }
-
-  isLeader(): boolean {
-    return this.leading;
   }
 
   /** Healthy while the process runs its loops; ready once caches are synced. */
@@ -88,22 +83,16 @@ export class Manager {
 
   async start(): Promise<void> {
     this.smAvailable = await this.discoverServiceMonitor();
-    for (const t of renderOwnedTypes) {
+    for (const t of ownedTypes) {
       if (t.optional && !this.smAvailable) continue;
-      this.types.push({
-        group: t.group,
-        version: t.version,
-        plural: t.plural,
-        kind: t.kind,
-        namespaced: true,
-      });
+      this.types.push(t);
     }
     const namespaces = this.opts.namespaces.length ? this.opts.namespaces : [undefined];
     for (const ns of namespaces) {
       const cri = new ResilientInformer<MattermostRTCD>(
         this.kc,
         this.client,
-        { type: CR_TYPE, namespace: ns },
+        { type: RESOURCES.MattermostRTCD, namespace: ns },
         this.log,
         (_t, o) => this.enqueue(o.metadata?.namespace, o.metadata?.name),
       );
@@ -124,7 +113,7 @@ export class Manager {
         new ResilientInformer<V1Pod>(
           this.kc,
           this.client,
-          { type: POD, namespace: ns, labelSelector: MANAGED_BY_SELECTOR },
+          { type: RESOURCES.Pod, namespace: ns, labelSelector: MANAGED_BY_SELECTOR },
           this.log,
           (_t, p) => this.enqueue(p.metadata?.namespace, p.metadata?.labels?.[INSTANCE_LABEL]),
         ),
@@ -233,7 +222,9 @@ export class Manager {
   }
 
   private enqueueOwner(obj: KubernetesObject): void {
-    const ref = obj.metadata?.ownerReferences?.find((r) => r.controller && r.kind === CR_TYPE.kind);
+    const ref = obj.metadata?.ownerReferences?.find(
+      (r) => r.controller && r.kind === RESOURCES.MattermostRTCD.kind,
+    );
     if (ref) this.enqueue(obj.metadata?.namespace, ref.name);
   }
 
@@ -285,10 +276,9 @@ export class Manager {
 
   private async discoverServiceMonitor(): Promise<boolean> {
     try {
-      const res = await this.client.rawGet<{ resources?: { name: string }[] }>(
-        "/apis/monitoring.coreos.com/v1",
-      );
-      return !!res.resources?.some((r) => r.name === "servicemonitors");
+      const sm = RESOURCES.ServiceMonitor;
+      const res = await this.client.rawGet<{ resources?: { name: string }[] }>(`/apis/${apiVersionOf(sm)}`);
+      return !!res.resources?.some((r) => r.name === sm.plural);
     } catch {
       return false;
     }

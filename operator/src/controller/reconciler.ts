@@ -22,30 +22,15 @@ import {
 } from "../render/index.ts";
 import { ADMIN_SECRET_KEY } from "../render/names.ts";
 import { computeStatus, statusEqual } from "../status/compute.ts";
-import { KubeApiError, apiVersionOf, type KubeClient, type ResourceType } from "./kube-client.ts";
+import { RESOURCES, apiVersionOf, type ResourceType } from "../api/resources.ts";
+import { KubeApiError, type KubeClient } from "./kube-client.ts";
 import { firstDifference } from "./semantic.ts";
 import type { EventRecorder } from "./events.ts";
 import type { Logger } from "../util/log.ts";
-import { errorMessage } from "./informers.ts";
+import { errorMessage } from "../util/errors.ts";
 
 export const FIELD_MANAGER = "mattermost-rtcd-operator";
 export const MANAGED_BY_SELECTOR = "app.kubernetes.io/managed-by=mattermost-rtcd-operator";
-
-export const CR_TYPE: ResourceType = {
-  group: GROUP,
-  version: VERSION,
-  plural: "mattermostrtcds",
-  kind: KIND,
-  namespaced: true,
-};
-
-export const SECRET: ResourceType = {
-  group: "",
-  version: "v1",
-  plural: "secrets",
-  kind: "Secret",
-  namespaced: true,
-};
 
 /** Read access to the caches the reconciler works from. */
 export interface Caches {
@@ -170,7 +155,7 @@ export class Reconciler {
     for (const ref of referencedSecrets(cr)) {
       let secret: V1Secret | undefined;
       try {
-        secret = await this.client.getOrUndefined<V1Secret>(SECRET, ns, ref.name);
+        secret = await this.client.getOrUndefined<V1Secret>(RESOURCES.Secret, ns, ref.name);
       } catch (err) {
         problems.push({
           reason: "SecretUnreadable",
@@ -211,14 +196,14 @@ export class Reconciler {
       const v = (s as V1Secret | undefined)?.data?.[ADMIN_SECRET_KEY];
       return v === undefined ? undefined : { name: secretName, key: ADMIN_SECRET_KEY, value: v };
     };
-    const cached = this.caches.getOwned(SECRET, ns, secretName);
+    const cached = this.caches.getOwned(RESOURCES.Secret, ns, secretName);
     if (cached) return { value: valueOf(cached) };
-    const existing = await this.client.getOrUndefined<V1Secret>(SECRET, ns, secretName);
+    const existing = await this.client.getOrUndefined<V1Secret>(RESOURCES.Secret, ns, secretName);
     if (existing) return { value: valueOf(existing) };
     const secret = withOwner(
       {
-        apiVersion: "v1",
-        kind: "Secret",
+        apiVersion: apiVersionOf(RESOURCES.Secret),
+        kind: RESOURCES.Secret.kind,
         metadata: {
           name: secretName,
           namespace: ns,
@@ -232,7 +217,7 @@ export class Reconciler {
       cr,
     );
     try {
-      const created = await this.client.create<V1Secret>(SECRET, secret, FIELD_MANAGER);
+      const created = await this.client.create<V1Secret>(RESOURCES.Secret, secret, FIELD_MANAGER);
       log.info("generated admin secret", { secret: secretName });
       this.events.record(
         cr,
@@ -243,7 +228,9 @@ export class Reconciler {
       return { value: valueOf(created) };
     } catch (err) {
       if (err instanceof KubeApiError && err.status === 409) {
-        return { value: valueOf(await this.client.getOrUndefined<V1Secret>(SECRET, ns, secretName)) };
+        return {
+          value: valueOf(await this.client.getOrUndefined<V1Secret>(RESOURCES.Secret, ns, secretName)),
+        };
       }
       return { problem: applyProblem(err) };
     }
@@ -286,7 +273,7 @@ export class Reconciler {
         const id = `${apiVersionOf(type)}/${type.kind}/${obj.metadata.name}`;
         if (wanted.has(id)) continue;
         if (
-          type.kind === "Secret" &&
+          type.kind === RESOURCES.Secret.kind &&
           obj.metadata.name === adminSecretName(cr) &&
           generatedAdminSecretRequired(cr)
         ) {
@@ -317,11 +304,13 @@ export class Reconciler {
     const workload =
       (fresh.get(`Deployment/${name}`) as V1Deployment | undefined) ??
       (fresh.get(`DaemonSet/${name}`) as V1DaemonSet | undefined) ??
-      (this.caches.getOwned(WORKLOADS.Deployment, ns, name) as V1Deployment | undefined) ??
-      (this.caches.getOwned(WORKLOADS.DaemonSet, ns, name) as V1DaemonSet | undefined);
+      (this.caches.getOwned(RESOURCES.Deployment, ns, name) as V1Deployment | undefined) ??
+      (this.caches.getOwned(RESOURCES.DaemonSet, ns, name) as V1DaemonSet | undefined);
     const liveWorkload =
       workload && isOwnedBy(workload, cr) && workloadKindWanted(cr, workload) ? workload : undefined;
-    const services = this.caches.listOwned(SERVICE, ns).filter((s) => isOwnedBy(s, cr)) as V1Service[];
+    const services = this.caches
+      .listOwned(RESOURCES.Service, ns)
+      .filter((s) => isOwnedBy(s, cr)) as V1Service[];
     const status = computeStatus({
       cr,
       workload: liveWorkload,
@@ -333,7 +322,7 @@ export class Reconciler {
     });
     if (statusEqual(cr.status, status)) return;
     await this.client.applyStatus(
-      CR_TYPE,
+      RESOURCES.MattermostRTCD,
       {
         apiVersion: `${GROUP}/${VERSION}`,
         kind: KIND,
@@ -351,26 +340,6 @@ export class Reconciler {
     return t;
   }
 }
-
-export const WORKLOADS = {
-  Deployment: { group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true },
-  DaemonSet: { group: "apps", version: "v1", plural: "daemonsets", kind: "DaemonSet", namespaced: true },
-} as const satisfies Record<string, ResourceType>;
-export const POD: ResourceType = {
-  group: "",
-  version: "v1",
-  plural: "pods",
-  kind: "Pod",
-  namespaced: true,
-};
-
-export const SERVICE: ResourceType = {
-  group: "",
-  version: "v1",
-  plural: "services",
-  kind: "Service",
-  namespaced: true,
-};
 
 function workloadKindWanted(cr: MattermostRTCD, w: KubernetesObject): boolean {
   const want = cr.spec?.deploymentType ?? "Deployment";

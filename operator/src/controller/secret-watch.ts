@@ -9,8 +9,8 @@
 import { Watch, type KubeConfig, type RequestContext } from "@kubernetes/client-node";
 import type { KubeClient } from "./kube-client.ts";
 import { resourcePath } from "./kube-client.ts";
-import { SECRET } from "./reconciler.ts";
-import { errorMessage } from "./informers.ts";
+import { RESOURCES } from "../api/resources.ts";
+import { errorMessage } from "../util/errors.ts";
 import type { Logger } from "../util/log.ts";
 
 const META_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
@@ -97,7 +97,7 @@ export class SecretWatch {
 
   /** A one-item metadata list: all we need is the collection's resourceVersion. */
   private async currentResourceVersion(): Promise<string> {
-    const res = await this.client.list(SECRET, this.namespace, { limit: "1" }, META_LIST);
+    const res = await this.client.list(RESOURCES.Secret, this.namespace, { limit: "1" }, META_LIST);
     const rv = res.metadata.resourceVersion;
     if (!rv) throw new Error("secret list returned no resourceVersion");
     return rv;
@@ -115,7 +115,7 @@ export class SecretWatch {
       };
       this.watch
         .watch(
-          resourcePath(SECRET, this.namespace),
+          resourcePath(RESOURCES.Secret, this.namespace),
           { resourceVersion: this.resourceVersion, allowWatchBookmarks: true },
           (type: string, obj: unknown) => this.handle({ type, object: obj as MetaEvent["object"] }),
           (err: unknown) => {

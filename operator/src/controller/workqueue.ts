@@ -61,10 +61,6 @@ export class RateLimiter {
     this.failures.delete(key);
   }
 
-  retries(key: string): number {
-    return this.failures.get(key) ?? 0;
-  }
-
   private bucketDelay(): number {
     const now = this.clock.now();
     this.tokens = Math.min(this.opts.burst, this.tokens + ((now - this.last) / 1000) * this.opts.qps);

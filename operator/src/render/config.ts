@@ -2,60 +2,69 @@
 // checksum rolls the pods on change), secret ones as secretKeyRef env entries.
 import { createHash } from "node:crypto";
 import type { KubernetesObject, V1EnvVar } from "@kubernetes/client-node";
-import type { MattermostRTCD } from "../api/index.ts";
+import { KEYS } from "@mattermost-rtcd/rtcd/config/schema";
+import type { DefaultedMattermostRTCD } from "../api/index.ts";
+import { RESOURCES } from "../api/resources.ts";
 import { DATA_DIR, TLS_DIR, configMapName, meta, object, sortKeys, tlsEnabled } from "./names.ts";
 import { adminSecretKey, adminSecretName } from "./secrets.ts";
 
 /** Seconds between rtcd's own drain deadline and the kubelet's SIGKILL, for the last `close` messages. */
 export const DRAIN_MARGIN_SECONDS = 10;
 
+/** rtcd's environment variable for a TOML key, from rtcd's own config schema (one list of names). */
+function envName(path: string): string {
+  const key = KEYS.find((k) => k.path.join(".") === path);
+  if (!key) throw new Error(`rtcd has no configuration key ${path}`);
+  return key.env;
+}
+
 export const ENV = {
-  listen: "RTCD_API_HTTP_LISTENADDRESS",
-  tls: "RTCD_API_HTTP_TLS_ENABLE",
-  tlsCert: "RTCD_API_HTTP_TLS_CERTFILE",
-  tlsKey: "RTCD_API_HTTP_TLS_CERTKEY",
-  enableAdmin: "RTCD_API_SECURITY_ENABLEADMIN",
-  adminKey: "RTCD_API_SECURITY_ADMINSECRETKEY",
-  selfRegistration: "RTCD_API_SECURITY_ALLOWSELFREGISTRATION",
-  udpPort: "RTCD_RTC_ICEPORTUDP",
-  tcpPort: "RTCD_RTC_ICEPORTTCP",
-  hostOverride: "RTCD_RTC_ICEHOSTOVERRIDE",
-  hostPortOverride: "RTCD_RTC_ICEHOSTPORTOVERRIDE",
-  iceServers: "RTCD_RTC_ICESERVERS",
-  turnSecret: "RTCD_RTC_TURNCONFIG_STATICAUTHSECRET",
-  turnExpiry: "RTCD_RTC_TURNCONFIG_CREDENTIALSEXPIRATIONMINUTES",
-  store: "RTCD_STORE_DATASOURCE",
-  logConsole: "RTCD_LOGGER_ENABLECONSOLE",
-  logLevel: "RTCD_LOGGER_CONSOLELEVEL",
-  logJson: "RTCD_LOGGER_CONSOLEJSON",
-  logFile: "RTCD_LOGGER_ENABLEFILE",
-  drainDeadline: "RTCD_DRAIN_DEADLINESECONDS",
+  listen: envName("api.http.listen_address"),
+  tls: envName("api.http.tls.enable"),
+  tlsCert: envName("api.http.tls.cert_file"),
+  tlsKey: envName("api.http.tls.cert_key"),
+  enableAdmin: envName("api.security.enable_admin"),
+  adminKey: envName("api.security.admin_secret_key"),
+  selfRegistration: envName("api.security.allow_self_registration"),
+  udpPort: envName("rtc.ice_port_udp"),
+  tcpPort: envName("rtc.ice_port_tcp"),
+  hostOverride: envName("rtc.ice_host_override"),
+  hostPortOverride: envName("rtc.ice_host_port_override"),
+  iceServers: envName("rtc.ice_servers"),
+  turnSecret: envName("rtc.turn.static_auth_secret"),
+  turnExpiry: envName("rtc.turn.credentials_expiration_minutes"),
+  store: envName("store.data_source"),
+  logConsole: envName("logger.enable_console"),
+  logLevel: envName("logger.console_level"),
+  logJson: envName("logger.console_json"),
+  logFile: envName("logger.enable_file"),
+  drainDeadline: envName("drain.deadline_seconds"),
 } as const;
 
 /** The ICE host override in rtcd's syntax: one host, or "external/internal" pairs. */
-export function iceHostOverride(cr: MattermostRTCD): string | undefined {
-  const o = cr.spec!.rtcd!.iceHostOverride;
+export function iceHostOverride(cr: DefaultedMattermostRTCD): string | undefined {
+  const o = cr.spec.rtcd.iceHostOverride;
   if (!o) return undefined;
   if (o.host) return o.host;
   return o.mappings?.map((m) => `${m.external}/${m.internal}`).join(",");
 }
 
-export function configData(cr: MattermostRTCD): Record<string, string> {
-  const s = cr.spec!;
-  const r = s.rtcd!;
-  const grace = s.terminationGracePeriodSeconds!;
+export function configData(cr: DefaultedMattermostRTCD): Record<string, string> {
+  const s = cr.spec;
+  const r = s.rtcd;
+  const grace = s.terminationGracePeriodSeconds;
   const data: Record<string, string> = {
     [ENV.listen]: `:${s.apiPort}`,
     [ENV.tls]: String(tlsEnabled(cr)),
     // Always on: the admin key (given or generated) is how clients get registered.
     [ENV.enableAdmin]: "true",
-    [ENV.selfRegistration]: String(!!r.security!.allowSelfRegistration),
+    [ENV.selfRegistration]: String(!!r.security.allowSelfRegistration),
     [ENV.udpPort]: String(s.rtcPort),
     [ENV.tcpPort]: String(s.rtcPort),
     [ENV.store]: `${DATA_DIR}/rtcd_db`,
     [ENV.logConsole]: "true",
-    [ENV.logLevel]: r.logging!.level!,
-    [ENV.logJson]: String(r.logging!.format === "json"),
+    [ENV.logLevel]: r.logging.level,
+    [ENV.logJson]: String(r.logging.format === "json"),
     // The root filesystem is read-only, and kubectl logs reads the console.
     [ENV.logFile]: "false",
     // Read by this project's rtcd only (Mattermost's ignores it): finish
@@ -71,15 +80,15 @@ export function configData(cr: MattermostRTCD): Record<string, string> {
   const override = iceHostOverride(cr);
   if (override) data[ENV.hostOverride] = override;
   // Clients reach the pod on the node port, so that is the port to advertise.
-  if (s.networking!.mode === "NodePort" && s.networking!.nodePort !== undefined) {
-    data[ENV.hostPortOverride] = String(s.networking!.nodePort);
+  if (s.networking.mode === "NodePort" && s.networking.nodePort !== undefined) {
+    data[ENV.hostPortOverride] = String(s.networking.nodePort);
   }
   if (r.turn?.staticAuthSecretRef) data[ENV.turnExpiry] = String(r.turn.credentialsExpirationMinutes);
   return sortKeys(data);
 }
 
-export function configMap(cr: MattermostRTCD, data: Record<string, string>): KubernetesObject {
-  return object("v1", "ConfigMap", meta(cr, configMapName(cr)), { data });
+export function configMap(cr: DefaultedMattermostRTCD, data: Record<string, string>): KubernetesObject {
+  return object(RESOURCES.ConfigMap, meta(cr, configMapName(cr)), { data });
 }
 
 export function checksum(data: Record<string, string>): string {
@@ -89,14 +98,14 @@ export function checksum(data: Record<string, string>): string {
 }
 
 /** Env entries the operator sets directly (the secret ones), before the user's. */
-export function secretEnv(cr: MattermostRTCD): V1EnvVar[] {
+export function secretEnv(cr: DefaultedMattermostRTCD): V1EnvVar[] {
   const env: V1EnvVar[] = [
     {
       name: ENV.adminKey,
       valueFrom: { secretKeyRef: { name: adminSecretName(cr), key: adminSecretKey(cr) } },
     },
   ];
-  const turn = cr.spec!.rtcd!.turn?.staticAuthSecretRef;
+  const turn = cr.spec.rtcd.turn?.staticAuthSecretRef;
   if (turn)
     env.push({ name: ENV.turnSecret, valueFrom: { secretKeyRef: { name: turn.name, key: turn.key } } });
   return env;
@@ -108,11 +117,11 @@ export function secretEnv(cr: MattermostRTCD): V1EnvVar[] {
  * object), and is reported so that the override is never silent.
  */
 export function containerEnv(
-  cr: MattermostRTCD,
+  cr: DefaultedMattermostRTCD,
   data: Record<string, string>,
   warnings: string[],
 ): V1EnvVar[] {
-  const user = cr.spec!.env ?? [];
+  const user = cr.spec.env ?? [];
   const userNames = new Set(user.map((e) => e.name));
   const ours = secretEnv(cr);
   for (const name of [...ours.map((e) => e.name), ...Object.keys(data)].sort()) {

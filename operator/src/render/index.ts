@@ -3,7 +3,12 @@
 // input. `rtcd-operator render` prints exactly this.
 import { createHash } from "node:crypto";
 import type { KubernetesObject } from "@kubernetes/client-node";
-import { applyDefaults, DEFAULT_REPLICAS, type MattermostRTCD } from "../api/index.ts";
+import {
+  applyDefaults,
+  DEFAULT_REPLICAS,
+  type DefaultedMattermostRTCD,
+  type MattermostRTCD,
+} from "../api/index.ts";
 import { checksum, configData, configMap } from "./config.ts";
 import { podTemplate } from "./pod.ts";
 import { podDisruptionBudget, serviceAccount, serviceMonitor } from "./policy.ts";
@@ -15,39 +20,8 @@ export { instanceSelector, endpoint, labels, selectorLabels } from "./names.ts";
 export { adminSecretName, generatedAdminSecretRequired, referencedSecrets } from "./secrets.ts";
 export type { SecretReference } from "./secrets.ts";
 
-export interface OwnedType {
-  group: string;
-  version: string;
-  plural: string;
-  kind: string;
-  namespaced: true;
-  /** Only watched when the cluster serves it. */
-  optional?: boolean;
-}
-
-export const ownedTypes: readonly OwnedType[] = [
-  { group: "", version: "v1", plural: "secrets", kind: "Secret", namespaced: true },
-  { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true },
-  { group: "", version: "v1", plural: "serviceaccounts", kind: "ServiceAccount", namespaced: true },
-  { group: "", version: "v1", plural: "services", kind: "Service", namespaced: true },
-  { group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true },
-  { group: "apps", version: "v1", plural: "daemonsets", kind: "DaemonSet", namespaced: true },
-  {
-    group: "policy",
-    version: "v1",
-    plural: "poddisruptionbudgets",
-    kind: "PodDisruptionBudget",
-    namespaced: true,
-  },
-  {
-    group: "monitoring.coreos.com",
-    version: "v1",
-    plural: "servicemonitors",
-    kind: "ServiceMonitor",
-    namespaced: true,
-    optional: true,
-  },
-];
+/** The types render produces (the controller watches and prunes the same list). */
+export { ownedTypes } from "../api/resources.ts";
 
 /**
  * Hash of everything we ask for in an object. The reconciler compares desired
@@ -89,9 +63,9 @@ export function render(input: MattermostRTCD, opts: RenderOptions): RenderResult
   return { objects, warnings };
 }
 
-function networkingWarnings(cr: MattermostRTCD): string[] {
-  const s = cr.spec!;
-  const mode = s.networking!.mode;
+function networkingWarnings(cr: DefaultedMattermostRTCD): string[] {
+  const s = cr.spec;
+  const mode = s.networking.mode;
   const out: string[] = [];
   if (mode === "LoadBalancer") {
     const many = s.deploymentType === "DaemonSet" || (s.replicas ?? DEFAULT_REPLICAS) > 1;
@@ -100,13 +74,13 @@ function networkingWarnings(cr: MattermostRTCD): string[] {
         "spec.networking.mode: a LoadBalancer spreads media over all pods, but a call lives on one pod; use 1 replica (or HostNetwork/NodePort)",
       );
     }
-    if (!s.rtcd!.iceHostOverride) {
+    if (!s.rtcd.iceHostOverride) {
       out.push(
         "spec.rtcd.iceHostOverride: unset with a LoadBalancer; set it to the load balancer's address so that clients send media there",
       );
     }
   }
-  if (mode === "NodePort" && !s.rtcd!.iceHostOverride && !s.rtcd!.iceServers?.length) {
+  if (mode === "NodePort" && !s.rtcd.iceHostOverride && !s.rtcd.iceServers?.length) {
     out.push(
       "spec.rtcd.iceHostOverride: unset and no STUN server; clients will be given pod addresses they cannot reach",
     );

@@ -1,6 +1,7 @@
 // Names, labels and small facts about a MattermostRTCD that every renderer shares.
 import type { KubernetesObject, V1ObjectMeta } from "@kubernetes/client-node";
-import { DEFAULT_API_PORT, type MattermostRTCD } from "../api/index.ts";
+import { DEFAULT_API_PORT, type DefaultedMattermostRTCD, type MattermostRTCD } from "../api/index.ts";
+import { apiVersionOf, type ResourceType } from "../api/resources.ts";
 
 export const APP_NAME = "mattermost-rtcd";
 export const MANAGED_BY = "mattermost-rtcd-operator";
@@ -45,7 +46,7 @@ export function namespaceOf(cr: MattermostRTCD): string {
 
 /** metadata for an object of this instance; extra labels never override ours. */
 export function meta(
-  cr: MattermostRTCD,
+  cr: DefaultedMattermostRTCD,
   name: string,
   extra: { labels?: Record<string, string>; annotations?: Record<string, string> } = {},
 ): V1ObjectMeta {
@@ -58,13 +59,13 @@ export function meta(
   return m;
 }
 
+/** An object of one of the registered resource types (apiVersion and kind from the registry). */
 export function object<T extends KubernetesObject>(
-  apiVersion: string,
-  kind: string,
+  type: ResourceType,
   metadata: V1ObjectMeta,
   rest: Omit<T, "apiVersion" | "kind" | "metadata">,
 ): KubernetesObject {
-  return { apiVersion, kind, metadata, ...rest } as KubernetesObject;
+  return { apiVersion: apiVersionOf(type), kind: type.kind, metadata, ...rest } as KubernetesObject;
 }
 
 export function sortKeys<V>(o: Record<string, V>): Record<string, V> {
@@ -76,10 +77,10 @@ export function isProjectRtcd(cr: MattermostRTCD): boolean {
   return /(^|\/)mattermost-rtcd-mediasoup$/.test(cr.spec?.image?.repository ?? "");
 }
 
-export function imageRef(cr: MattermostRTCD): string {
-  const { repository, tag } = cr.spec!.image!;
+export function imageRef(cr: DefaultedMattermostRTCD): string {
+  const { repository, tag } = cr.spec.image;
   // A digest pins the image; it joins with "@", not ":".
-  return tag!.startsWith("sha256:") ? `${repository}@${tag}` : `${repository}:${tag}`;
+  return tag.startsWith("sha256:") ? `${repository}@${tag}` : `${repository}:${tag}`;
 }
 
 export function tlsEnabled(cr: MattermostRTCD): boolean {
@@ -94,15 +95,15 @@ export function endpoint(cr: MattermostRTCD, clusterDomain = DEFAULT_CLUSTER_DOM
   return `${scheme}://${host}:${cr.spec?.apiPort ?? DEFAULT_API_PORT}`;
 }
 
-export function configMapName(cr: MattermostRTCD): string {
+export function configMapName(cr: DefaultedMattermostRTCD): string {
   return `${nameOf(cr)}-config`;
 }
 
-export function rtcServiceName(cr: MattermostRTCD): string {
+export function rtcServiceName(cr: DefaultedMattermostRTCD): string {
   return `${nameOf(cr)}-rtc`;
 }
 
-export function serviceAccountName(cr: MattermostRTCD): string {
-  const sa = cr.spec!.serviceAccount!;
+export function serviceAccountName(cr: DefaultedMattermostRTCD): string {
+  const sa = cr.spec.serviceAccount;
   return sa.name || (sa.create ? nameOf(cr) : "default");
 }

@@ -11,7 +11,7 @@ import type {
   V1Volume,
   V1VolumeMount,
 } from "@kubernetes/client-node";
-import type { MattermostRTCD, ProbeSpec } from "../api/index.ts";
+import type { DefaultedMattermostRTCD, ProbeSpec } from "../api/index.ts";
 import {
   CONFIG_CHECKSUM_ANNOTATION,
   SECRETS_CHECKSUM_ANNOTATION,
@@ -31,8 +31,8 @@ import { containerEnv } from "./config.ts";
 
 const ZONE = "topology.kubernetes.io/zone";
 
-export function hostNetwork(cr: MattermostRTCD): boolean {
-  return cr.spec!.networking!.mode === "HostNetwork";
+export function hostNetwork(cr: DefaultedMattermostRTCD): boolean {
+  return cr.spec.networking.mode === "HostNetwork";
 }
 
 /**
@@ -40,8 +40,8 @@ export function hostNetwork(cr: MattermostRTCD): boolean {
  * matching only this instance's pods so that two MattermostRTCDs do not
  * block each other. A DaemonSet places its pods itself, so it gets none.
  */
-export function defaultAffinity(cr: MattermostRTCD): V1Affinity | undefined {
-  if (cr.spec!.deploymentType === "DaemonSet") return undefined;
+export function defaultAffinity(cr: DefaultedMattermostRTCD): V1Affinity | undefined {
+  if (cr.spec.deploymentType === "DaemonSet") return undefined;
   const term = { labelSelector: { matchLabels: selectorLabels(nameOf(cr)) }, topologyKey: ZONE };
   return {
     podAntiAffinity: {
@@ -53,21 +53,21 @@ export function defaultAffinity(cr: MattermostRTCD): V1Affinity | undefined {
   };
 }
 
-function ports(cr: MattermostRTCD): V1ContainerPort[] {
-  const s = cr.spec!;
-  const mode = s.networking!.mode;
+function ports(cr: DefaultedMattermostRTCD): V1ContainerPort[] {
+  const s = cr.spec;
+  const mode = s.networking.mode;
   // With host networking the API server requires hostPort == containerPort.
   const apiHost = mode === "HostNetwork" ? { hostPort: s.apiPort } : {};
   const rtcHost = mode === "HostNetwork" || mode === "HostPort" ? { hostPort: s.rtcPort } : {};
   return [
-    { name: "api", containerPort: s.apiPort!, ...apiHost, protocol: "TCP" },
-    { name: "rtc-udp", containerPort: s.rtcPort!, ...rtcHost, protocol: "UDP" },
-    { name: "rtc-tcp", containerPort: s.rtcPort!, ...rtcHost, protocol: "TCP" },
+    { name: "api", containerPort: s.apiPort, ...apiHost, protocol: "TCP" },
+    { name: "rtc-udp", containerPort: s.rtcPort, ...rtcHost, protocol: "UDP" },
+    { name: "rtc-tcp", containerPort: s.rtcPort, ...rtcHost, protocol: "TCP" },
   ];
 }
 
-export function probePaths(cr: MattermostRTCD): { readiness: string; liveness: string } {
-  const p = cr.spec!.probes!;
+export function probePaths(cr: DefaultedMattermostRTCD): { readiness: string; liveness: string } {
+  const p = cr.spec.probes;
   const health =
     p.endpoints === "Health" || (p.endpoints !== "Version" && isProjectRtcd(cr))
       ? { readiness: "/readyz", liveness: "/healthz" }
@@ -78,7 +78,7 @@ export function probePaths(cr: MattermostRTCD): { readiness: string; liveness: s
   };
 }
 
-function probe(cr: MattermostRTCD, path: string, t: ProbeSpec | undefined): V1Probe {
+function probe(cr: DefaultedMattermostRTCD, path: string, t: ProbeSpec | undefined): V1Probe {
   return {
     httpGet: { path, port: "api", scheme: tlsEnabled(cr) ? "HTTPS" : "HTTP" },
     initialDelaySeconds: t?.initialDelaySeconds,
@@ -89,9 +89,9 @@ function probe(cr: MattermostRTCD, path: string, t: ProbeSpec | undefined): V1Pr
 }
 
 /** The user's (or default) container security context, plus NET_BIND_SERVICE where it is needed. */
-export function containerSecurityContext(cr: MattermostRTCD): V1SecurityContext {
-  const sc = structuredClone(cr.spec!.securityContext ?? {}) as V1SecurityContext;
-  const low = Math.min(cr.spec!.apiPort!, cr.spec!.rtcPort!) < 1024;
+export function containerSecurityContext(cr: DefaultedMattermostRTCD): V1SecurityContext {
+  const sc = structuredClone(cr.spec.securityContext ?? {}) as V1SecurityContext;
+  const low = Math.min(cr.spec.apiPort, cr.spec.rtcPort) < 1024;
   // In a pod's own network namespace unprivileged ports start at 0; on the
   // host's they start at 1024, so binding below needs the capability.
   if (low && hostNetwork(cr)) {
@@ -104,28 +104,29 @@ export function containerSecurityContext(cr: MattermostRTCD): V1SecurityContext 
 }
 
 export function podTemplate(
-  cr: MattermostRTCD,
+  cr: DefaultedMattermostRTCD,
   data: Record<string, string>,
   checksums: { config: string; secrets?: string },
   warnings: string[],
 ): V1PodTemplateSpec {
-  const s = cr.spec!;
+  const s = cr.spec;
   const paths = probePaths(cr);
   const mounts: V1VolumeMount[] = [{ name: "tmp", mountPath: DATA_DIR }];
   const volumes: V1Volume[] = [{ name: "tmp", emptyDir: {} }];
   if (tlsEnabled(cr)) {
     mounts.push({ name: "tls", mountPath: TLS_DIR, readOnly: true });
-    volumes.push({ name: "tls", secret: { secretName: s.rtcd!.tls!.secretName! } });
+    // Not a default: the CRD requires secretName when TLS is enabled (validateOffline too).
+    volumes.push({ name: "tls", secret: { secretName: s.rtcd.tls.secretName! } });
   }
   const container: V1Container = {
     name: "rtcd",
     image: imageRef(cr),
-    imagePullPolicy: s.image!.pullPolicy,
+    imagePullPolicy: s.image.pullPolicy,
     ports: ports(cr),
     envFrom: [{ configMapRef: { name: configMapName(cr) } }],
     env: containerEnv(cr, data, warnings),
-    readinessProbe: probe(cr, paths.readiness, s.probes!.readiness),
-    livenessProbe: probe(cr, paths.liveness, s.probes!.liveness),
+    readinessProbe: probe(cr, paths.readiness, s.probes.readiness),
+    livenessProbe: probe(cr, paths.liveness, s.probes.liveness),
     // Quantities may be YAML numbers (cpu: 2); the API server accepts both forms.
     resources: s.resources as V1ResourceRequirements | undefined,
     securityContext: containerSecurityContext(cr),

@@ -1,15 +1,15 @@
 // Objects around the workload: the ServiceAccount, the PodDisruptionBudget
 // and the ServiceMonitor.
 import type { KubernetesObject, V1PodDisruptionBudget, V1ServiceAccount } from "@kubernetes/client-node";
-import type { MattermostRTCD } from "../api/index.ts";
+import type { DefaultedMattermostRTCD } from "../api/index.ts";
+import { RESOURCES } from "../api/resources.ts";
 import { meta, nameOf, object, selectorLabels, serviceAccountName, tlsEnabled } from "./names.ts";
 
-export function serviceAccount(cr: MattermostRTCD): KubernetesObject | undefined {
-  const sa = cr.spec!.serviceAccount!;
+export function serviceAccount(cr: DefaultedMattermostRTCD): KubernetesObject | undefined {
+  const sa = cr.spec.serviceAccount;
   if (!sa.create) return undefined;
   return object<V1ServiceAccount>(
-    "v1",
-    "ServiceAccount",
+    RESOURCES.ServiceAccount,
     meta(cr, serviceAccountName(cr), { annotations: sa.annotations }),
     // rtcd never calls the Kubernetes API.
     { automountServiceAccountToken: false },
@@ -17,29 +17,29 @@ export function serviceAccount(cr: MattermostRTCD): KubernetesObject | undefined
 }
 
 /** On by default for a Deployment; a DaemonSet gets one only when asked (node drains skip DaemonSet pods). */
-export function pdbEnabled(cr: MattermostRTCD): boolean {
-  const p = cr.spec!.podDisruptionBudget;
-  return p?.enabled ?? cr.spec!.deploymentType !== "DaemonSet";
+export function pdbEnabled(cr: DefaultedMattermostRTCD): boolean {
+  const p = cr.spec.podDisruptionBudget;
+  return p?.enabled ?? cr.spec.deploymentType !== "DaemonSet";
 }
 
-export function podDisruptionBudget(cr: MattermostRTCD): KubernetesObject | undefined {
+export function podDisruptionBudget(cr: DefaultedMattermostRTCD): KubernetesObject | undefined {
   if (!pdbEnabled(cr)) return undefined;
-  const p = cr.spec!.podDisruptionBudget ?? {};
+  const p = cr.spec.podDisruptionBudget ?? {};
   const budget =
     p.minAvailable !== undefined
       ? { minAvailable: p.minAvailable }
       : { maxUnavailable: p.maxUnavailable ?? 1 };
-  return object<V1PodDisruptionBudget>("policy/v1", "PodDisruptionBudget", meta(cr, nameOf(cr)), {
+  return object<V1PodDisruptionBudget>(RESOURCES.PodDisruptionBudget, meta(cr, nameOf(cr)), {
     spec: { selector: { matchLabels: selectorLabels(nameOf(cr)) }, ...budget },
   });
 }
 
 export function serviceMonitor(
-  cr: MattermostRTCD,
+  cr: DefaultedMattermostRTCD,
   available: boolean,
   warnings: string[],
 ): KubernetesObject | undefined {
-  const sm = cr.spec!.serviceMonitor!;
+  const sm = cr.spec.serviceMonitor;
   if (!sm.enabled) return undefined;
   if (!available) {
     warnings.push(
@@ -47,7 +47,7 @@ export function serviceMonitor(
     );
     return undefined;
   }
-  return object("monitoring.coreos.com/v1", "ServiceMonitor", meta(cr, nameOf(cr), { labels: sm.labels }), {
+  return object(RESOURCES.ServiceMonitor, meta(cr, nameOf(cr), { labels: sm.labels }), {
     spec: {
       selector: { matchLabels: selectorLabels(nameOf(cr)) },
       endpoints: [

@@ -1,7 +1,8 @@
 // Services: the headless API Service the Mattermost plugin resolves (and
 // drains by), and the RTC Service for the NodePort and LoadBalancer modes.
 import type { KubernetesObject, V1Service } from "@kubernetes/client-node";
-import type { MattermostRTCD } from "../api/index.ts";
+import type { DefaultedMattermostRTCD } from "../api/index.ts";
+import { RESOURCES } from "../api/resources.ts";
 import { meta, nameOf, object, rtcServiceName, selectorLabels } from "./names.ts";
 
 /**
@@ -10,8 +11,8 @@ import { meta, nameOf, object, rtcServiceName, selectorLabels } from "./names.ts
  * an address once it leaves DNS. A stopping pod is not ready, so it leaves at
  * once while keeping its calls.
  */
-export function apiService(cr: MattermostRTCD): KubernetesObject {
-  return object<V1Service>("v1", "Service", meta(cr, nameOf(cr)), {
+export function apiService(cr: DefaultedMattermostRTCD): KubernetesObject {
+  return object<V1Service>(RESOURCES.Service, meta(cr, nameOf(cr)), {
     spec: {
       type: "ClusterIP",
       clusterIP: "None",
@@ -19,28 +20,32 @@ export function apiService(cr: MattermostRTCD): KubernetesObject {
       // false out would not survive the round trip (the API omits false), so
       // every resync would see a difference and apply again.
       selector: selectorLabels(nameOf(cr)),
-      ports: [{ name: "api", port: cr.spec!.apiPort!, targetPort: "api", protocol: "TCP" }],
+      ports: [{ name: "api", port: cr.spec.apiPort, targetPort: "api", protocol: "TCP" }],
     },
   });
 }
 
-export function rtcService(cr: MattermostRTCD): KubernetesObject | undefined {
-  const s = cr.spec!;
-  const n = s.networking!;
+export function rtcService(cr: DefaultedMattermostRTCD): KubernetesObject | undefined {
+  const s = cr.spec;
+  const n = s.networking;
   if (n.mode !== "NodePort" && n.mode !== "LoadBalancer") return undefined;
   const lb = n.mode === "LoadBalancer" ? n.loadBalancer : undefined;
   const nodePort = n.mode === "NodePort" ? { nodePort: n.nodePort } : {};
-  return object<V1Service>("v1", "Service", meta(cr, rtcServiceName(cr), { annotations: lb?.annotations }), {
-    spec: {
-      type: n.mode,
-      externalTrafficPolicy: n.externalTrafficPolicy,
-      selector: selectorLabels(nameOf(cr)),
-      ports: [
-        { name: "rtc-udp", port: s.rtcPort!, targetPort: "rtc-udp", protocol: "UDP", ...nodePort },
-        { name: "rtc-tcp", port: s.rtcPort!, targetPort: "rtc-tcp", protocol: "TCP", ...nodePort },
-      ],
-      loadBalancerClass: lb?.loadBalancerClass,
-      loadBalancerSourceRanges: lb?.sourceRanges?.length ? lb.sourceRanges : undefined,
+  return object<V1Service>(
+    RESOURCES.Service,
+    meta(cr, rtcServiceName(cr), { annotations: lb?.annotations }),
+    {
+      spec: {
+        type: n.mode,
+        externalTrafficPolicy: n.externalTrafficPolicy,
+        selector: selectorLabels(nameOf(cr)),
+        ports: [
+          { name: "rtc-udp", port: s.rtcPort, targetPort: "rtc-udp", protocol: "UDP", ...nodePort },
+          { name: "rtc-tcp", port: s.rtcPort, targetPort: "rtc-tcp", protocol: "TCP", ...nodePort },
+        ],
+        loadBalancerClass: lb?.loadBalancerClass,
+        loadBalancerSourceRanges: lb?.sourceRanges?.length ? lb.sourceRanges : undefined,
+      },
     },
-  });
+  );
 }

@@ -1,17 +1,18 @@
 // The Deployment or DaemonSet that runs rtcd. Both are named after the
 // resource, so switching deploymentType replaces one with the other.
 import type { KubernetesObject, V1DaemonSet, V1Deployment, V1PodTemplateSpec } from "@kubernetes/client-node";
-import { DEFAULT_REPLICAS, type MattermostRTCD } from "../api/index.ts";
+import { DEFAULT_REPLICAS, type DefaultedMattermostRTCD } from "../api/index.ts";
+import { RESOURCES } from "../api/resources.ts";
 import { meta, nameOf, object, selectorLabels } from "./names.ts";
 
 const PROGRESS_MARGIN_SECONDS = 600;
 
-export function workload(cr: MattermostRTCD, template: V1PodTemplateSpec): KubernetesObject {
-  const s = cr.spec!;
-  const u = s.updateStrategy!;
+export function workload(cr: DefaultedMattermostRTCD, template: V1PodTemplateSpec): KubernetesObject {
+  const s = cr.spec;
+  const u = s.updateStrategy;
   const selector = { matchLabels: selectorLabels(nameOf(cr)) };
   if (s.deploymentType === "DaemonSet") {
-    return object<V1DaemonSet>("apps/v1", "DaemonSet", meta(cr, nameOf(cr)), {
+    return object<V1DaemonSet>(RESOURCES.DaemonSet, meta(cr, nameOf(cr)), {
       spec: {
         selector,
         updateStrategy:
@@ -22,12 +23,12 @@ export function workload(cr: MattermostRTCD, template: V1PodTemplateSpec): Kuber
       },
     });
   }
-  return object<V1Deployment>("apps/v1", "Deployment", meta(cr, nameOf(cr)), {
+  return object<V1Deployment>(RESOURCES.Deployment, meta(cr, nameOf(cr)), {
     spec: {
       replicas: s.replicas ?? DEFAULT_REPLICAS,
       // A replacement pod may wait for a draining one to free its node or
       // zone for the whole grace period; only after that is a rollout stuck.
-      progressDeadlineSeconds: s.terminationGracePeriodSeconds! + PROGRESS_MARGIN_SECONDS,
+      progressDeadlineSeconds: s.terminationGracePeriodSeconds + PROGRESS_MARGIN_SECONDS,
       selector,
       strategy:
         u.type === "Recreate"
