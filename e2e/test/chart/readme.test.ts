@@ -1,9 +1,9 @@
 // The chart README's values table is generated; this fails when it is stale.
 import { describe, expect, test } from "vitest";
-import { END, START, expectedReadme, withTable } from "../../src/chart/values-table.ts";
+import { END, START, expectedReadme, withTable } from "@mattermost-rtcd/operator/chart/values-table";
 
 describe("charts/mattermost-rtcd/README.md", () => {
-  test("its values table matches values.yaml and values.schema.json (regenerate: node e2e/src/chart/values-table.ts)", () => {
+  test("its values table matches values.yaml and values.schema.json (regenerate: npm run generate)", () => {
     const { current, expected } = expectedReadme();
     expect(current).toBe(expected);
   });

@@ -5,7 +5,12 @@ import { describe, expect, test } from "vitest";
 import { helmBin } from "../../src/chart/helm-bin.ts";
 import { chartDir, seedValuesFile } from "../../src/chart/paths.ts";
 import { chartWithCrd, renderError } from "../../src/chart/render.ts";
-import { loadSchema, loadValues, valueRows, valuesMissingFromSchema } from "../../src/chart/values-table.ts";
+import {
+  loadSchema,
+  loadValues,
+  valueRows,
+  valuesMissingFromSchema,
+} from "@mattermost-rtcd/operator/chart/values-table";
 
 const lint = (...args: string[]) =>
   execFileSync(helmBin(), ["lint", "--strict", chartDir, ...args], { encoding: "utf8", stdio: "pipe" });
