@@ -3,8 +3,8 @@
 // functions of the section (the session applies them).
 import type { types as ms } from "mediasoup";
 import { SUPPORTED_EXTENSIONS } from "./codecs.ts";
-import type { TrackType } from "./dc-msg.ts";
-import { pickCodec } from "./forwarding.ts";
+import type { MediaMap, TrackType } from "./dc-msg.ts";
+import { pickCodec, type MediaSection } from "./forwarding.ts";
 import type { LocalMedia, MediaDesc } from "./sdp.ts";
 import { answerCodec, fromMsCodec, randomID, rejectedSection, toMsCodec } from "./sdp-mapping.ts";
 
@@ -118,4 +118,18 @@ export function consumerMedia(consumer: ms.Consumer, type: TrackType, senderID: 
       track: `${type}_${senderID}_${randomID(8)}`,
     },
   };
+}
+
+// mid -> what we send on it and whose it is, from a session's sections.
+// rtcd v1.2.6 puts the receiving session's own ID in sender_id; we put the
+// sender's.
+export function mediaMap(sections: readonly MediaSection[]): MediaMap {
+  const map: MediaMap = {};
+  for (const sec of sections) {
+    const c = sec.consumer;
+    if (sec.origin !== "server" || !c || c.closed) continue;
+    const app = c.appData as { type?: TrackType; from?: string };
+    if (app.type && app.from) map[sec.media.mid] = { type: app.type, sender_id: app.from };
+  }
+  return map;
 }

@@ -8,15 +8,22 @@ import type { types as ms } from "mediasoup";
 import { RTCType, type MediaEvents, type RTCMessage, type SessionConfig } from "../calls/media.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
-import { CallsDC } from "./calls-dc.ts";
-import { answerMedia, consumerMedia, dataSection, isDataSection, sends, ssrcKey } from "./client-section.ts";
-import { DC_WAIT_MS } from "./codecs.ts";
-import type { MediaMap, TrackType } from "./dc-msg.ts";
+import {
+  answerMedia,
+  consumerMedia,
+  dataSection,
+  isDataSection,
+  mediaMap,
+  sends,
+  ssrcKey,
+} from "./client-section.ts";
 import { forwards, supportsAV1, type MediaSection, type ProducerInfo } from "./forwarding.ts";
 import { SimulcastLayers } from "./layer-control.ts";
 import { Negotiation } from "./negotiation.ts";
 import { parseSdp, SdpError, transportParams, writeSdp, type LocalMedia, type MediaDesc } from "./sdp.ts";
 import { announcedIp, consumerCaps, json, localTransport, parseJSON } from "./sdp-mapping.ts";
+import { SessionDC } from "./session-dc.ts";
+import { createTransport, watchTransport } from "./session-transport.ts";
 
 // What a session tells its call (call.ts).
 export interface CallHost {
@@ -59,11 +66,7 @@ export class Session {
   private caps: ms.RtpCapabilities | undefined;
   private readonly createdAt = Date.now();
   private readonly timers: NodeJS.Timeout[] = [];
-  // The client's calls-dc (when its offer had a data section): offers of
-  // ours wait until it is open, for DC_WAIT_MS at most.
-  private dc: CallsDC | undefined;
-  private wantsDC = false;
-  private dcWaitOver = false;
+  private readonly dc = new SessionDC();
   // When our outstanding offer went out (the server side of the lock), and
   // since when an offer of ours has been waiting for the client's lock.
   private offeredAt = 0;
@@ -88,7 +91,15 @@ export class Session {
     this.call = call;
     this.transport = transport;
     this.deps = deps;
-    this.watchTransport();
+    watchTransport(transport, {
+      metrics: deps.metrics,
+      groupID: cfg.GroupID,
+      createdAt: this.createdAt,
+      iceDisconnectTimeoutMs: deps.iceDisconnectTimeoutMs,
+      timer: (t) => this.timers.push(t),
+      connected: () => log.debug("media: connected"),
+      fail: (type, reason) => this.fail(type, reason),
+    });
     this.timers.push(
       setTimeout(() => {
         if (this.neg.awaitingFirstOffer) this.fail("signaling", "timed out waiting for the client's offer");
@@ -105,18 +116,7 @@ export class Session {
     deps: SessionDeps,
     closed: (s: Session) => void,
   ): Promise<Session> {
-    const transport = await call.router.createWebRtcTransport({
-      webRtcServer: server,
-      enableUdp: true,
-      enableTcp: true,
-      preferUdp: true,
-      // Without consent checks for this long ICE is "disconnected"; with the
-      // grace below a vanished client is ended after about 25 s, close to
-      // rtcd's (pion's 5 s disconnected + 25 s failed).
-      iceConsentTimeout: 20,
-      enableSctp: true,
-      initialAvailableOutgoingBitrate: 1_000_000,
-    });
+    const transport = await createTransport(call.router, server);
     return new Session(cfg, events, log, call, transport, deps, closed);
   }
 
@@ -184,7 +184,7 @@ export class Session {
     for (const t of this.timers) clearTimeout(t);
     for (const p of this.producers()) this.closeProducer(p);
     for (const c of this.neg.consumers()) if (!c.closed) c.close();
-    this.dc?.close();
+    this.dc.close();
     this.transport.close();
     this.call.left(this);
     this.onClosed(this);
@@ -306,7 +306,7 @@ export class Session {
       media,
       announcedIp(this.transport),
     );
-    if (via === "dc" && this.dc?.sendSDP({ type, sdp })) return;
+    if (via === "dc" && this.dc.sendSDP({ type, sdp })) return;
     this.events.send({ type: RTCType.SDP, data: json({ type, sdp }) });
   }
 
@@ -365,8 +365,8 @@ export class Session {
   // Sends our offer when something changed and none is outstanding.
   private maybeOffer(): void {
     if (this.done || this.neg.offerOutstanding || this.neg.awaitingFirstOffer) return;
-    if (this.wantsDC && !this.dc?.isOpen && !this.dcWaitOver) return;
-    if (this.dc?.clientLocked) {
+    if (this.dc.holdsOffers) return;
+    if (this.dc.clientLocked) {
       // The client is renegotiating: ours goes out after its unlock.
       if (!this.lockWaitSince && this.neg.pending) this.lockWaitSince = Date.now();
       return;
@@ -381,21 +381,8 @@ export class Session {
     this.lockWaitSince = 0;
     this.offeredAt = now;
     // rtcd sends the MediaMap just before each offer of its own.
-    if (this.dc?.isOpen) this.dc.sendMediaMap(this.mediaMap());
+    this.dc.sendMediaMap(() => mediaMap(this.neg.sections));
     this.sendSdp("offer", offer.version, offer.media, this.cfg.Props.dcSignaling === true ? "dc" : "ws");
-  }
-
-  // mid -> what we send on it and whose it is. rtcd v1.2.6 puts the
-  // receiving session's own ID in sender_id; we put the sender's.
-  private mediaMap(): MediaMap {
-    const map: MediaMap = {};
-    for (const sec of this.neg.sections) {
-      const c = sec.consumer;
-      if (sec.origin !== "server" || !c || c.closed) continue;
-      const app = c.appData as { type?: TrackType; from?: string };
-      if (app.type && app.from) map[sec.media.mid] = { type: app.type, sender_id: app.from };
-    }
-    return map;
   }
 
   // ---- the client's sections: producers and calls-dc ----
@@ -408,8 +395,7 @@ export class Session {
     }
     if (isDataSection(md)) {
       // The client's calls-dc (see calls-dc.ts, datachannel.ts).
-      this.wantsDC = true;
-      if (!this.dc) await this.openDataChannel();
+      await this.openDataChannel();
       sec.media = dataSection(md);
       return;
     }
@@ -465,8 +451,8 @@ export class Session {
     this.call.producerClosed(p);
   }
 
-  private async openDataChannel(): Promise<void> {
-    this.dc = await CallsDC.create(
+  private openDataChannel(): Promise<void> {
+    return this.dc.want(
       this.call.router,
       this.transport,
       {
@@ -474,50 +460,14 @@ export class Session {
         sdp: (desc) => this.enqueue(() => this.onSdp(desc, "dc")),
         // Granted unless an offer of ours is outstanding or the client
         // already holds it (rtcd's TryLock).
-        lock: (reply) => this.enqueue(() => reply(!this.neg.offerOutstanding && !this.dc?.clientLocked)),
+        lock: (reply) => this.enqueue(() => reply(!this.neg.offerOutstanding && !this.dc.clientLocked)),
         unlocked: () => this.enqueue(() => this.maybeOffer()),
+        waitOver: () => this.enqueue(() => this.maybeOffer()),
       },
       this.deps.metrics,
       this.cfg.GroupID,
       this.log,
+      (t) => this.timers.push(t),
     );
-    this.timers.push(
-      setTimeout(() => {
-        this.dcWaitOver = true;
-        if (!this.dc?.isOpen) this.log.warn("media: calls-dc did not open, offering without it");
-        this.enqueue(() => this.maybeOffer());
-      }, DC_WAIT_MS),
-    );
-  }
-
-  private watchTransport(): void {
-    const { metrics } = this.deps;
-    let disconnectTimer: NodeJS.Timeout | undefined;
-    this.transport.on("icestatechange", (state) => {
-      if (state === "connected" || state === "completed") {
-        clearTimeout(disconnectTimer);
-        disconnectTimer = undefined;
-      } else if (state === "disconnected" && !disconnectTimer) {
-        metrics.rtcConnStates.inc({ type: "disconnected" });
-        disconnectTimer = setTimeout(
-          () => this.fail("ice", "ICE disconnected for too long"),
-          this.deps.iceDisconnectTimeoutMs,
-        );
-        this.timers.push(disconnectTimer);
-      }
-    });
-    this.transport.on("dtlsstatechange", (state) => {
-      if (state === "connected") {
-        metrics.rtcConnStates.inc({ type: "connected" });
-        metrics.rtcConnectionTime.observe(
-          { groupID: this.cfg.GroupID },
-          (Date.now() - this.createdAt) / 1000,
-        );
-        this.log.debug("media: connected");
-      } else if (state === "failed" || state === "closed") {
-        metrics.rtcConnStates.inc({ type: state });
-        this.fail("dtls", `DTLS ${state}`);
-      }
-    });
   }
 }
