@@ -8,15 +8,8 @@ import type { types as ms } from "mediasoup";
 import { RTCType, type MediaEvents, type RTCMessage, type SessionConfig } from "../calls/media.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
-import {
-  answerMedia,
-  consumerMedia,
-  dataSection,
-  isDataSection,
-  mediaMap,
-  sends,
-  ssrcKey,
-} from "./client-section.ts";
+import { consumerMedia, dataSection, isDataSection, mediaMap } from "./client-section.ts";
+import { ClientTracks, type TracksHost } from "./client-tracks.ts";
 import { forwards, supportsAV1, type MediaSection, type ProducerInfo } from "./forwarding.ts";
 import { SimulcastLayers } from "./layer-control.ts";
 import { Negotiation } from "./negotiation.ts";
@@ -26,15 +19,12 @@ import { SessionDC } from "./session-dc.ts";
 import { createTransport, watchTransport } from "./session-transport.ts";
 
 // What a session tells its call (call.ts).
-export interface CallHost {
+export interface CallHost extends TracksHost {
   readonly router: ms.Router;
-  readonly levels: ms.AudioLevelObserver;
   // The session closed (its transport and tracks are closed).
   left(s: Session): void;
   // Its first offer is answered: it is to receive what already flows.
   joined(s: Session): Promise<void>;
-  producerLive(p: ProducerInfo): void;
-  producerClosed(p: ProducerInfo): void;
   muted(s: Session): void;
 }
 
@@ -61,12 +51,11 @@ export class Session {
   private queue: Promise<void> = Promise.resolve();
   private done = false;
   private connected = false;
-  private muted = false;
-  private screenStreamID = "";
   private caps: ms.RtpCapabilities | undefined;
   private readonly createdAt = Date.now();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly dc = new SessionDC();
+  private readonly tracks: ClientTracks;
   // When our outstanding offer went out (the server side of the lock), and
   // since when an offer of ours has been waiting for the client's lock.
   private offeredAt = 0;
@@ -91,6 +80,7 @@ export class Session {
     this.call = call;
     this.transport = transport;
     this.deps = deps;
+    this.tracks = new ClientTracks(this, transport, call, deps.metrics, log);
     watchTransport(transport, {
       metrics: deps.metrics,
       groupID: cfg.GroupID,
@@ -154,7 +144,9 @@ export class Session {
 
   // One of its unmuted voice tracks is among `loud` producer IDs.
   speaksIn(loud: ReadonlySet<string>): boolean {
-    return !this.muted && this.producers().some((p) => p.type === "voice" && loud.has(p.producer.id));
+    return (
+      !this.tracks.isMuted && this.producers().some((p) => p.type === "voice" && loud.has(p.producer.id))
+    );
   }
 
   notify(type: number): void {
@@ -182,7 +174,7 @@ export class Session {
     if (this.done) return;
     this.done = true;
     for (const t of this.timers) clearTimeout(t);
-    for (const p of this.producers()) this.closeProducer(p);
+    for (const p of this.producers()) this.tracks.close(p);
     for (const c of this.neg.consumers()) if (!c.closed) c.close();
     this.dc.close();
     this.transport.close();
@@ -254,32 +246,18 @@ export class Session {
         // checks reach our announced candidates.
         return;
       case RTCType.Mute:
-      case RTCType.Unmute: {
-        this.muted = msg.type === RTCType.Mute;
-        for (const p of this.producers()) {
-          if (p.type !== "voice" || p.producer.closed) continue;
-          if (this.muted) await p.producer.pause();
-          else await p.producer.resume();
-        }
-        if (this.muted) this.call.muted(this);
+      case RTCType.Unmute:
+        await this.tracks.mute(msg.type === RTCType.Mute);
+        if (msg.type === RTCType.Mute) this.call.muted(this);
         return;
-      }
       case RTCType.ScreenOn: {
         const d = parseJSON(msg.data) as { screenStreamID?: unknown } | undefined;
-        this.screenStreamID = typeof d?.screenStreamID === "string" ? d.screenStreamID : "";
+        this.tracks.screenOn(typeof d?.screenStreamID === "string" ? d.screenStreamID : "");
         return;
       }
-      case RTCType.ScreenOff: {
-        for (const sec of this.neg.sections) {
-          const p = sec.producer;
-          if (p && (p.type === "screen" || p.type === "screen-audio")) {
-            this.closeProducer(p);
-            sec.producer = undefined;
-          }
-        }
-        this.screenStreamID = "";
+      case RTCType.ScreenOff:
+        this.tracks.screenOff();
         return;
-      }
       case RTCType.VideoOn:
       case RTCType.VideoOff:
         return;
@@ -389,66 +367,14 @@ export class Session {
 
   // A section the client created: (re)create its producer when it sends.
   private async applyClientSection(sec: MediaSection, md: MediaDesc): Promise<void> {
-    if (sec.producer && (!sends(md) || sec.producer.ssrcKey !== ssrcKey(md))) {
-      this.closeProducer(sec.producer);
-      sec.producer = undefined;
-    }
+    this.tracks.closeStale(sec, md);
     if (isDataSection(md)) {
       // The client's calls-dc (see calls-dc.ts, datachannel.ts).
       await this.openDataChannel();
       sec.media = dataSection(md);
       return;
     }
-    const a = answerMedia(md, this.screenStreamID, this.cfg.SessionID);
-    if (a.noCodec) {
-      this.log.warn("media: rejecting a section without a supported codec", { mid: md.mid, kind: md.kind });
-      this.deps.metrics.rtcErrors.inc({ groupID: this.cfg.GroupID, type: "codec" });
-    }
-    sec.media = a.media;
-    if (!a.produce || sec.producer) return;
-    const { kind, type, rtpParameters } = a.produce;
-    const producer = await this.transport.produce({
-      kind,
-      rtpParameters,
-      paused: type === "voice" && this.muted,
-      appData: { sessionID: this.cfg.SessionID, type },
-    });
-    const info: ProducerInfo = {
-      producer,
-      owner: this,
-      type,
-      mid: md.mid,
-      ssrcKey: ssrcKey(md),
-      live: false,
-    };
-    sec.producer = info;
-    await this.offerOnFirstRtp(info);
-    const labels = { groupID: this.cfg.GroupID, direction: "in", type: kind };
-    this.deps.metrics.rtpTracks.inc(labels);
-    producer.observer.once("close", () => this.deps.metrics.rtpTracks.dec(labels));
-    if (kind === "audio" && type === "voice") await this.call.levels.addProducer({ producerId: producer.id });
-    this.log.debug("media: producing", { mid: md.mid, kind, type, producerId: producer.id });
-  }
-
-  /**
-   * Offers a producer to the rest of the call once its first RTP packet
-   * arrives (mediasoup's "rtp" trace, switched off again at once, so the
-   * per-packet cost is paid for one packet).
-   */
-  private async offerOnFirstRtp(p: ProducerInfo): Promise<void> {
-    p.producer.on("trace", (trace) => {
-      if (trace.type !== "rtp" || p.live) return;
-      p.live = true;
-      p.producer.enableTraceEvent([]).catch(() => undefined);
-      this.call.producerLive(p);
-    });
-    await p.producer.enableTraceEvent(["rtp"]);
-  }
-
-  private closeProducer(p: ProducerInfo): void {
-    if (p.producer.closed) return;
-    p.producer.close();
-    this.call.producerClosed(p);
+    await this.tracks.apply(sec, md);
   }
 
   private openDataChannel(): Promise<void> {
