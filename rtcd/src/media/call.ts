@@ -127,10 +127,6 @@ export class Call implements CallHost {
     for (const s of [...this.sessions.values()]) s.fail("worker", "mediasoup worker died");
   }
 
-  sessionList(): readonly Session[] {
-    return [...this.sessions.values()];
-  }
-
   private onVolumes(loud: Set<string>): void {
     const nowSpeaking = new Set<string>();
     for (const s of this.sessions.values()) if (s.speaksIn(loud)) nowSpeaking.add(s.id);
