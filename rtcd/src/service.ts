@@ -7,7 +7,7 @@ import { AuthService } from "./api/auth.ts";
 import { createApiServer, type ApiServer } from "./api/server.ts";
 import { Drainer } from "./calls/drain.ts";
 import type { MediaPlane } from "./calls/media.ts";
-import { NoMediaPlane } from "./calls/no-media.ts";
+import { MISSING_MEDIA_PLANE, MissingMediaPlane } from "./calls/no-media.ts";
 import { CallRegistry } from "./calls/registry.ts";
 import type { Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
@@ -19,8 +19,9 @@ import { DEFAULT_WS_OPTIONS, WSServer, type Conn, type WSOptions } from "./ws/se
 
 // Internal knobs for tests and embedders; not configuration keys.
 export interface RtcdOptions {
-  // A media plane, or a factory given the service's metrics. Default: none
-  // (signaling is dropped); main.ts passes the mediasoup one.
+  // A media plane, or a factory given the service's metrics; main.ts passes
+  // the mediasoup one, control-plane tests a NoMediaPlane. Without one the
+  // API serves but every join is refused (calls/no-media.ts).
   media?: MediaPlane | ((metrics: Metrics, log: Logger) => MediaPlane);
   ws?: Partial<WSOptions>;
   authRatePerSecond?: number;
@@ -60,7 +61,8 @@ export class Rtcd {
     this.media =
       typeof opts.media === "function"
         ? opts.media(this.metrics, log)
-        : (opts.media ?? new NoMediaPlane(log));
+        : (opts.media ?? new MissingMediaPlane());
+    if (!opts.media) log.error(`service: ${MISSING_MEDIA_PLANE}`);
     const media = this.media;
     this.cpu = new CPULoadSampler(undefined, {
       seconds: () => {

@@ -2,9 +2,37 @@
 // tracks a viewer receives: rtcd's codec rules (opus; VP8, or AV1 between
 // clients that joined with `av1Support`), as pure functions of the session
 // state so they are tested without a worker.
+import type { types as ms } from "mediasoup";
 import type { SessionConfig } from "../calls/media.ts";
+import type { TrackType } from "./dc-msg.ts";
+import type { Section } from "./negotiation.ts";
 import type { CodecDesc, MediaDesc } from "./sdp.ts";
-import type { PeerSession, ProducerInfo } from "./session-state.ts";
+
+// A section of a session: the client's (with its producer) or ours (with a
+// consumer).
+export type MediaSection = Section<ProducerInfo, ms.Consumer>;
+
+// What the forwarding rules read of a session.
+export interface Sender {
+  readonly cfg: SessionConfig;
+  readonly sections: readonly MediaSection[];
+}
+
+// A track a client sends.
+export interface ProducerInfo {
+  producer: ms.Producer;
+  owner: Sender;
+  type: TrackType;
+  mid: string;
+  ssrcKey: string;
+  /**
+   * Has received RTP. Only then is it offered to the others, as rtcd adds a
+   * track when its first packet arrives: a muted client's microphone section
+   * costs nobody a section, and a 200-person call is 200 x 2 tracks, not
+   * 200 x 199.
+   */
+  live: boolean;
+}
 
 const AUDIO_CODECS = ["opus"];
 // rtcd registers both video codecs for every client; whether AV1 is
@@ -52,7 +80,7 @@ export const vp8Twin = (p: ProducerInfo) => twin(p, "video/vp8");
  * AV1 track of that type (rtcd withholds it whenever both sides announced
  * AV1, so a browser that cannot encode AV1 is not seen by AV1 viewers).
  */
-export function forwards(p: ProducerInfo, viewer: PeerSession): boolean {
+export function forwards(p: ProducerInfo, viewer: { readonly cfg: SessionConfig }): boolean {
   const mime = producerMime(p);
   if (mime === "video/av1") return supportsAV1(viewer.cfg);
   if (mime === "video/vp8" && supportsAV1(viewer.cfg)) return av1Twin(p) === undefined;

@@ -1,0 +1,58 @@
+// A session's WebRtcTransport: how it is created, and how its ICE and DTLS
+// states count in the metrics and end the session.
+import type { types as ms } from "mediasoup";
+import type { Metrics } from "../metrics.ts";
+
+export function createTransport(router: ms.Router, server: ms.WebRtcServer): Promise<ms.WebRtcTransport> {
+  return router.createWebRtcTransport({
+    webRtcServer: server,
+    enableUdp: true,
+    enableTcp: true,
+    preferUdp: true,
+    // Without consent checks for this long ICE is "disconnected"; with the
+    // grace below a vanished client is ended after about 25 s, close to
+    // rtcd's (pion's 5 s disconnected + 25 s failed).
+    iceConsentTimeout: 20,
+    enableSctp: true,
+    initialAvailableOutgoingBitrate: 1_000_000,
+  });
+}
+
+export interface TransportWatch {
+  metrics: Metrics;
+  groupID: string;
+  createdAt: number;
+  iceDisconnectTimeoutMs: number;
+  // The session keeps its timers, to clear them when it closes.
+  timer(t: NodeJS.Timeout): void;
+  connected(): void;
+  fail(type: string, reason: string): void;
+}
+
+export function watchTransport(t: ms.WebRtcTransport, w: TransportWatch): void {
+  const { metrics } = w;
+  let disconnectTimer: NodeJS.Timeout | undefined;
+  t.on("icestatechange", (state) => {
+    if (state === "connected" || state === "completed") {
+      clearTimeout(disconnectTimer);
+      disconnectTimer = undefined;
+    } else if (state === "disconnected" && !disconnectTimer) {
+      metrics.rtcConnStates.inc({ type: "disconnected" });
+      disconnectTimer = setTimeout(
+        () => w.fail("ice", "ICE disconnected for too long"),
+        w.iceDisconnectTimeoutMs,
+      );
+      w.timer(disconnectTimer);
+    }
+  });
+  t.on("dtlsstatechange", (state) => {
+    if (state === "connected") {
+      metrics.rtcConnStates.inc({ type: "connected" });
+      metrics.rtcConnectionTime.observe({ groupID: w.groupID }, (Date.now() - w.createdAt) / 1000);
+      w.connected();
+    } else if (state === "failed" || state === "closed") {
+      metrics.rtcConnStates.inc({ type: state });
+      w.fail("dtls", `DTLS ${state}`);
+    }
+  });
+}
