@@ -18,7 +18,9 @@ import { BrowserClient, findChromium, launchChromium, PageServer } from "./suppo
 import { sendLossReport, vp8KeyframeWidth } from "./support/layers.ts";
 import { startForPlugin } from "./support/plugin-rtcd.ts";
 import { stopRtcd, type Running } from "./support/procs.ts";
-import { Peer, PluginConn, sleep, until } from "./support/rtc-peer.ts";
+import { LayerTimeline } from "./support/layer-timeline.ts";
+import { Peer, PluginConn } from "./support/rtc-peer.ts";
+import { quietFor, until as untilBare } from "./support/wait.ts";
 
 const KEY = "l".repeat(40);
 const CHROMIUM = findChromium();
@@ -63,13 +65,24 @@ describe.runIf(CHROMIUM)("simulcast layer per viewer against ours", () => {
   };
 
   test("each viewer's layer follows its own link: l first, h when clean, l while lossy", async () => {
+    const tl = new LayerTimeline();
+    // Every wait says, when it times out, what the viewers got and what the
+    // server decided.
+    const until = async (what: string, fn: () => boolean | Promise<boolean>, ms: number) => {
+      await untilBare(what, fn, ms, async () =>
+        tl.report(viewer ? screen() : [], r.logFile, [
+          `Chromium viewer now: ${await watcher.videoInWidth().catch(() => -1)} wide`,
+          `Chromium sharer bytes per rid: ${JSON.stringify(await sharer.videoRidsOut().catch(() => ({})))}`,
+        ]),
+      );
+      tl.step(`${what}: done`);
+    };
     const sharer = await BrowserClient.open(browser, server, conn, "layers", "sharer");
     const watcher = await BrowserClient.open(browser, server, conn, "layers", "watcher");
     await sharer.join();
     await watcher.join();
     viewer = new Peer(conn, "layers", "lossy");
     viewer.join();
-    await sleep(100);
     await viewer.offer({ send: false, dataChannel: true });
     await viewer.connected(20_000);
     await until(
@@ -78,6 +91,7 @@ describe.runIf(CHROMIUM)("simulcast layer per viewer against ours", () => {
       20_000,
     );
     await sharer.shareScreen({ lowScale: 2 });
+    tl.step("screen shared");
 
     // Both layers are sent (Chromium's own estimate allows h after a few
     // seconds on loopback); viewers start at l.
@@ -107,7 +121,7 @@ describe.runIf(CHROMIUM)("simulcast layer per viewer against ours", () => {
     }, 200);
     await until("l at the lossy viewer", () => lastWidth() === LOW, 20_000);
     // ...while the other viewer, whose link is fine, keeps h.
-    await sleep(3000);
+    await quietFor(3000, "the Chromium viewer keeping h while the werift viewer is lossy");
     expect(await watcher.videoInWidth()).toBe(HIGH);
     expect(lastWidth()).toBe(LOW);
 
