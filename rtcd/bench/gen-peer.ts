@@ -111,7 +111,7 @@ export class GenPeer {
   }
 
   connected(timeoutMs: number): Promise<void> {
-    return this.signaling.connected(timeoutMs, 20);
+    return this.signaling.connected(timeoutMs);
   }
 
   startAudio(): void {

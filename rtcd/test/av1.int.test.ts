@@ -5,8 +5,9 @@
 // share started or joined after.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { stopRtcd, type Impl, type Running } from "./support/procs.ts";
-import { startForPlugin } from "./support/plugin-rtcd.ts";
-import { AV1_PT, Peer, PluginConn, sleep, until, VP8_PT } from "./support/rtc-peer.ts";
+import { startForPlugin, untilJoined } from "./support/plugin-rtcd.ts";
+import { AV1_PT, Peer, PluginConn, VP8_PT } from "./support/rtc-peer.ts";
+import { quietFor, until } from "./support/wait.ts";
 
 const KEY = "v".repeat(40);
 
@@ -30,7 +31,7 @@ describe.each<Impl>(["rtcd", "ours"])("AV1 screen share against %s", (impl) => {
     const p = new Peer(conn, "av1call", sessionID, { av1: true });
     peers.push(p);
     p.join({ av1Support });
-    await sleep(100);
+    await untilJoined(r.url, KEY, "av1call", [sessionID]);
     await p.offer({ send: true, dataChannel: true });
     await p.connected();
     return p;
@@ -49,7 +50,7 @@ describe.each<Impl>(["rtcd", "ours"])("AV1 screen share against %s", (impl) => {
 
     await until("AV1 video at the AV1 viewer", () => video(av1Viewer, AV1_PT).length >= 30, 20_000);
     await until("VP8 video at the VP8 viewer", () => video(vp8Viewer, VP8_PT).length >= 30, 20_000);
-    await sleep(500);
+    await quietFor(500, "no VP8 at the AV1 viewer, no AV1 at the VP8 viewer");
     expect(video(av1Viewer, VP8_PT)).toEqual([]);
     expect(video(vp8Viewer, AV1_PT)).toEqual([]);
     // The AV1 payload arrives as sent.

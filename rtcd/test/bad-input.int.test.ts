@@ -6,8 +6,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { RTCPeerConnection, RTCRtpCodecParameters } from "werift";
 import { stopRtcd, type Impl, type Running } from "./support/procs.ts";
-import { startForPlugin } from "./support/plugin-rtcd.ts";
-import { Peer, PluginConn, sleep, until, type RtcMsg } from "./support/rtc-peer.ts";
+import { startForPlugin, untilJoined } from "./support/plugin-rtcd.ts";
+import { Peer, PluginConn, type RtcMsg } from "./support/rtc-peer.ts";
+import { until } from "./support/wait.ts";
 
 const KEY = "e".repeat(40);
 
@@ -172,7 +173,7 @@ describe.each<Impl>(["rtcd", "ours"])("bad input against %s", (impl) => {
       av1Support: false,
       dcSignaling: false,
     });
-    await sleep(200);
+    await untilJoined(r.url, KEY, "bad", ["pcmu"]);
     const dc = pcmu.createDataChannel("calls-dc");
     let open = false;
     dc.onopen = () => (open = true);

@@ -8,13 +8,19 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { CallsClient } from "./support/calls-client.ts";
 import { stopRtcd, type Impl, type Running } from "./support/procs.ts";
 import { startForPlugin } from "./support/plugin-rtcd.ts";
-import { PluginConn, sleep, until } from "./support/rtc-peer.ts";
+import { PluginConn } from "./support/rtc-peer.ts";
+import { quietFor, silentFor, until } from "./support/wait.ts";
 
 const KEY = "c".repeat(40);
 
 // Packets at `to` that came from `from`'s microphone.
 function from(to: CallsClient, fromID: string): number {
   return to.received.filter((p) => p.streamID === fromID).length;
+}
+
+// When the newest packet from `fromID` reached `to`.
+function lastFrom(to: CallsClient, fromID: string): number | undefined {
+  return to.received.findLast((p) => p.streamID === fromID)?.at;
 }
 
 describe.each<Impl>(["rtcd", "ours"])("Calls client (RTCPeer) against %s", (impl) => {
@@ -93,10 +99,13 @@ describe.each<Impl>(["rtcd", "ours"])("Calls client (RTCPeer) against %s", (impl
   test("mute stops forwarding, unmute resumes it", async () => {
     const [a, b] = clients as [CallsClient, CallsClient];
     a.mute(true);
-    await sleep(400);
+    await until(
+      "B hears nothing from muted A",
+      silentFor(200, () => lastFrom(b, "sessA")),
+    );
     const n = from(b, "sessA");
     const sent = a.sent;
-    await sleep(800);
+    await quietFor(800, "A stays muted: nothing forwarded to B");
     expect(a.sent - sent).toBeGreaterThan(20); // A kept sending
     expect(from(b, "sessA") - n).toBeLessThanOrEqual(1);
     a.mute(false);
@@ -107,7 +116,7 @@ describe.each<Impl>(["rtcd", "ours"])("Calls client (RTCPeer) against %s", (impl
   test("WebSocket reconnect keeps the sessions: a newcomer still reaches them", async () => {
     const [a, b] = clients as [CallsClient, CallsClient];
     conn.close();
-    await sleep(300);
+    await until("the old WebSocket closed", () => conn.ws.readyState === conn.ws.CLOSED);
     conn = await PluginConn.connect(r.url, "plugin", KEY);
     for (const c of [a, b]) {
       c.attach(conn);
@@ -133,10 +142,13 @@ describe.each<Impl>(["rtcd", "ours"])("Calls client (RTCPeer) against %s", (impl
     c.leave();
     await until("close for C", () => conn.closes.includes("sessC"));
     expect(await sessionStatus("call2", "sessC")).toBe(404);
-    await sleep(300);
+    await until(
+      "C's audio stopped at A and B",
+      () => silentFor(200, () => lastFrom(a, "sessC"))() && silentFor(200, () => lastFrom(b, "sessC"))(),
+    );
     const n = from(a, "sessC");
     const m = from(b, "sessC");
-    await sleep(600);
+    await quietFor(600, "C is gone: nothing more from it at A or B");
     expect(from(a, "sessC")).toBe(n);
     expect(from(b, "sessC")).toBe(m);
     // Ours renegotiates the departed voice track away (its section goes

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { buildContractRunner, buildRealRtcd } from "./support/go-build.ts";
 import { runContract, type CaseResult } from "./support/contract-runner.ts";
 import { startRtcd, stopRtcd, tail, type Impl, type Running } from "./support/procs.ts";
+import { within } from "./support/wait.ts";
 
 const ADMIN_SECRET = "contract-admin-secret-0123456789";
 const PERSIST_ID = "contractpersistclient";
@@ -88,8 +89,7 @@ async function runImpl(impl: Impl, realBinary: string, runner: string): Promise<
     record(
       await runContract({ runner, url: drain.url, impl, cases: ["drain"], adminSecret: ADMIN_SECRET, pid }),
     );
-    if (impl === "ours")
-      o.drainExit = await Promise.race([drain.exited, sleep(10_000).then(() => undefined)]);
+    if (impl === "ours") o.drainExit = await within(drain.exited, 10_000, undefined);
   });
 
   // Self-registration on, admin off; then a restart on the same data.
@@ -117,10 +117,6 @@ function filesContaining(dir: string, needle: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile() && readFileSync(join(e.parentPath, e.name)).includes(needle))
     .map((e) => e.name);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 beforeAll(async () => {

@@ -11,7 +11,8 @@ import { MediaStreamTrack } from "werift";
 import { DCType, decodeDCMessage, type DCMessage } from "../src/media/dc-msg.ts";
 import { stopRtcd, type Impl, type Running } from "./support/procs.ts";
 import { startForPlugin } from "./support/plugin-rtcd.ts";
-import { Peer, PluginConn, sleep, until } from "./support/rtc-peer.ts";
+import { Peer, PluginConn } from "./support/rtc-peer.ts";
+import { quietFor, until } from "./support/wait.ts";
 
 const KEY = "d".repeat(40);
 
@@ -71,7 +72,7 @@ describe.each<Impl>(["rtcd", "ours"])("calls-dc against %s", (impl) => {
     await b.offer({ send: true, dataChannel: true });
     await b.connected();
     b.startAudio();
-    await sleep(1500);
+    await quietFor(1500, "B's track waits for A's lock: no offer to A, no audio at A");
     // B's track is waiting for A's lock.
     expect(a.wsOffers).toBe(0);
     expect(a.received.length).toBe(0);

@@ -5,76 +5,24 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { loadConfig } from "../src/config/index.ts";
-import type { Logger } from "../src/log.ts";
-import { MediasoupPlane } from "../src/media/plane.ts";
-import { Rtcd } from "../src/service.ts";
-import { freeICEPort, startRtcd, stopRtcd, type Running } from "./support/procs.ts";
-import { OPUS_SILENCE, Peer, PluginConn, sleep, until } from "./support/rtc-peer.ts";
-
-const silent: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  with() {
-    return silent;
-  },
-  close() {},
-} as unknown as Logger;
+import type { MediasoupPlane } from "../src/media/plane.ts";
+import type { Rtcd } from "../src/service.ts";
+import { registerPlugin, startInProcess } from "./support/in-process-rtcd.ts";
+import { startRtcd, stopRtcd, type Running } from "./support/procs.ts";
+import { OPUS_SILENCE, Peer, PluginConn } from "./support/rtc-peer.ts";
+import { quietFor, silentFor, until, within } from "./support/wait.ts";
 
 const KEY = "k".repeat(40);
-
-async function register(base: string, clientID: string): Promise<void> {
-  const r = await fetch(`${base}/register`, {
-    method: "POST",
-    body: JSON.stringify({ clientID, authKey: KEY }),
-  });
-  if (r.status !== 201) throw new Error(`register: ${r.status} ${await r.text()}`);
-}
 
 describe("media plane with werift peers (in-process rtcd)", () => {
   let rtcd: Rtcd;
   let plane: MediasoupPlane;
-  let base: string;
   let conn: PluginConn;
   let icePort: number;
   const peers: Peer[] = [];
 
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), "rtcd-media-"));
-    const ice = (icePort = await freeICEPort());
-    const { config } = loadConfig(join(dir, "none.toml"), {
-      RTCD_API_HTTP_LISTENADDRESS: "127.0.0.1:0",
-      RTCD_API_SECURITY_ALLOWSELFREGISTRATION: "true",
-      RTCD_STORE_DATASOURCE: join(dir, "db"),
-      RTCD_RTC_ICEADDRESSUDP: "127.0.0.1",
-      RTCD_RTC_ICEADDRESSTCP: "127.0.0.1",
-      RTCD_RTC_ICEPORTUDP: String(ice),
-      RTCD_RTC_ICEPORTTCP: String(ice),
-    });
-    rtcd = new Rtcd(config, silent, {
-      processMetrics: false,
-      authRatePerSecond: 1000,
-      media: (metrics, log) =>
-        (plane = new MediasoupPlane(
-          {
-            workers: 1,
-            udpAddresses: config.rtc.ice_address_udp,
-            udpPort: config.rtc.ice_port_udp,
-            tcpAddresses: config.rtc.ice_address_tcp,
-            tcpPort: config.rtc.ice_port_tcp,
-            hostOverride: "",
-            portOverride: "",
-          },
-          metrics,
-          log,
-        )),
-    });
-    const addr = await rtcd.start();
-    base = `http://127.0.0.1:${addr.port}`;
-    await register(base, "plugin");
-    conn = await PluginConn.connect(base, "plugin", KEY);
+    ({ rtcd, plane, conn, icePort } = await startInProcess({ name: "media", workers: 1, key: KEY }));
   });
 
   afterAll(async () => {
@@ -130,9 +78,12 @@ describe("media plane with werift peers (in-process rtcd)", () => {
   test("mute stops forwarding and unmute resumes it", async () => {
     const [a, b] = peers as [Peer, Peer];
     a.mute(true);
-    await sleep(300);
+    await until(
+      "B hears nothing from muted A",
+      silentFor(200, () => b.received.at(-1)?.at),
+    );
     const before = b.received.length;
-    await sleep(600);
+    await quietFor(600, "A stays muted: nothing forwarded to B");
     expect(b.received.length - before).toBeLessThanOrEqual(1);
     a.mute(false);
     const resumed = b.received.length;
@@ -150,7 +101,7 @@ describe("media plane with werift peers (in-process rtcd)", () => {
     a.mute(true);
     a.level = 20;
     const n = vad().length;
-    await sleep(1200);
+    await quietFor(1200, "muted speech raises no VoiceOn");
     expect(vad().slice(n)).not.toContain(7);
     a.mute(false);
     a.level = 127;
@@ -191,15 +142,14 @@ describe("media plane with werift peers (in-process rtcd)", () => {
     d.join();
     await d.offer({ send: false });
     await d.connected();
-    await sleep(500);
+    await quietFor(500, "nothing from call1 reaches call2");
     expect(d.received.length).toBe(0);
     expect(plane.counts().routers).toBe(2);
   });
 
   test("malformed SDP ends only that session", async () => {
     const e = peer("call1", "sessE");
-    e.join();
-    await sleep(100);
+    e.join(); // handled before the rtc message behind it on the same WebSocket
     conn.send("rtc", {
       group_id: "plugin",
       user_id: "u",
@@ -219,15 +169,18 @@ describe("media plane with werift peers (in-process rtcd)", () => {
     const { connect } = await import("node:net");
     const { randomBytes } = await import("node:crypto");
     const udp = createSocket("udp4");
-    for (let i = 0; i < 2000; i++) udp.send(randomBytes(1 + (i % 1400)), icePort, "127.0.0.1");
+    let sent = 0;
+    const counted = () => void sent++;
+    for (let i = 0; i < 2000; i++) udp.send(randomBytes(1 + (i % 1400)), icePort, "127.0.0.1", counted);
     // STUN-looking and DTLS/RTP-looking first bytes too.
     for (const first of [0x00, 0x01, 0x16, 0x80, 0x90])
       for (let i = 0; i < 200; i++)
-        udp.send(Buffer.concat([Buffer.from([first]), randomBytes(60)]), icePort, "127.0.0.1");
+        udp.send(Buffer.concat([Buffer.from([first]), randomBytes(60)]), icePort, "127.0.0.1", counted);
     const tcp = connect(icePort, "127.0.0.1");
     tcp.on("error", () => {});
-    tcp.write(randomBytes(100_000));
-    await sleep(500);
+    let written = false;
+    tcp.write(randomBytes(100_000), () => (written = true));
+    await until("the garbage sent", () => sent === 3000 && (written || tcp.destroyed));
     udp.close();
     tcp.destroy();
     const b = peers[1]!;
@@ -255,8 +208,12 @@ describe("media plane with werift peers (in-process rtcd)", () => {
     await until("close for all", () =>
       ["sessA", "sessB", "sessC", "sessD"].every((s) => conn.closes.includes(s)),
     );
-    await sleep(200);
-    expect(plane.counts()).toEqual({ workers: 1, routers: 0, transports: 0, producers: 0, consumers: 0 });
+    const none = { workers: 1, routers: 0, transports: 0, producers: 0, consumers: 0 };
+    await until(
+      "every mediasoup object closed",
+      () => JSON.stringify(plane.counts()) === JSON.stringify(none),
+    );
+    expect(plane.counts()).toEqual(none);
     expect(await plane.workerCounts()).toEqual({ routers: 0, transports: 0, producers: 0, consumers: 0 });
   });
 });
@@ -282,7 +239,7 @@ describe("drain with real media (rtcd process, SIGTERM)", () => {
         ...(process.env["MMRTCD_CACHE_DIR"] ? { MMRTCD_CACHE_DIR: process.env["MMRTCD_CACHE_DIR"] } : {}),
       },
     });
-    await register(r.url, "plugin");
+    await registerPlugin(r.url, "plugin", KEY);
     conn = await PluginConn.connect(r.url, "plugin", KEY);
   });
 
@@ -306,9 +263,12 @@ describe("drain with real media (rtcd process, SIGTERM)", () => {
     await until("packets at B", () => b.received.length >= 20);
 
     r.proc.kill("SIGTERM");
-    await sleep(200);
-    const ready = await fetch(`${r.url}/readyz`);
-    expect(ready.status).toBe(503);
+    // Not ready once it has handled the signal.
+    await until(
+      "readyz 503 after SIGTERM",
+      async () => (await fetch(`${r.url}/readyz`)).status === 503,
+      5_000,
+    );
 
     // A new call is refused with `close`.
     const c = new Peer(conn, "callY", "dC");
@@ -324,7 +284,7 @@ describe("drain with real media (rtcd process, SIGTERM)", () => {
     a.stopAudio();
     a.leave();
     b.leave();
-    const code = await Promise.race([r.exited, sleep(15_000).then(() => "timeout")]);
+    const code = await within(r.exited, 15_000, "timeout");
     expect(code).toBe(0);
   });
 });

@@ -6,8 +6,9 @@
 // the real rtcd) and the mediasoup worker (for ours).
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { stopRtcd, type Impl, type Running } from "./support/procs.ts";
-import { startForPlugin } from "./support/plugin-rtcd.ts";
-import { OPUS_SILENCE, Peer, PluginConn, sleep, until } from "./support/rtc-peer.ts";
+import { startForPlugin, untilJoined } from "./support/plugin-rtcd.ts";
+import { OPUS_SILENCE, Peer, PluginConn } from "./support/rtc-peer.ts";
+import { quietFor, silentFor, until } from "./support/wait.ts";
 
 const KEY = "s".repeat(40);
 
@@ -33,7 +34,7 @@ describe.each<Impl>(["rtcd", "ours"])("call scenarios against %s", (impl) => {
   test("two participants: opus from A reaches B with rtcd's stream and track IDs", async () => {
     a.join();
     b.join();
-    await sleep(200);
+    await untilJoined(r.url, KEY, a.callID, [a.sessionID, b.sessionID]);
     await a.offer({ send: true, dataChannel: true });
     await b.offer({ send: true, dataChannel: true });
     await a.connected();
@@ -60,9 +61,12 @@ describe.each<Impl>(["rtcd", "ours"])("call scenarios against %s", (impl) => {
 
   test("mute stops forwarding, unmute resumes it", async () => {
     a.mute(true);
-    await sleep(400);
+    await until(
+      "B hears nothing from muted A",
+      silentFor(200, () => b.received.at(-1)?.at),
+    );
     const n = b.received.length;
-    await sleep(800);
+    await quietFor(800, "A stays muted: nothing forwarded to B");
     expect(b.received.length - n).toBeLessThanOrEqual(1);
     a.mute(false);
     const m = b.received.length;

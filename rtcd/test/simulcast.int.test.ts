@@ -18,7 +18,9 @@ import { BrowserClient, findChromium, launchChromium, PageServer } from "./suppo
 import { sendLossReport, vp8KeyframeWidth } from "./support/layers.ts";
 import { startForPlugin } from "./support/plugin-rtcd.ts";
 import { stopRtcd, type Running } from "./support/procs.ts";
-import { Peer, PluginConn, sleep, until } from "./support/rtc-peer.ts";
+import { LayerTimeline } from "./support/layer-timeline.ts";
+import { Peer, PluginConn } from "./support/rtc-peer.ts";
+import { quietFor, until as untilBare } from "./support/wait.ts";
 
 const KEY = "l".repeat(40);
 const CHROMIUM = findChromium();
@@ -53,6 +55,14 @@ describe.runIf(CHROMIUM)("simulcast layer per viewer against ours", () => {
 
   const screen = () => viewer.received.filter((p) => p.payloadType === 96);
   // The width of the last key frame the werift viewer received.
+  // The width of the first key frame it received (0: none yet).
+  const firstWidth = () => {
+    for (const p of screen()) {
+      const w = vp8KeyframeWidth(p.payload);
+      if (w !== undefined) return w;
+    }
+    return 0;
+  };
   const lastWidth = () => {
     const v = screen();
     for (let i = v.length - 1; i >= 0; i--) {
@@ -63,13 +73,24 @@ describe.runIf(CHROMIUM)("simulcast layer per viewer against ours", () => {
   };
 
   test("each viewer's layer follows its own link: l first, h when clean, l while lossy", async () => {
+    const tl = new LayerTimeline();
+    // Every wait and check says, when it fails, what the viewers got and
+    // what the server decided.
+    const detail = async () =>
+      tl.report(viewer ? screen() : [], r.logFile, [
+        `Chromium viewer's frame widths: ${JSON.stringify(await watcher.videoInWidths().catch(() => []))}`,
+        `Chromium sharer bytes per rid: ${JSON.stringify(await sharer.videoRidsOut().catch(() => ({})))}`,
+      ]);
+    const until = async (what: string, fn: () => boolean | Promise<boolean>, ms: number) => {
+      await untilBare(what, fn, ms, detail);
+      tl.step(`${what}: done`);
+    };
     const sharer = await BrowserClient.open(browser, server, conn, "layers", "sharer");
     const watcher = await BrowserClient.open(browser, server, conn, "layers", "watcher");
     await sharer.join();
     await watcher.join();
     viewer = new Peer(conn, "layers", "lossy");
     viewer.join();
-    await sleep(100);
     await viewer.offer({ send: false, dataChannel: true });
     await viewer.connected(20_000);
     await until(
@@ -78,9 +99,24 @@ describe.runIf(CHROMIUM)("simulcast layer per viewer against ours", () => {
       20_000,
     );
     await sharer.shareScreen({ lowScale: 2 });
+    tl.step("screen shared");
+
+    // Viewers start at l: the first key frame the werift viewer gets and the
+    // first frame the Chromium viewer shows are l's. What came first, not
+    // what is there once Chromium has ramped up below: the server raises a
+    // clean viewer 10 s after it starts consuming, and on a busy machine
+    // Chromium's ramp takes longer than that.
+    await until("a key frame at the werift viewer", () => firstWidth() !== 0, 20_000);
+    expect(firstWidth(), await detail()).toBe(LOW);
+    await until(
+      "a frame at the Chromium viewer",
+      async () => (await watcher.videoInWidths()).length > 0,
+      20_000,
+    );
+    expect((await watcher.videoInWidths())[0], await detail()).toBe(LOW);
 
     // Both layers are sent (Chromium's own estimate allows h after a few
-    // seconds on loopback); viewers start at l.
+    // seconds on loopback).
     await until(
       "Chromium sending both layers",
       async () => {
@@ -89,8 +125,6 @@ describe.runIf(CHROMIUM)("simulcast layer per viewer against ours", () => {
       },
       30_000,
     );
-    await until("l at the werift viewer", () => lastWidth() === LOW, 20_000);
-    expect(await watcher.videoInWidth()).not.toBe(HIGH);
 
     // A clean link raises both to h.
     await until("h at the Chromium viewer", async () => (await watcher.videoInWidth()) === HIGH, 40_000);
@@ -107,9 +141,9 @@ describe.runIf(CHROMIUM)("simulcast layer per viewer against ours", () => {
     }, 200);
     await until("l at the lossy viewer", () => lastWidth() === LOW, 20_000);
     // ...while the other viewer, whose link is fine, keeps h.
-    await sleep(3000);
-    expect(await watcher.videoInWidth()).toBe(HIGH);
-    expect(lastWidth()).toBe(LOW);
+    await quietFor(3000, "the Chromium viewer keeping h while the werift viewer is lossy");
+    expect(await watcher.videoInWidth(), await detail()).toBe(HIGH);
+    expect(lastWidth(), await detail()).toBe(LOW);
 
     // Clean reports again: back to h after the (now longer) backoff.
     clearInterval(lossTimer);

@@ -4,30 +4,17 @@
 // load that includes them.
 import { createHmac, randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { crc32 } from "node:zlib";
 import * as mediasoup from "mediasoup";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { loadConfig } from "../src/config/index.ts";
-import type { Logger } from "../src/log.ts";
-import { MediasoupPlane } from "../src/media/plane.ts";
+import type { MediasoupPlane } from "../src/media/plane.ts";
 import { resolveWorkerBin, WORKER_PATCH_MARKER } from "../src/media/worker-bin.ts";
-import { Rtcd } from "../src/service.ts";
+import type { Rtcd } from "../src/service.ts";
+import { startInProcess } from "./support/in-process-rtcd.ts";
 import { freeICEPort } from "./support/procs.ts";
-import { Peer, PluginConn, sleep, until } from "./support/rtc-peer.ts";
-
-const silent: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  with() {
-    return silent;
-  },
-  close() {},
-} as unknown as Logger;
+import { Peer, PluginConn } from "./support/rtc-peer.ts";
+import { until } from "./support/wait.ts";
 
 const KEY = "w".repeat(40);
 
@@ -39,43 +26,7 @@ describe("two workers, placement by load", () => {
   const peers: Peer[] = [];
 
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), "rtcd-workers-"));
-    const ice = await freeICEPort();
-    const { config } = loadConfig(join(dir, "none.toml"), {
-      RTCD_API_HTTP_LISTENADDRESS: "127.0.0.1:0",
-      RTCD_API_SECURITY_ALLOWSELFREGISTRATION: "true",
-      RTCD_STORE_DATASOURCE: join(dir, "db"),
-      RTCD_RTC_ICEADDRESSUDP: "127.0.0.1",
-      RTCD_RTC_ICEADDRESSTCP: "127.0.0.1",
-      RTCD_RTC_ICEPORTUDP: String(ice),
-      RTCD_RTC_ICEPORTTCP: String(ice),
-    });
-    rtcd = new Rtcd(config, silent, {
-      processMetrics: false,
-      authRatePerSecond: 1000,
-      media: (metrics, log) =>
-        (plane = new MediasoupPlane(
-          {
-            workers: 2,
-            udpAddresses: config.rtc.ice_address_udp,
-            udpPort: config.rtc.ice_port_udp,
-            tcpAddresses: config.rtc.ice_address_tcp,
-            tcpPort: config.rtc.ice_port_tcp,
-            hostOverride: "",
-            portOverride: "",
-          },
-          metrics,
-          log,
-        )),
-    });
-    const addr = await rtcd.start();
-    base = `http://127.0.0.1:${addr.port}`;
-    const r = await fetch(`${base}/register`, {
-      method: "POST",
-      body: JSON.stringify({ clientID: "plugin", authKey: KEY }),
-    });
-    expect(r.status).toBe(201);
-    conn = await PluginConn.connect(base, "plugin", KEY);
+    ({ rtcd, plane, base, conn } = await startInProcess({ name: "workers", workers: 2, key: KEY }));
   });
 
   afterAll(async () => {
@@ -100,7 +51,12 @@ describe("two workers, placement by load", () => {
     const busy = plane.workerLoads().findIndex((w) => w.sessions === 2);
     expect(busy).toBeGreaterThanOrEqual(0);
     await until("the busy worker's CPU sampled", () => plane.workerLoads()[busy]!.cpuSeconds > 0, 5_000);
-    await sleep(2100);
+    // Its recent share needs two samples (one a second) since it got busy.
+    await until(
+      "the busy worker's recent CPU share sampled",
+      () => plane.workerLoads()[busy]!.recent > 0,
+      5_000,
+    );
     const loads = plane.workerLoads();
     expect(loads[busy]!.recent).toBeGreaterThan(0);
     expect(loads[busy]!.recent).toBeGreaterThanOrEqual(loads[1 - busy]!.recent);

@@ -36,6 +36,19 @@ export class SimulcastLayers {
     if (consumer.type !== "simulcast") return;
     this.viewed.set(consumer.id, { consumer, policy: new LayerPolicy(Date.now()), log });
     consumer.observer.once("close", () => this.viewed.delete(consumer.id));
+    // What the decisions rest on and what they did, for whoever has to
+    // explain a viewer's layer later: the score moves with its receiver
+    // reports; the forwarded layer changes at a key frame of the new layer.
+    log.debug("media: simulcast viewer added", { consumerId: consumer.id, score: consumer.score.score });
+    consumer.on("score", (s) =>
+      log.debug("media: simulcast viewer score", { consumerId: consumer.id, ...s }),
+    );
+    consumer.on("layerschange", (l) =>
+      log.debug("media: simulcast layer forwarded", {
+        consumerId: consumer.id,
+        spatialLayer: l?.spatialLayer ?? null,
+      }),
+    );
   }
 
   tick(now: number): void {
@@ -48,6 +61,7 @@ export class SimulcastLayers {
       const layer = v.policy.decide(now, v.consumer.score.score);
       if (layer === before) continue;
       v.log.debug("media: simulcast layer for viewer", {
+        consumerId: v.consumer.id,
         spatialLayer: layer,
         score: v.consumer.score.score,
       });

@@ -8,18 +8,11 @@
 // calls-common 0.27.2 (the newest on the registry) speaks the string form
 // on calls-dc: a "ping" every second, RTT measured from the "pong".
 import { RTCPeer } from "@mattermost/calls-common";
+import { MediaStream, MediaStreamTrack, RTCPeerConnection, type RTCRtpTransceiver } from "werift";
 import {
-  MediaStream,
-  MediaStreamTrack,
-  RTCPeerConnection,
-  RtpHeader,
-  RtpPacket,
-  type RTCRtpTransceiver,
-} from "werift";
-import {
-  AUDIO_LEVEL_URI,
-  OPUS_SILENCE,
+  audioLevelIdIn,
   callsPeerConfig,
+  opusPacket,
   type PluginConn,
   type ReceivedPacket,
   type RtcMsg,
@@ -153,6 +146,7 @@ export class CallsClient {
         payloadType: rtp.header.payloadType,
         sequenceNumber: rtp.header.sequenceNumber,
         payload: Buffer.from(rtp.payload),
+        at: Date.now(),
         trackID: rt.trackID,
         streamID: rt.streamID,
         mid: rt.mid,
@@ -212,18 +206,9 @@ export class CallsClient {
   private levelId: number | undefined;
   private sendPacket(): void {
     if (!this.mic) return;
-    if (this.levelId === undefined) {
-      const m = new RegExp(`a=extmap:(\\d+) ${AUDIO_LEVEL_URI}`).exec(this.pc().localDescription?.sdp ?? "");
-      if (!m) return;
-      this.levelId = Number(m[1]);
-    }
-    const header = new RtpHeader({
-      payloadType: 111,
-      sequenceNumber: this.seq++ & 0xffff,
-      timestamp: (this.ts += 960) >>> 0,
-      extensions: [{ id: this.levelId, payload: Buffer.from([(this.level < 127 ? 0x80 : 0) | this.level]) }],
-    });
-    this.mic.writeRtp(new RtpPacket(header, OPUS_SILENCE));
+    this.levelId ??= audioLevelIdIn(this.pc().localDescription?.sdp);
+    if (this.levelId === undefined) return; // not offered yet
+    this.mic.writeRtp(opusPacket(this.seq++, (this.ts += 960), this.levelId, this.level));
     this.sent++;
   }
 

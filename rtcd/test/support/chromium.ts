@@ -38,7 +38,7 @@ const PAGE = `<!doctype html>
 <script type="importmap">{"imports":{"events":"/shim/events.js"}}</script>
 <script type="module">
 import { RTCPeer } from "/lib/rtc_peer.js";
-const state = (window.calls = { connected: false, errors: [], tracks: [] });
+const state = (window.calls = { connected: false, errors: [], tracks: [], videoWidths: [] });
 const logger = { logDebug() {}, logInfo() {}, logWarn() {}, logErr: (...a) => state.errors.push(a.map(String).join(" ")) };
 window.startCall = async () => {
   const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
@@ -56,6 +56,8 @@ window.startCall = async () => {
     const v = document.createElement("video");
     v.muted = true;
     v.srcObject = s;
+    // Every frame size the page shows, in order: which layer came first.
+    v.addEventListener("resize", () => state.videoWidths.push(v.videoWidth));
     document.body.append(v);
     v.play().catch(() => {});
   });
@@ -251,6 +253,13 @@ export class BrowserClient {
   videoInWidth(): Promise<number> {
     return this.page.evaluate(() =>
       (globalThis as unknown as { videoInWidth(): Promise<number> }).videoInWidth(),
+    );
+  }
+
+  // The widths of the received video, in the order the page showed them.
+  videoInWidths(): Promise<number[]> {
+    return this.page.evaluate(
+      () => (globalThis as unknown as { calls: { videoWidths: number[] } }).calls.videoWidths,
     );
   }
 

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { buildRealRtcd } from "./go-build.ts";
 import { startRtcd, type Impl, type Running } from "./procs.ts";
 import { PluginConn } from "./rtc-peer.ts";
+import { until } from "./wait.ts";
 
 export async function startForPlugin(
   impl: Impl,
@@ -34,4 +35,31 @@ export async function startForPlugin(
   if (reg.status !== 201) throw new Error(`registering the plugin with ${impl}: HTTP ${reg.status}`);
   const conn = await PluginConn.connect(r.url, "plugin", key);
   return { r, conn };
+}
+
+/**
+ * Waits until rtcd knows the session (GET .../sessions/<id> says 200): a join
+ * is handled on its own, so signaling sent right after it could find no
+ * session on an rtcd that handles messages concurrently.
+ */
+export async function untilJoined(
+  url: string,
+  key: string,
+  callID: string,
+  sessionIDs: string[],
+  timeoutMs = 10_000,
+): Promise<void> {
+  const auth = `Basic ${Buffer.from(`plugin:${key}`).toString("base64")}`;
+  const status = async (sessionID: string) => {
+    const res = await fetch(`${url}/calls/${callID}/sessions/${sessionID}`, {
+      headers: { authorization: auth },
+    });
+    await res.text();
+    return res.status;
+  };
+  await until(
+    `${sessionIDs.join(", ")} joined`,
+    async () => (await Promise.all(sessionIDs.map(status))).every((s) => s === 200),
+    timeoutMs,
+  );
 }

@@ -6,6 +6,7 @@ import { createServer } from "node:net";
 import { createSocket } from "node:dgram";
 import { join } from "node:path";
 import { freePort } from "@mattermost-rtcd/e2e/cluster";
+import { until } from "./wait.ts";
 
 export type Impl = "rtcd" | "ours";
 
@@ -89,17 +90,19 @@ export async function startRtcd(o: StartOptions): Promise<Running> {
   proc.stderr!.pipe(log);
   const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const ok = await fetch(`${url}/version`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    if (proc.exitCode !== null || Date.now() > deadline)
-      throw new Error(`${o.impl} did not start (exit ${proc.exitCode}):\n${tail(logFile)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await until(
+    `${o.impl} answering /version`,
+    async () => {
+      if (proc.exitCode !== null)
+        throw new Error(`${o.impl} did not start (exit ${proc.exitCode}):\n${tail(logFile)}`);
+      return fetch(`${url}/version`).then(
+        (r) => r.ok,
+        () => false,
+      );
+    },
+    20_000,
+    () => `${o.impl} did not start (exit ${proc.exitCode}):\n${tail(logFile)}`,
+  );
   return { impl: o.impl, url, proc, logFile, exited };
 }
 

@@ -18,6 +18,7 @@ import {
   type RTCRtpTransceiver,
 } from "werift";
 import WebSocket from "ws";
+import { until } from "./wait.ts";
 
 export const AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 const AUDIO_LEVEL_ID = 10;
@@ -84,6 +85,8 @@ export interface ReceivedPacket {
   payloadType: number;
   sequenceNumber: number;
   payload: Buffer;
+  // When it arrived (ms since the epoch), for failure timelines.
+  at: number;
   trackID: string;
   streamID: string;
 }
@@ -183,13 +186,13 @@ export class RtcSignaling {
     }
   }
 
-  async connected(timeoutMs: number, pollMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.pc.connectionState !== "connected") {
-      if (Date.now() > deadline)
-        throw new Error(`${this.sessionID}: not connected (${this.pc.connectionState})`);
-      await sleep(pollMs);
-    }
+  connected(timeoutMs: number): Promise<void> {
+    return until(
+      `${this.sessionID} connected`,
+      () => this.pc.connectionState === "connected",
+      timeoutMs,
+      () => `connection state: ${this.pc.connectionState}`,
+    );
   }
 }
 
@@ -237,6 +240,7 @@ export class Peer {
           payloadType: rtp.header.payloadType,
           sequenceNumber: rtp.header.sequenceNumber,
           payload: Buffer.from(rtp.payload),
+          at: Date.now(),
           trackID,
           streamID,
         });
@@ -363,32 +367,15 @@ export class Peer {
 
   private sendPacket(): void {
     if (!this.audio) return;
-    const header = new RtpHeader({
-      payloadType: 111,
-      sequenceNumber: this.seq++ & 0xffff,
-      timestamp: (this.ts += 960) >>> 0,
-      marker: false,
-      // ssrc-audio-level (RFC 6464): voice-activity bit and -dBov.
-      extensions: [
-        { id: this.audioLevelId(), payload: Buffer.from([(this.level < 127 ? 0x80 : 0) | this.level]) },
-      ],
-    });
-    this.audio.writeRtp(new RtpPacket(header, OPUS_SILENCE));
+    this.levelId ??= audioLevelIdIn(this.pc.localDescription?.sdp) ?? AUDIO_LEVEL_ID;
+    this.audio.writeRtp(opusPacket(this.seq++, (this.ts += 960), this.levelId, this.level));
     this.sent++;
   }
 
-  // werift numbers the extensions itself: read the ID it offered.
   private levelId: number | undefined;
-  private audioLevelId(): number {
-    if (this.levelId === undefined) {
-      const m = new RegExp(`a=extmap:(\\d+) ${AUDIO_LEVEL_URI}`).exec(this.pc.localDescription?.sdp ?? "");
-      this.levelId = m ? Number(m[1]) : AUDIO_LEVEL_ID;
-    }
-    return this.levelId;
-  }
 
   connected(timeoutMs = 10_000): Promise<void> {
-    return this.signaling.connected(timeoutMs, 50);
+    return this.signaling.connected(timeoutMs);
   }
 
   async close(): Promise<void> {
@@ -405,18 +392,31 @@ function pinCodec(t: RTCRtpTransceiver, name: string): void {
   t.setCodecPreferences(pinned);
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+// werift numbers the extensions itself: the ID its offer gave the
+// ssrc-audio-level extension.
+export function audioLevelIdIn(sdp: string | undefined): number | undefined {
+  const m = new RegExp(`a=extmap:(\\d+) ${AUDIO_LEVEL_URI}`).exec(sdp ?? "");
+  return m ? Number(m[1]) : undefined;
 }
 
-export async function until(
-  what: string,
-  fn: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
+/**
+ * A fake microphone's packet: 20 ms of opus silence with ssrc-audio-level
+ * (RFC 6464: voice-activity bit and -dBov, 127 = silence) at `levelId`.
+ */
+export function opusPacket(seq: number, timestamp: number, levelId: number, level: number): RtpPacket {
+  const header = new RtpHeader({
+    payloadType: 111,
+    sequenceNumber: seq & 0xffff,
+    timestamp: timestamp >>> 0,
+    marker: false,
+    extensions: [{ id: levelId, payload: Buffer.from([(level < 127 ? 0x80 : 0) | level]) }],
+  });
+  return new RtpPacket(header, OPUS_SILENCE);
+}
+
+// Tests wait with ./wait.ts; the benches and the e2e helpers import these
+// from here. `sleep` times a bench's measurement window, never a test's sync.
+export { until } from "./wait.ts";
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }
