@@ -51,11 +51,14 @@ export class Rtcd {
     this.metrics = new Metrics({ processMetrics: opts.processMetrics ?? true });
     this.store = openStore(config.store.data_source);
     log.info("service: initiated data store", { dataSource: config.store.data_source });
+    const budget = cpuBudget();
     this.auth = new AuthService(this.store, {
       enableAdmin: sec.enable_admin,
       adminSecret: sec.admin_secret_key,
       sessionTTLMinutes: sec.session_cache.expiration_minutes,
+      cpuBudget: budget,
       ...(opts.authRatePerSecond ? { ratePerSecond: opts.authRatePerSecond } : {}),
+      onRefused: (why) => this.metrics.limitRefusals.inc({ limit: `auth_${why}` }),
     });
     this.media =
       typeof opts.media === "function"
@@ -67,7 +70,7 @@ export class Rtcd {
         const u = process.cpuUsage();
         return (u.user + u.system) / 1e6 + (media.cpuSeconds?.() ?? 0);
       },
-      budget: cpuBudget(),
+      budget,
     });
     this.ws = new WSServer(
       { ...DEFAULT_WS_OPTIONS, ...opts.ws },

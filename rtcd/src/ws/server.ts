@@ -40,6 +40,8 @@ export interface WSHandlers {
   close(conn: Conn): void;
 }
 
+const STATUS_TEXT = { 401: "Unauthorized", 429: "Too Many Requests", 503: "Service Unavailable" } as const;
+
 // Close codes (RFC 6455).
 const UNSUPPORTED_DATA = 1003;
 const INVALID_PAYLOAD = 1007;
@@ -85,15 +87,17 @@ export class WSServer {
   // From the HTTP server's 'upgrade' event for /ws.
   async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on("error", () => socket.destroy());
-    const auth = await this.auth.check(req.headers.authorization);
+    const auth = await this.auth.check(req.headers.authorization, req.socket.remoteAddress);
     if (socket.destroyed) return;
     if (!auth.ok || this.closed) {
       const error = auth.ok ? "server is closing" : auth.error;
+      const code = auth.ok ? 401 : auth.code;
       this.log.error("ws: auth callback failed", { err: error, remoteAddr: req.socket.remoteAddress });
-      // rtcd answers 200 with an empty body; a 401 tells the client why.
-      const body = JSON.stringify({ code: "401", error }) + "\n";
+      // rtcd answers 200 with an empty body; a 401 tells the client why (429
+      // or 503 that a limit refused it).
+      const body = JSON.stringify({ code: String(code), error }) + "\n";
       socket.end(
-        `HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 ${code} ${STATUS_TEXT[code]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       );
       return;
     }
