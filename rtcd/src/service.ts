@@ -57,8 +57,10 @@ export class Rtcd {
       adminSecret: sec.admin_secret_key,
       sessionTTLMinutes: sec.session_cache.expiration_minutes,
       cpuBudget: budget,
+      maxRegistrations: config.limits.registrations,
       ...(opts.authRatePerSecond ? { ratePerSecond: opts.authRatePerSecond } : {}),
-      onRefused: (why) => this.metrics.limitRefusals.inc({ limit: `auth_${why}` }),
+      onRefused: (why) =>
+        this.metrics.limitRefusals.inc({ limit: why === "registrations" ? why : `auth_${why}` }),
     });
     this.media =
       typeof opts.media === "function"
@@ -73,7 +75,7 @@ export class Rtcd {
       budget,
     });
     this.ws = new WSServer(
-      { ...DEFAULT_WS_OPTIONS, ...opts.ws },
+      { ...DEFAULT_WS_OPTIONS, maxConnsPerClient: config.limits.ws_connections_per_client, ...opts.ws },
       this.auth,
       {
         open: (c) => this.ws.send(c.id, "hello", { clientID: c.clientID, connID: c.id }),
@@ -89,6 +91,7 @@ export class Rtcd {
       this.metrics,
       log,
       opts.maxSessions,
+      { perClient: config.limits.sessions_per_client, perCall: config.limits.sessions_per_call },
     );
     this.drainer = new Drainer(
       this.registry,

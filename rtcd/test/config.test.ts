@@ -90,9 +90,17 @@ const RTCD: [string, string, unknown, string, unknown][] = [
 ];
 
 describe("rtcd's keys", () => {
-  test("the schema has exactly rtcd's keys plus drain.deadline_seconds and media.workers", () => {
+  test("the schema has exactly rtcd's keys plus drain, media and limits", () => {
     expect(KEYS.map(keyName).sort()).toEqual(
-      [...RTCD.map((r) => r[0]), "drain.deadline_seconds", "media.workers"].sort(),
+      [
+        ...RTCD.map((r) => r[0]),
+        "drain.deadline_seconds",
+        "media.workers",
+        "limits.sessions_per_client",
+        "limits.sessions_per_call",
+        "limits.ws_connections_per_client",
+        "limits.registrations",
+      ].sort(),
     );
     for (const [key, env] of RTCD) expect(KEYS.find((k) => keyName(k) === key)!.env).toBe(env);
   });

@@ -29,17 +29,18 @@ const MAX_HASHES_QUEUED = 16;
 const TOKEN_LEN = 32;
 
 // `status` is the HTTP status a refusal is answered with: 400 as in rtcd,
-// 429 for one source over its rate, 503 when key checks are saturated.
+// 403 over the registration quota, 429 for one source over its rate, 503
+// when key checks are saturated.
 export class AuthError extends Error {
-  readonly status: 400 | 429 | 503;
-  constructor(message: string, status: 400 | 429 | 503 = 400) {
+  readonly status: 400 | 403 | 429 | 503;
+  constructor(message: string, status: 400 | 403 | 429 | 503 = 400) {
     super(message);
     this.status = status;
   }
 }
 
 // Why an attempt was refused before its key was checked (a metric label).
-export type AuthRefusal = "source_rate" | "global_rate" | "busy";
+export type AuthRefusal = "source_rate" | "global_rate" | "busy" | "registrations";
 
 export type Parsed =
   { kind: "basic"; user: string; pass: string } | { kind: "bearer"; token: string } | { kind: "invalid" };
@@ -75,7 +76,10 @@ export interface AuthOptions {
   // Tests only: a different global auth rate than rtcd's, or per source.
   ratePerSecond?: number;
   sourceRatePerSecond?: number;
-  // Each attempt refused before its key was checked.
+  // limits.registrations: clients the store may hold.
+  maxRegistrations?: number;
+  // Each attempt refused before its key was checked, or by the
+  // registration quota.
   onRefused?: (why: AuthRefusal) => void;
 }
 
@@ -90,6 +94,7 @@ export class AuthService {
   private readonly adminDigest: Buffer | undefined;
   private readonly store: CredentialStore;
   private readonly onRefused: (why: AuthRefusal) => void;
+  private readonly maxRegistrations: number;
 
   constructor(store: CredentialStore, opts: AuthOptions) {
     this.store = store;
@@ -103,6 +108,7 @@ export class AuthService {
     this.adminDigest = opts.enableAdmin && opts.adminSecret !== "" ? digest(opts.adminSecret) : undefined;
     this.dummyHash = hashKey(randomBytes(32).toString("base64"));
     this.onRefused = opts.onRefused ?? (() => {});
+    this.maxRegistrations = opts.maxRegistrations ?? Infinity;
   }
 
   // "" means the admin, who may register and unregister anyone but has no
@@ -121,7 +127,7 @@ export class AuthService {
       await this.pace(source, "authentication failed");
     } catch (err) {
       const e = err as AuthError;
-      return { ok: false, code: e.status === 400 ? 401 : e.status, error: e.message };
+      return { ok: false, code: limitStatus(e), error: e.message };
     }
     if (this.adminDigest && timingSafeEqual(digest(parsed.pass), this.adminDigest))
       return { ok: true, clientID: "", admin: true };
@@ -130,7 +136,7 @@ export class AuthService {
       await this.verify(parsed.user, parsed.pass, "authentication failed");
     } catch (err) {
       const e = err as AuthError;
-      return { ok: false, code: e.status === 400 ? 401 : e.status, error: "authentication failed" };
+      return { ok: false, code: limitStatus(e), error: "authentication failed" };
     }
     return { ok: true, clientID: parsed.user, admin: false };
   }
@@ -183,6 +189,13 @@ export class AuthService {
     if (Buffer.byteLength(id) > MAX_CLIENT_ID_BYTES)
       throw new AuthError("registration failed: failed to set key: error: key too large");
     if (this.store.get(id) !== undefined) throw new AuthError("registration failed: already registered");
+    if (this.store.count() >= this.maxRegistrations) {
+      this.onRefused("registrations");
+      throw new AuthError(
+        `registration failed: registration limit reached (${this.maxRegistrations}, limits.registrations)`,
+        403,
+      );
+    }
     await this.pace(source, "registration failed");
     if (Buffer.byteLength(key) > MAX_KEY_BYTES)
       throw new AuthError(`registration failed: key longer than ${MAX_KEY_BYTES} bytes`);
@@ -229,6 +242,11 @@ function randomToken(): string {
   return randomBytes(1 + Math.floor((TOKEN_LEN * 4) / 3))
     .toString("base64url")
     .slice(0, TOKEN_LEN);
+}
+
+// A failed Basic check is a 401, unless a limit refused it.
+function limitStatus(e: AuthError): 401 | 429 | 503 {
+  return e.status === 429 || e.status === 503 ? e.status : 401;
 }
 
 function digest(s: string): Buffer {

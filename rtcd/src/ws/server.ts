@@ -19,6 +19,8 @@ export interface WSOptions {
   maxPayload: number;
   // Unsent bytes queued for one connection before we give up on it.
   maxBufferedBytes: number;
+  // limits.ws_connections_per_client.
+  maxConnsPerClient: number;
 }
 
 export const DEFAULT_WS_OPTIONS: WSOptions = {
@@ -26,6 +28,7 @@ export const DEFAULT_WS_OPTIONS: WSOptions = {
   readDeadlineMs: 20_000,
   maxPayload: MAX_FRAME_BYTES,
   maxBufferedBytes: 16 * 1024 * 1024,
+  maxConnsPerClient: 64,
 };
 
 export interface Conn {
@@ -55,6 +58,9 @@ interface Live extends Conn {
 export class WSServer {
   private readonly wss: WebSocketServer;
   private readonly conns = new Map<string, Live>();
+  // Open connections per client ID (limits.ws_connections_per_client),
+  // counted from the upgrade on, so parallel upgrades cannot pass it.
+  private readonly perClient = new Map<string, number>();
   private readonly pinger: NodeJS.Timeout;
   private closed = false;
 
@@ -89,9 +95,15 @@ export class WSServer {
     socket.on("error", () => socket.destroy());
     const auth = await this.auth.check(req.headers.authorization, req.socket.remoteAddress);
     if (socket.destroyed) return;
-    if (!auth.ok || this.closed) {
-      const error = auth.ok ? "server is closing" : auth.error;
-      const code = auth.ok ? 401 : auth.code;
+    const full = auth.ok && (this.perClient.get(auth.clientID) ?? 0) >= this.opts.maxConnsPerClient;
+    if (!auth.ok || this.closed || full) {
+      const error = !auth.ok
+        ? auth.error
+        : full
+          ? `too many WebSocket connections for this client (${this.opts.maxConnsPerClient}, limits.ws_connections_per_client)`
+          : "server is closing";
+      const code = !auth.ok ? auth.code : full ? 429 : 401;
+      if (full) this.metrics.limitRefusals.inc({ limit: "ws_connections_per_client" });
       this.log.error("ws: auth callback failed", { err: error, remoteAddr: req.socket.remoteAddress });
       // rtcd answers 200 with an empty body; a 401 tells the client why (429
       // or 503 that a limit refused it).
@@ -101,7 +113,19 @@ export class WSServer {
       );
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, auth.clientID));
+    const clientID = auth.clientID;
+    this.perClient.set(clientID, (this.perClient.get(clientID) ?? 0) + 1);
+    let counted = true;
+    const release = () => {
+      if (!counted) return;
+      counted = false;
+      const n = (this.perClient.get(clientID) ?? 1) - 1;
+      if (n > 0) this.perClient.set(clientID, n);
+      else this.perClient.delete(clientID);
+    };
+    // The socket's end releases the place, whether or not the upgrade completed.
+    socket.once("close", release);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, clientID));
   }
 
   private accept(ws: WebSocket, clientID: string): void {
