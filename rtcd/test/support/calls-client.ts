@@ -153,6 +153,7 @@ export class CallsClient {
         payloadType: rtp.header.payloadType,
         sequenceNumber: rtp.header.sequenceNumber,
         payload: Buffer.from(rtp.payload),
+        at: performance.now(),
         trackID: rt.trackID,
         streamID: rt.streamID,
         mid: rt.mid,

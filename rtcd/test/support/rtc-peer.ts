@@ -86,6 +86,8 @@ export interface ReceivedPacket {
   payload: Buffer;
   trackID: string;
   streamID: string;
+  // performance.now() when it arrived.
+  at: number;
 }
 
 export const VP8_PT = 96;
@@ -239,6 +241,7 @@ export class Peer {
           payload: Buffer.from(rtp.payload),
           trackID,
           streamID,
+          at: performance.now(),
         });
       });
     });
