@@ -236,6 +236,18 @@ describe("auth under pressure", () => {
     await expect(a.login("c", "wrong", "10.0.0.9")).rejects.toMatchObject({ status: 429 });
   });
 
+  test("one source has at most 2 key checks under way; more are refused with 429", async () => {
+    const { a, refused } = svc({ rate: 100_000 });
+    await a.register("c", KEY);
+    const codes = (
+      await Promise.all(Array.from({ length: 5 }, () => a.check(`Basic ${b64("c:wrong-key")}`, "10.5.0.1")))
+    ).map((r) => (r.ok ? 200 : r.code));
+    expect(codes.sort()).toEqual([401, 401, 429, 429, 429]);
+    expect(refused).toEqual(["source_rate", "source_rate", "source_rate"]);
+    // Once they are done, the source may try again.
+    expect(await a.check(`Basic ${b64("c:" + KEY)}`, "10.5.0.1")).toMatchObject({ ok: true });
+  });
+
   test("the global rate follows the CPU budget, not the host's CPUs", () => {
     const half = new AuthService(openStore(tempDir()), {
       enableAdmin: false,

@@ -6,21 +6,41 @@
 // request still holds its socket and memory.
 import { isIPv6 } from "node:net";
 
+interface Bucket {
+  tokens: number;
+  last: number;
+  // Attempts of this source between take() and done().
+  inFlight: number;
+}
+
 export class SourceBuckets {
-  private readonly buckets = new Map<string, { tokens: number; last: number }>();
+  private readonly buckets = new Map<string, Bucket>();
   private readonly perMs: number;
   private readonly burst: number;
   private readonly maxSources: number;
   private readonly now: () => number;
 
-  constructor(ratePerSecond: number, burst: number, maxSources = 10_000, now = () => performance.now()) {
+  private readonly maxInFlight: number;
+
+  constructor(
+    ratePerSecond: number,
+    burst: number,
+    maxInFlight = Infinity,
+    maxSources = 10_000,
+    now = () => performance.now(),
+  ) {
     this.perMs = ratePerSecond / 1000;
     this.burst = burst;
+    this.maxInFlight = maxInFlight;
     this.maxSources = maxSources;
     this.now = now;
   }
 
-  // Takes a token for `source` if it has one now.
+  // Takes a token for `source` if it has one now and fewer than
+  // maxInFlight of its attempts are under way; done(source) ends the
+  // attempt. Slow key checks make the in-flight bound the one that holds
+  // under a flood: one address never has more than that many hashes
+  // running or queued, whatever the hash costs on a busy machine.
   take(source: string | undefined): boolean {
     const key = sourceKey(source);
     const t = this.now();
@@ -32,12 +52,18 @@ export class SourceBuckets {
       this.buckets.delete(key);
     } else {
       if (this.buckets.size >= this.maxSources) this.evict();
-      b = { tokens: this.burst, last: t };
+      b = { tokens: this.burst, last: t, inFlight: 0 };
     }
     this.buckets.set(key, b);
-    if (b.tokens < 1) return false;
+    if (b.tokens < 1 || b.inFlight >= this.maxInFlight) return false;
     b.tokens -= 1;
+    b.inFlight++;
     return true;
+  }
+
+  done(source: string | undefined): void {
+    const b = this.buckets.get(sourceKey(source));
+    if (b && b.inFlight > 0) b.inFlight--;
   }
 
   get size(): number {
@@ -49,9 +75,12 @@ export class SourceBuckets {
   // limiter behind this.
   private evict(): void {
     let n = Math.max(1, Math.floor(this.maxSources / 10));
-    for (const k of this.buckets.keys()) {
-      if (n-- === 0) break;
+    for (const [k, b] of this.buckets) {
+      if (n === 0) break;
+      // A source with attempts under way keeps its count.
+      if (b.inFlight > 0) continue;
       this.buckets.delete(k);
+      n--;
     }
   }
 }

@@ -22,6 +22,9 @@ const AUTH_PER_SECOND_PER_CPU = 12;
 // Mattermost server's plugin logging in after a restart needs a few).
 const SOURCE_SHARE = 0.5;
 const SOURCE_BURST = 10;
+// Key checks one address may have under way at once (beyond: 429): half
+// the hashes that run at once, so another address always finds a slot.
+const SOURCE_IN_FLIGHT = 2;
 // Hashes run on libuv's 4 threads; more at once only queues there. What
 // waits beyond this is refused (503), so an attacker cannot queue work.
 const MAX_HASHES_IN_FLIGHT = 4;
@@ -103,6 +106,7 @@ export class AuthService {
     this.sources = new SourceBuckets(
       opts.sourceRatePerSecond ?? Math.max(1, rate * SOURCE_SHARE),
       SOURCE_BURST,
+      SOURCE_IN_FLIGHT,
     );
     this.sessions = new SessionCache(opts.sessionTTLMinutes * 60_000);
     this.adminDigest = opts.enableAdmin && opts.adminSecret !== "" ? digest(opts.adminSecret) : undefined;
@@ -124,21 +128,22 @@ export class AuthService {
     if (parsed.kind === "invalid") return fail("authentication failed: invalid auth header");
     try {
       // Every Basic attempt, the admin's included, is paced.
-      await this.pace(source, "authentication failed");
+      return await this.paced(source, "authentication failed", async (): Promise<AuthResult> => {
+        if (this.adminDigest && timingSafeEqual(digest(parsed.pass), this.adminDigest))
+          return { ok: true, clientID: "", admin: true };
+        if (parsed.user === "") return fail("authentication failed: unauthorized");
+        try {
+          await this.verify(parsed.user, parsed.pass, "authentication failed");
+        } catch (err) {
+          if (!(err instanceof AuthError)) throw err;
+          return { ok: false, code: limitStatus(err), error: "authentication failed" };
+        }
+        return { ok: true, clientID: parsed.user, admin: false };
+      });
     } catch (err) {
-      const e = err as AuthError;
-      return { ok: false, code: limitStatus(e), error: e.message };
+      if (!(err instanceof AuthError)) throw err;
+      return { ok: false, code: limitStatus(err), error: err.message };
     }
-    if (this.adminDigest && timingSafeEqual(digest(parsed.pass), this.adminDigest))
-      return { ok: true, clientID: "", admin: true };
-    if (parsed.user === "") return fail("authentication failed: unauthorized");
-    try {
-      await this.verify(parsed.user, parsed.pass, "authentication failed");
-    } catch (err) {
-      const e = err as AuthError;
-      return { ok: false, code: limitStatus(e), error: "authentication failed" };
-    }
-    return { ok: true, clientID: parsed.user, admin: false };
   }
 
   async authenticate(id: string, key: string, source?: string): Promise<void> {
@@ -146,20 +151,24 @@ export class AuthService {
     // IDs and keys no registration can have are refused before any
     // hashing (and before the global limiter: they cost nothing).
     if (id === "") throw new AuthError(`${prefix}: error: empty key`);
-    await this.pace(source, prefix);
-    await this.verify(id, key, prefix);
+    await this.paced(source, prefix, () => this.verify(id, key, prefix));
   }
 
-  // The source's bucket (refused at once), then rtcd's global limiter (a
-  // wait of up to 10 s).
-  private async pace(source: string | undefined, prefix: string): Promise<void> {
+  // The source's bucket and in-flight bound (refused at once), then rtcd's
+  // global limiter (a wait of up to 10 s), then `fn`.
+  private async paced<T>(source: string | undefined, prefix: string, fn: () => Promise<T>): Promise<T> {
     if (!this.sources.take(source)) {
       this.onRefused("source_rate");
       throw new AuthError(`${prefix}: too many attempts from this address, retry later`, 429);
     }
-    if (!(await this.limiter.wait(AUTH_TIMEOUT_MS))) {
-      this.onRefused("global_rate");
-      throw new AuthError(`${prefix}: rate: Wait(n=1) would exceed context deadline`);
+    try {
+      if (!(await this.limiter.wait(AUTH_TIMEOUT_MS))) {
+        this.onRefused("global_rate");
+        throw new AuthError(`${prefix}: rate: Wait(n=1) would exceed context deadline`);
+      }
+      return await fn();
+    } finally {
+      this.sources.done(source);
     }
   }
 
@@ -196,17 +205,17 @@ export class AuthService {
         403,
       );
     }
-    await this.pace(source, "registration failed");
     if (Buffer.byteLength(key) > MAX_KEY_BYTES)
       throw new AuthError(`registration failed: key longer than ${MAX_KEY_BYTES} bytes`);
-    let hash: string;
-    try {
-      hash = await this.hashes.run(() => hashKey(key));
-    } catch (err) {
-      if (!(err instanceof Busy)) throw err;
-      this.onRefused("busy");
-      throw new AuthError("registration failed: server busy, retry later", 503);
-    }
+    const hash = await this.paced(source, "registration failed", async () => {
+      try {
+        return await this.hashes.run(() => hashKey(key));
+      } catch (err) {
+        if (!(err instanceof Busy)) throw err;
+        this.onRefused("busy");
+        throw new AuthError("registration failed: server busy, retry later", 503);
+      }
+    });
     if (!this.store.put(id, hash)) throw new AuthError("registration failed: already registered");
   }
 
