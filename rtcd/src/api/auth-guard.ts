@@ -21,17 +21,20 @@ export class SourceBuckets {
   private readonly now: () => number;
 
   private readonly maxInFlight: number;
+  private readonly failureDebt: number;
 
   constructor(
     ratePerSecond: number,
     burst: number,
     maxInFlight = Infinity,
+    failurePenaltySeconds = 0,
     maxSources = 10_000,
     now = () => performance.now(),
   ) {
     this.perMs = ratePerSecond / 1000;
     this.burst = burst;
     this.maxInFlight = maxInFlight;
+    this.failureDebt = ratePerSecond * failurePenaltySeconds;
     this.maxSources = maxSources;
     this.now = now;
   }
@@ -42,6 +45,8 @@ export class SourceBuckets {
   // under a flood: one address never has more than that many hashes
   // running or queued, whatever the hash costs on a busy machine.
   take(source: string | undefined): boolean {
+    // In-process callers (no socket) are not network sources.
+    if (source === undefined) return true;
     const key = sourceKey(source);
     const t = this.now();
     let b = this.buckets.get(key);
@@ -61,9 +66,15 @@ export class SourceBuckets {
     return true;
   }
 
-  done(source: string | undefined): void {
+  // Ends an attempt. A failed one (a wrong key) costs the source
+  // failurePenaltySeconds of refill on top: clients with the right key do
+  // not fail, so this only slows down guessing.
+  done(source: string | undefined, failed = false): void {
+    if (source === undefined) return;
     const b = this.buckets.get(sourceKey(source));
-    if (b && b.inFlight > 0) b.inFlight--;
+    if (!b) return;
+    if (b.inFlight > 0) b.inFlight--;
+    if (failed) b.tokens -= this.failureDebt;
   }
 
   get size(): number {

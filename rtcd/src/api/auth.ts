@@ -22,9 +22,12 @@ const AUTH_PER_SECOND_PER_CPU = 12;
 // Mattermost server's plugin logging in after a restart needs a few).
 const SOURCE_SHARE = 0.5;
 const SOURCE_BURST = 10;
-// Key checks one address may have under way at once (beyond: 429): half
-// the hashes that run at once, so another address always finds a slot.
-const SOURCE_IN_FLIGHT = 2;
+// Key checks one address may have under way at once (beyond: 429), and
+// how long a failed one keeps it waiting: a flood from one address then
+// keeps at most one hash thread busy, a fraction of the time, so other
+// callers' checks are not slowed by more than that on a 2-CPU host.
+const SOURCE_IN_FLIGHT = 1;
+const SOURCE_FAILURE_PENALTY_S = 2;
 // Hashes run on libuv's 4 threads; more at once only queues there. What
 // waits beyond this is refused (503), so an attacker cannot queue work.
 const MAX_HASHES_IN_FLIGHT = 4;
@@ -107,6 +110,7 @@ export class AuthService {
       opts.sourceRatePerSecond ?? Math.max(1, rate * SOURCE_SHARE),
       SOURCE_BURST,
       SOURCE_IN_FLIGHT,
+      SOURCE_FAILURE_PENALTY_S,
     );
     this.sessions = new SessionCache(opts.sessionTTLMinutes * 60_000);
     this.adminDigest = opts.enableAdmin && opts.adminSecret !== "" ? digest(opts.adminSecret) : undefined;
@@ -161,14 +165,22 @@ export class AuthService {
       this.onRefused("source_rate");
       throw new AuthError(`${prefix}: too many attempts from this address, retry later`, 429);
     }
+    let failed = false;
     try {
       if (!(await this.limiter.wait(AUTH_TIMEOUT_MS))) {
         this.onRefused("global_rate");
         throw new AuthError(`${prefix}: rate: Wait(n=1) would exceed context deadline`);
       }
-      return await fn();
+      const r = await fn();
+      // check() answers a wrong key with a result, not an error.
+      failed = (r as { ok?: unknown } | undefined)?.ok === false;
+      return r;
+    } catch (err) {
+      // A wrong or unknown key, not a limit.
+      failed = err instanceof AuthError && err.status === 400;
+      throw err;
     } finally {
-      this.sources.done(source);
+      this.sources.done(source, failed);
     }
   }
 
