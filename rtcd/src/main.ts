@@ -1,6 +1,11 @@
 #!/usr/bin/env node
 // rtcd: `rtcd [--config config/config.toml]`. Exits 1 on a bad configuration
 // (naming the key, the value and what is allowed) and 0 after a drain.
+// First import, so its handlers are installed before the other modules
+// (mediasoup among them) are even loaded: as PID 1 in the image a signal
+// without a handler is ignored, and a SIGTERM during startup would leave the
+// pod in Terminating for its whole grace period, holding its host ports.
+import { processSignals as signals } from "./signals.ts";
 import { Command } from "commander";
 import { ConfigError, ConfigFileError, loadConfig, redacted } from "./config/index.ts";
 import { loggerFromConfig, type Logger } from "./log.ts";
@@ -38,6 +43,7 @@ try {
 } catch (err) {
   fatal(`failed to open the log file ${config.logger.file_location}: ${(err as Error).message}`);
 }
+signals.useLogger(log);
 if (loaded.fileMissing) log.info(`config file not found at ${configPath}, using defaults`);
 if (loaded.unknownKeys.length) log.warn("config: unknown keys ignored", { keys: loaded.unknownKeys });
 log.info("service: starting up", { ...versionInfo() });
@@ -71,6 +77,7 @@ try {
       process.exit(0);
     },
   });
+  signals.beforeStart(rtcd);
   await rtcd.start();
 } catch (err) {
   log.error("service: failed to start", { err: (err as Error).message });
@@ -78,12 +85,4 @@ try {
   process.exit(1);
 }
 
-// SIGTERM (Kubernetes): drain; repeats change nothing. SIGINT (a terminal):
-// drain too, and a second Ctrl-C stops at once, closing the sessions.
-process.on("SIGTERM", () => rtcd.drain("SIGTERM"));
-let interrupts = 0;
-process.on("SIGINT", () => {
-  if (++interrupts === 1) return rtcd.drain("SIGINT");
-  log.warn("service: second SIGINT, closing all sessions now");
-  rtcd.registry.closeAll("interrupted");
-});
+signals.started(rtcd);

@@ -1,8 +1,21 @@
 // Prometheus metrics with rtcd's names, labels, types and buckets: the
 // official dashboards query these. The media plane fills the RTP/RTC ones.
-// Beyond rtcd: rtcd_draining and rtcd_joins_refused_total.
+// Beyond rtcd: rtcd_draining, rtcd_joins_refused_total and
+// rtcd_limit_refusals_total.
 import { readFileSync } from "node:fs";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+// Every value of rtcd_limit_refusals_total's label.
+export const LIMITS = [
+  "auth_source_rate",
+  "auth_global_rate",
+  "auth_busy",
+  "sessions_per_client",
+  "sessions_per_call",
+  "ws_connections_per_client",
+  "registrations",
+] as const;
+export type Limit = (typeof LIMITS)[number];
 
 const LATENCY = [0.001, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.3, 0.4, 0.5, 0.75, 1];
 const LOSS = [0.001, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1];
@@ -25,6 +38,7 @@ export class Metrics {
   readonly wsMessages;
   readonly draining;
   readonly joinsRefused;
+  readonly limitRefusals;
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -92,6 +106,15 @@ export class Metrics {
       "Joins refused, e.g. new calls while draining (not in rtcd)",
       ["groupID", "reason"],
     );
+
+    // One label, from a fixed set (LIMITS), whatever the caller sends: no
+    // client, call or session IDs, so hostile input cannot grow it.
+    this.limitRefusals = counter(
+      "rtcd_limit_refusals_total",
+      "Requests refused by a limit or quota, by limit (not in rtcd)",
+      ["limit"],
+    );
+    for (const limit of LIMITS) this.limitRefusals.inc({ limit }, 0);
 
     if (opts.processMetrics ?? true) {
       // rtcd_process_* as client_golang's process collector names them, plus

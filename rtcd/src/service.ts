@@ -52,11 +52,16 @@ export class Rtcd {
     this.metrics = new Metrics({ processMetrics: opts.processMetrics ?? true });
     this.store = openStore(config.store.data_source);
     log.info("service: initiated data store", { dataSource: config.store.data_source });
+    const budget = cpuBudget();
     this.auth = new AuthService(this.store, {
       enableAdmin: sec.enable_admin,
       adminSecret: sec.admin_secret_key,
       sessionTTLMinutes: sec.session_cache.expiration_minutes,
+      cpuBudget: budget,
+      maxRegistrations: config.limits.registrations,
       ...(opts.authRatePerSecond ? { ratePerSecond: opts.authRatePerSecond } : {}),
+      onRefused: (why) =>
+        this.metrics.limitRefusals.inc({ limit: why === "registrations" ? why : `auth_${why}` }),
     });
     this.media =
       typeof opts.media === "function"
@@ -69,10 +74,10 @@ export class Rtcd {
         const u = process.cpuUsage();
         return (u.user + u.system) / 1e6 + (media.cpuSeconds?.() ?? 0);
       },
-      budget: cpuBudget(),
+      budget,
     });
     this.ws = new WSServer(
-      { ...DEFAULT_WS_OPTIONS, ...opts.ws },
+      { ...DEFAULT_WS_OPTIONS, maxConnsPerClient: config.limits.ws_connections_per_client, ...opts.ws },
       this.auth,
       {
         open: (c) => this.ws.send(c.id, "hello", { clientID: c.clientID, connID: c.id }),
@@ -88,6 +93,7 @@ export class Rtcd {
       this.metrics,
       log,
       opts.maxSessions,
+      { perClient: config.limits.sessions_per_client, perCall: config.limits.sessions_per_call },
     );
     this.drainer = new Drainer(
       this.registry,

@@ -7,6 +7,7 @@ import { RateLimiter } from "../src/api/ratelimit.ts";
 import { SessionCache } from "../src/api/session-cache.ts";
 import { hashKey, verifyKey } from "../src/store/hash.ts";
 import { openStore } from "../src/store/sqlite.ts";
+import { until } from "./support/rtc-peer.ts";
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -18,6 +19,7 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const KEY = "k".repeat(32);
+const ADMIN = "an-admin-secret-of-32-bytes-or-more";
 
 describe("parseAuthorization (Go's BasicAuth, rtcd's Bearer check)", () => {
   test.for([
@@ -112,6 +114,7 @@ describe("AuthService (rtcd's rules and messages)", () => {
       enableAdmin: opts.admin !== undefined,
       adminSecret: opts.admin ?? "",
       sessionTTLMinutes: 1,
+      cpuBudget: 1,
       ratePerSecond: 1000,
     });
   };
@@ -145,9 +148,9 @@ describe("AuthService (rtcd's rules and messages)", () => {
   });
 
   test("check: admin, client, failures", async () => {
-    const a = svc({ admin: "adminsecret" });
+    const a = svc({ admin: ADMIN });
     await a.register("c", KEY);
-    expect(await a.check(`Basic ${b64("anyone:adminsecret")}`)).toEqual({
+    expect(await a.check(`Basic ${b64("anyone:" + ADMIN)}`)).toEqual({
       ok: true,
       clientID: "",
       admin: true,
@@ -176,16 +179,148 @@ describe("AuthService (rtcd's rules and messages)", () => {
   test("credentials survive reopening the store", async () => {
     const dir = tempDir();
     const s1 = openStore(dir);
-    await new AuthService(s1, { enableAdmin: false, adminSecret: "", sessionTTLMinutes: 1 }).register(
-      "c",
-      KEY,
-    );
+    await new AuthService(s1, {
+      enableAdmin: false,
+      adminSecret: "",
+      sessionTTLMinutes: 1,
+      cpuBudget: 1,
+    }).register("c", KEY);
     s1.close();
     const s2 = openStore(dir);
     await expect(
-      new AuthService(s2, { enableAdmin: false, adminSecret: "", sessionTTLMinutes: 1 }).login("c", KEY),
+      new AuthService(s2, { enableAdmin: false, adminSecret: "", sessionTTLMinutes: 1, cpuBudget: 1 }).login(
+        "c",
+        KEY,
+      ),
     ).resolves.toHaveLength(32);
     expect(s2.count()).toBe(1);
     s2.close();
+  });
+});
+
+describe("auth under pressure", () => {
+  const svc = (opts: { admin?: string; rate?: number; sourceRate?: number } = {}) => {
+    const refused: string[] = [];
+    const a = new AuthService(openStore(tempDir()), {
+      enableAdmin: opts.admin !== undefined,
+      adminSecret: opts.admin ?? "",
+      sessionTTLMinutes: 1,
+      cpuBudget: 1,
+      ...(opts.rate ? { ratePerSecond: opts.rate } : {}),
+      ...(opts.sourceRate ? { sourceRatePerSecond: opts.sourceRate } : {}),
+      onRefused: (why) => refused.push(why),
+    });
+    return { a, refused };
+  };
+
+  test("failed admin attempts are paced by the limiter like any Basic attempt", async () => {
+    // 2 per second: the second attempt in a row waits about 500 ms.
+    const { a } = svc({ admin: ADMIN, rate: 2 });
+    const t0 = performance.now();
+    expect(await a.check(`Basic ${b64(":wrong")}`, "10.0.0.1")).toMatchObject({ ok: false, code: 401 });
+    expect(await a.check(`Basic ${b64(":wrong")}`, "10.0.0.1")).toMatchObject({ ok: false, code: 401 });
+    expect(performance.now() - t0).toBeGreaterThan(400);
+  });
+
+  test("one source address over its bucket is refused at once with 429, others are not", async () => {
+    // A source rate slow enough that its bucket does not refill meanwhile.
+    const { a, refused } = svc({ rate: 1000, sourceRate: 0.001 });
+    await a.register("c", KEY);
+    const results = [];
+    for (let i = 0; i < 12; i++) results.push(await a.check(`Basic ${b64("c:wrong-key")}`, "10.0.0.9"));
+    const codes = results.map((r) => (r.ok ? 200 : r.code));
+    // The bucket holds 10, a little less after the failures' penalties.
+    expect(codes.slice(0, 9)).toEqual(Array(9).fill(401));
+    expect(codes.slice(10)).toEqual([429, 429]);
+    expect(refused.every((r) => r === "source_rate")).toBe(true);
+    expect(await a.check(`Basic ${b64("c:" + KEY)}`, "10.0.0.10")).toMatchObject({ ok: true });
+    await expect(a.login("c", "wrong", "10.0.0.9")).rejects.toMatchObject({ status: 429 });
+  });
+
+  test("one source has one key check under way; a failed one holds it back 2 s", async () => {
+    const { a, refused } = svc({ rate: 100_000 });
+    await a.register("c", KEY);
+    const codes = (
+      await Promise.all(Array.from({ length: 5 }, () => a.check(`Basic ${b64("c:wrong-key")}`, "10.5.0.1")))
+    ).map((r) => (r.ok ? 200 : r.code));
+    expect(codes.sort()).toEqual([401, 429, 429, 429, 429]);
+    expect(refused).toEqual(["source_rate", "source_rate", "source_rate", "source_rate"]);
+    // Right after the failure, even the right key waits; another address does not.
+    expect(await a.check(`Basic ${b64("c:" + KEY)}`, "10.5.0.1")).toMatchObject({ ok: false, code: 429 });
+    expect(await a.check(`Basic ${b64("c:" + KEY)}`, "10.5.0.2")).toMatchObject({ ok: true });
+    // Successes cost nothing extra: the same address again at once.
+    expect(await a.check(`Basic ${b64("c:" + KEY)}`, "10.5.0.2")).toMatchObject({ ok: true });
+    await until(
+      "the penalty to pass",
+      async () => (await a.check(`Basic ${b64("c:" + KEY)}`, "10.5.0.1")).ok,
+      5000,
+    );
+  });
+
+  test("the global rate follows the CPU budget, not the host's CPUs", () => {
+    const half = new AuthService(openStore(tempDir()), {
+      enableAdmin: false,
+      adminSecret: "",
+      sessionTTLMinutes: 1,
+      cpuBudget: 0.5,
+    });
+    // 12 per second per CPU: 6 for half a CPU, so the second reservation
+    // in a row waits 1/6 s.
+    half.limiter.reserve(10_000);
+    expect(half.limiter.reserve(10_000)).toBeCloseTo(1000 / 6, 0);
+  });
+
+  test("concurrent key checks beyond the bound fail fast with 503", async () => {
+    const { a, refused } = svc({ rate: 100_000 });
+    await a.register("c", KEY);
+    const many = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => a.check(`Basic ${b64("c:wrong-key")}`, `10.1.0.${i}`)),
+    );
+    const codes = many.map((r) => (r.ok ? 200 : r.code));
+    // 4 hashing and 16 queued at most; the rest are refused without hashing.
+    expect(codes.filter((c) => c === 401)).toHaveLength(20);
+    expect(codes.filter((c) => c === 503)).toHaveLength(20);
+    expect(refused.filter((r) => r === "busy")).toHaveLength(20);
+  });
+
+  test("an unknown client ID costs a key check, like a known one", async () => {
+    const { a } = svc({ rate: 100_000 });
+    await a.register("known", KEY);
+    await a.login("known", KEY).catch(() => undefined);
+    const time = async (id: string) => {
+      const t0 = process.cpuUsage();
+      const w0 = performance.now();
+      for (let i = 0; i < 5; i++)
+        await a.login(id, "wrong-key-wrong-key", `10.2.${id.length}.${i}`).catch(() => undefined);
+      return { wall: performance.now() - w0, cpu: process.cpuUsage(t0) };
+    };
+    const known = await time("known");
+    const unknown = await time("unknown");
+    // scrypt runs off the main thread; its wall time is what a caller sees.
+    expect(unknown.wall).toBeGreaterThan(known.wall * 0.5);
+    expect(unknown.wall).toBeLessThan(known.wall * 2);
+    // And the answers are rtcd's.
+    await expect(a.login("unknown", "x", "10.3.0.1")).rejects.toThrow(
+      "login failed: authentication failed: error: not found",
+    );
+  });
+
+  test("IDs and keys no registration can have are refused without hashing", async () => {
+    const { a } = svc({ rate: 100_000 });
+    const t0 = performance.now();
+    for (let i = 0; i < 20; i++)
+      await expect(a.login("x".repeat(65), KEY, `10.4.0.${i}`)).rejects.toThrow("error: not found");
+    expect(performance.now() - t0).toBeLessThan(500);
+    await expect(a.register("x".repeat(65), KEY)).rejects.toThrow("key too large");
+  });
+});
+
+describe("source keys", () => {
+  test("IPv4 as is, IPv6 by /64", async () => {
+    const { sourceKey } = await import("../src/api/auth-guard.ts");
+    expect(sourceKey("127.0.0.2")).toBe("127.0.0.2");
+    expect(sourceKey("::ffff:127.0.0.2")).toBe("127.0.0.2");
+    expect(sourceKey("2001:db8:1:2:3:4:5:6")).toBe(sourceKey("2001:db8:1:2::9"));
+    expect(sourceKey("2001:db8:1:2::9")).not.toBe(sourceKey("2001:db8:1:3::9"));
   });
 });

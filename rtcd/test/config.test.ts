@@ -90,9 +90,17 @@ const RTCD: [string, string, unknown, string, unknown][] = [
 ];
 
 describe("rtcd's keys", () => {
-  test("the schema has exactly rtcd's keys plus drain.deadline_seconds and media.workers", () => {
+  test("the schema has exactly rtcd's keys plus drain, media and limits", () => {
     expect(KEYS.map(keyName).sort()).toEqual(
-      [...RTCD.map((r) => r[0]), "drain.deadline_seconds", "media.workers"].sort(),
+      [
+        ...RTCD.map((r) => r[0]),
+        "drain.deadline_seconds",
+        "media.workers",
+        "limits.sessions_per_client",
+        "limits.sessions_per_call",
+        "limits.ws_connections_per_client",
+        "limits.registrations",
+      ].sort(),
     );
     for (const [key, env] of RTCD) expect(KEYS.find((k) => keyName(k) === key)!.env).toBe(env);
   });
@@ -117,7 +125,7 @@ describe("TOML file", () => {
 http.listen_address = ":9045"
 http.tls.enable = false
 security.enable_admin = true
-security.admin_secret_key = "adm"
+security.admin_secret_key = "adm-0123456789-0123456789-0123456789"
 security.allow_self_registration = true
 security.session_cache.expiration_minutes = 60
 
@@ -144,7 +152,7 @@ deadline_seconds = 600
     expect(config.api.http.listen_address).toBe(":9045");
     expect(config.api.security).toEqual({
       enable_admin: true,
-      admin_secret_key: "adm",
+      admin_secret_key: "adm-0123456789-0123456789-0123456789",
       allow_self_registration: true,
       session_cache: { expiration_minutes: 60 },
     });
@@ -259,7 +267,16 @@ describe("invalid values name the key, the value and what is allowed", () => {
       "admin secret",
       { RTCD_API_SECURITY_ENABLEADMIN: "true" },
       undefined,
-      /api\.security\.admin_secret_key = "".*non-empty secret/,
+      /api\.security\.admin_secret_key = "".*at least 32 bytes/,
+    ],
+    [
+      "short admin secret",
+      {
+        RTCD_API_SECURITY_ENABLEADMIN: "true",
+        RTCD_API_SECURITY_ADMINSECRETKEY: "only-31-bytes-xxxxxxxxxxxxxxxxx",
+      },
+      undefined,
+      /RTCD_API_SECURITY_ADMINSECRETKEY=<redacted>.*at least 32 bytes when api\.security\.enable_admin/,
     ],
     [
       "tls files",
@@ -328,7 +345,7 @@ describe("invalid values name the key, the value and what is allowed", () => {
   test("secrets are never echoed", () => {
     const { config } = loadConfig(missing, {
       RTCD_API_SECURITY_ENABLEADMIN: "true",
-      RTCD_API_SECURITY_ADMINSECRETKEY: "topsecret",
+      RTCD_API_SECURITY_ADMINSECRETKEY: "topsecret-topsecret-topsecret-topsecret",
       RTCD_RTC_ICESERVERS: '[{"urls":["turn:x"],"username":"u","credential":"pw"}]',
     });
     expect(JSON.stringify(redacted(config))).not.toMatch(/topsecret|"pw"/);

@@ -112,7 +112,7 @@ async function body(req: IncomingMessage): Promise<Record<string, string>> {
 
 async function register(req: IncomingMessage, res: ServerResponse, d: ApiDeps): Promise<void> {
   if (!d.allowSelfRegistration) {
-    const a = await d.auth.check(req.headers.authorization);
+    const a = await d.auth.check(req.headers.authorization, req.socket.remoteAddress);
     if (!a.ok) return sendResult(res, a.code, {}, a.error);
   }
   let data: Record<string, string>;
@@ -123,9 +123,9 @@ async function register(req: IncomingMessage, res: ServerResponse, d: ApiDeps): 
   }
   const clientID = data["clientID"] ?? "";
   try {
-    await d.auth.register(clientID, data["authKey"] ?? "");
+    await d.auth.register(clientID, data["authKey"] ?? "", req.socket.remoteAddress);
   } catch (err) {
-    return sendResult(res, 400, {}, authMessage(err));
+    return sendResult(res, authStatus(err), {}, authMessage(err));
   }
   d.log.info("api: registered new mattermost client", { clientID });
   sendResult(res, 201, { clientID });
@@ -136,7 +136,7 @@ async function unregister(req: IncomingMessage, res: ServerResponse, d: ApiDeps)
     d.log.warn("api: /unregister was called, but enable_admin and allow_self_registration are both false");
     return sendResult(res, 403, {}, "unregister not enabled");
   }
-  const a = await d.auth.check(req.headers.authorization);
+  const a = await d.auth.check(req.headers.authorization, req.socket.remoteAddress);
   if (!a.ok) return sendResult(res, a.code, {}, a.error);
   let data: Record<string, string>;
   try {
@@ -167,9 +167,9 @@ async function login(req: IncomingMessage, res: ServerResponse, d: ApiDeps): Pro
   const clientID = data["clientID"] ?? "";
   let bearerToken: string;
   try {
-    bearerToken = await d.auth.login(clientID, data["authKey"] ?? "");
+    bearerToken = await d.auth.login(clientID, data["authKey"] ?? "", req.socket.remoteAddress);
   } catch (err) {
-    return sendResult(res, 400, {}, authMessage(err));
+    return sendResult(res, authStatus(err), {}, authMessage(err));
   }
   d.log.info("api: logged in mattermost client", { clientID });
   sendResult(res, 200, { bearerToken });
@@ -181,8 +181,13 @@ async function callerGroup(
   res: ServerResponse,
   d: ApiDeps,
 ): Promise<string | undefined> {
-  const a = await d.auth.check(req.headers.authorization);
+  const a = await d.auth.check(req.headers.authorization, req.socket.remoteAddress);
   if (!a.ok) d.log.error("api: failed to authenticate", { err: a.error, code: a.code });
+  if (!a.ok && a.code !== 401) {
+    // Over a limit: say so, so the caller backs off instead of re-keying.
+    sendError(res, a.code, a.error);
+    return undefined;
+  }
   if (!a.ok || a.clientID === "") {
     sendError(res, 401, "unauthorized");
     return undefined;
@@ -232,8 +237,8 @@ async function metrics(_req: IncomingMessage, res: ServerResponse, d: ApiDeps): 
 // A /ws request without a WebSocket upgrade: authenticated first (as rtcd
 // does), then refused the way gorilla/websocket refuses it.
 async function wsWithoutUpgrade(req: IncomingMessage, res: ServerResponse, d: ApiDeps): Promise<void> {
-  const a = await d.auth.check(req.headers.authorization);
-  if (!a.ok) return sendResult(res, 401, {}, a.error);
+  const a = await d.auth.check(req.headers.authorization, req.socket.remoteAddress);
+  if (!a.ok) return sendResult(res, a.code, {}, a.error);
   res.setHeader("Sec-Websocket-Version", "13");
   sendError(res, 400, "Bad Request");
 }
@@ -241,6 +246,11 @@ async function wsWithoutUpgrade(req: IncomingMessage, res: ServerResponse, d: Ap
 function bodyFailure(res: ServerResponse, err: unknown): void {
   if (err instanceof BodyError) return sendResult(res, err.status, {}, err.message);
   throw err;
+}
+
+// 400 as in rtcd; 429 or 503 when a limit refused the attempt.
+function authStatus(err: unknown): number {
+  return err instanceof AuthError ? err.status : 400;
 }
 
 function authMessage(err: unknown): string {

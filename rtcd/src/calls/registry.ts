@@ -27,9 +27,18 @@ const MAX_ID_BYTES = 256;
 // without bound. Internal option, not a config key.
 export const DEFAULT_MAX_SESSIONS = 20_000;
 
+// Per-client and per-call quotas (limits.* config keys).
+export interface SessionQuotas {
+  perClient: number;
+  perCall: number;
+}
+const NO_QUOTAS: SessionQuotas = { perClient: Infinity, perCall: Infinity };
+
 export class CallRegistry {
   private readonly sessions = new Map<string, Session>();
   private readonly groups = new Map<string, Map<string, Set<string>>>();
+  // Sessions per group, kept with `groups` so the quota check is O(1).
+  private readonly perGroup = new Map<string, number>();
   private accepting = true;
   // Called whenever the last session has ended.
   onEmpty: (() => void) | undefined;
@@ -39,6 +48,7 @@ export class CallRegistry {
   private readonly metrics: Metrics;
   private readonly log: Logger;
   private readonly maxSessions: number;
+  private readonly quotas: SessionQuotas;
 
   constructor(
     media: MediaPlane,
@@ -46,12 +56,14 @@ export class CallRegistry {
     metrics: Metrics,
     log: Logger,
     maxSessions = DEFAULT_MAX_SESSIONS,
+    quotas: SessionQuotas = NO_QUOTAS,
   ) {
     this.media = media;
     this.out = out;
     this.metrics = metrics;
     this.log = log;
     this.maxSessions = maxSessions;
+    this.quotas = quotas;
   }
 
   get size(): number {
@@ -87,6 +99,24 @@ export class CallRegistry {
       return;
     }
     const newCall = !this.hasCall(groupID, cfg.CallID);
+    const quota =
+      (this.perGroup.get(groupID) ?? 0) >= this.quotas.perClient
+        ? ("sessions_per_client" as const)
+        : (this.groups.get(groupID)?.get(cfg.CallID)?.size ?? 0) >= this.quotas.perCall
+          ? ("sessions_per_call" as const)
+          : undefined;
+    if (quota && (!newCall || this.accepting)) {
+      // As for the global cap: `close` makes the plugin drop the session.
+      const limit = quota === "sessions_per_client" ? this.quotas.perClient : this.quotas.perCall;
+      log.warn(`calls: refusing join: ${quota.replace(/_/g, " ")} limit reached`, {
+        userID: cfg.UserID,
+        limit,
+        key: `limits.${quota}`,
+      });
+      this.metrics.limitRefusals.inc({ limit: quota });
+      this.out.send(connID, "close", { sessionID: cfg.SessionID });
+      return;
+    }
     const refuse = newCall && !this.accepting ? "draining" : this.size >= this.maxSessions ? "capacity" : "";
     if (refuse) {
       // `close` makes the plugin drop the session; the user sees the join
@@ -109,6 +139,7 @@ export class CallRegistry {
     let members = calls.get(cfg.CallID);
     if (!members) calls.set(cfg.CallID, (members = new Set()));
     members.add(cfg.SessionID);
+    this.perGroup.set(groupID, (this.perGroup.get(groupID) ?? 0) + 1);
     this.metrics.rtcSessions.inc({ groupID });
     log.info("calls: session joined", { userID: cfg.UserID, newCall, sessions: this.size });
 
@@ -236,6 +267,9 @@ export class CallRegistry {
     members?.delete(sessionID);
     if (members?.size === 0) calls!.delete(callID);
     if (calls?.size === 0) this.groups.delete(groupID);
+    const left = (this.perGroup.get(groupID) ?? 1) - 1;
+    if (left > 0) this.perGroup.set(groupID, left);
+    else this.perGroup.delete(groupID);
     this.metrics.rtcSessions.dec({ groupID });
     this.log.info("calls: session ended", { groupID, callID, sessionID, reason, sessions: this.size });
     if (tellMedia) {

@@ -114,7 +114,20 @@ export const KEYS: readonly KeyDef[] = [
   key("media.workers", "RTCD_MEDIA_WORKERS", "int", 1, {
     check: (n: number) => (n >= 0 && n <= 256 ? undefined : "an integer from 0 (one per CPU) to 256"),
   }),
+  // Not in rtcd: quotas (docs/security.md). Each default is far above what
+  // one Mattermost installation uses, so only a misbehaving or hostile
+  // client meets them.
+  key("limits.sessions_per_client", "RTCD_LIMITS_SESSIONSPERCLIENT", "int", 10_000, { check: positive }),
+  key("limits.sessions_per_call", "RTCD_LIMITS_SESSIONSPERCALL", "int", 1_000, { check: positive }),
+  key("limits.ws_connections_per_client", "RTCD_LIMITS_WSCONNECTIONSPERCLIENT", "int", 64, {
+    check: positive,
+  }),
+  key("limits.registrations", "RTCD_LIMITS_REGISTRATIONS", "int", 10_000, { check: positive }),
 ];
+
+function positive(n: number): string | undefined {
+  return n > 0 && n <= 1_000_000 ? undefined : "an integer from 1 to 1000000";
+}
 
 export function keyName(def: KeyDef): string {
   return def.path.join(".");

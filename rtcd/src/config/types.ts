@@ -50,6 +50,13 @@ export interface Config {
   drain: { deadline_seconds: number };
   // Not in rtcd: mediasoup workers; 0 = one per CPU.
   media: { workers: number };
+  // Not in rtcd: quotas; a refusal is a `close` (joins) or an HTTP error.
+  limits: {
+    sessions_per_client: number;
+    sessions_per_call: number;
+    ws_connections_per_client: number;
+    registrations: number;
+  };
 }
 
 // Where a value came from, so an error can point at the line to fix.

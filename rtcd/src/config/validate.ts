@@ -6,6 +6,7 @@ import { KEYS, LOG_LEVELS, keyName } from "./schema.ts";
 import { issue, type ConfigIssue } from "./errors.ts";
 import type { Config, Source } from "./types.ts";
 
+export const MIN_ADMIN_SECRET_BYTES = 32;
 const MAX_TURN_EXPIRATION_MINUTES = 7 * 24 * 60;
 const LEVELS_ALLOWED = `one of ${LOG_LEVELS.join(", ")} (any case)`;
 
@@ -23,8 +24,14 @@ export function validateCrossKeys(
   };
 
   const sec = c.api.security;
-  if (sec.enable_admin && sec.admin_secret_key === "")
-    blame("api.security.admin_secret_key", "", "a non-empty secret when api.security.enable_admin is true");
+  // rtcd takes any non-empty secret; a short one falls to guessing even at
+  // the auth rate limit, and it unlocks every registration.
+  if (sec.enable_admin && Buffer.byteLength(sec.admin_secret_key) < MIN_ADMIN_SECRET_BYTES)
+    blame(
+      "api.security.admin_secret_key",
+      sec.admin_secret_key,
+      `a secret of at least ${MIN_ADMIN_SECRET_BYTES} bytes when api.security.enable_admin is true (e.g. \`openssl rand -base64 32\`)`,
+    );
 
   const tls = c.api.http.tls;
   if (tls.enable) {

@@ -50,11 +50,24 @@ export function supportsAV1(cfg: SessionConfig): boolean {
  */
 export function pickCodec(md: MediaDesc): CodecDesc | undefined {
   const names = md.kind === "audio" ? AUDIO_CODECS : md.kind === "video" ? VIDEO_CODECS : [];
-  const rank = (c: CodecDesc) => {
-    const i = md.formats.indexOf(String(c.payloadType));
-    return i < 0 ? Number.MAX_SAFE_INTEGER : i;
-  };
-  return md.codecs.filter((c) => names.includes(c.name.toLowerCase())).sort((a, b) => rank(a) - rank(b))[0];
+  // One pass over the formats and one over the codecs: hostile offers carry
+  // many of both (sdp.ts caps them), so no lookup per comparison.
+  const rank = new Map<string, number>();
+  md.formats.forEach((f, i) => {
+    if (!rank.has(f)) rank.set(f, i);
+  });
+  let best: CodecDesc | undefined;
+  let bestRank = Infinity;
+  for (const c of md.codecs) {
+    if (!names.includes(c.name.toLowerCase())) continue;
+    // Codecs missing from the m-line come last, in their own order.
+    const r = rank.get(String(c.payloadType)) ?? Number.MAX_SAFE_INTEGER;
+    if (r < bestRank) {
+      best = c;
+      bestRank = r;
+    }
+  }
+  return best;
 }
 
 export function producerMime(p: ProducerInfo): string {

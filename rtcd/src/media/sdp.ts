@@ -55,7 +55,43 @@ export interface SessionDesc {
 export class SdpError extends Error {}
 
 const MAX_SDP_BYTES = 256 * 1024;
-const MAX_MEDIA = 256;
+
+// What one offer may hold. Each is a few times what browsers send, so no
+// real client meets them, while the work an offer can cause stays small
+// (docs/security.md). Over a limit, the offer is refused with an SdpError
+// naming it, and the media plane ends that one session.
+export const SDP_LIMITS = {
+  // m-lines: one per track a client sends or receives at once (rtcd reuses
+  // inactive ones); the cap that was already here.
+  sections: 256,
+  // Payload types are 7 bits, so 128 distinct codecs or formats is every
+  // one there can be (Chrome offers about 40 in a video section).
+  codecs: 128,
+  formats: 128,
+  // Chrome: 5 per codec.
+  feedback: 16,
+  fmtpParams: 32,
+  // Chrome: 14 in a video section; 255 IDs exist in the two-byte form.
+  extensions: 32,
+  // Chrome: 2 (4 with legacy simulcast RTX, 6 with FlexFEC) per section.
+  ssrcs: 32,
+  ssrcGroups: 16,
+  // Simulcast layers: browsers send at most 3 or 4.
+  rids: 8,
+} as const;
+
+// Per-section lookups while parsing, so attributes that name a payload
+// type or SSRC cost one map lookup, not a scan of the section's list.
+interface SectionIndex {
+  index: number;
+  codecs: Map<number, CodecDesc>;
+  ssrcs: Map<number, SsrcDesc>;
+}
+
+function over(what: string, limit: number, sec?: SectionIndex): SdpError {
+  const where = sec ? ` in m-line ${sec.index}` : "";
+  return new SdpError(`more than ${limit} ${what}${where} (SDP limit)`);
+}
 
 export function parseSdp(sdp: string): SessionDesc {
   if (typeof sdp !== "string" || sdp.length === 0) throw new SdpError("empty SDP");
@@ -64,6 +100,7 @@ export function parseSdp(sdp: string): SessionDesc {
   if (!lines[0]?.startsWith("v=0")) throw new SdpError("SDP does not start with v=0");
   const session: SessionDesc = { bundle: [], media: [] };
   let m: MediaDesc | undefined;
+  let idx: SectionIndex | undefined;
   for (const line of lines) {
     if (line.length < 2 || line[1] !== "=") throw new SdpError(`malformed SDP line: ${line.slice(0, 40)}`);
     const t = line[0];
@@ -74,7 +111,9 @@ export function parseSdp(sdp: string): SessionDesc {
       const port = Number(parts[1]!.split("/")[0]);
       if (!Number.isInteger(port) || port < 0 || port > 65535)
         throw new SdpError(`bad port in m-line: ${v.slice(0, 40)}`);
-      if (session.media.length >= MAX_MEDIA) throw new SdpError("too many media sections");
+      if (session.media.length >= SDP_LIMITS.sections) throw over("media sections", SDP_LIMITS.sections);
+      if (parts.length - 3 > SDP_LIMITS.formats)
+        throw over("formats", SDP_LIMITS.formats, { index: session.media.length } as SectionIndex);
       m = {
         kind: parts[0]!,
         port,
@@ -88,6 +127,7 @@ export function parseSdp(sdp: string): SessionDesc {
         fid: [],
         rids: [],
       };
+      idx = { index: session.media.length, codecs: new Map(), ssrcs: new Map() };
       session.media.push(m);
       continue;
     }
@@ -96,14 +136,16 @@ export function parseSdp(sdp: string): SessionDesc {
     const name = colon < 0 ? v : v.slice(0, colon);
     const value = colon < 0 ? "" : v.slice(colon + 1);
     if (!m) {
-      if (name === "group" && value.startsWith("BUNDLE")) session.bundle = value.split(" ").slice(1);
-      else if (name === "ice-ufrag") session.iceUfrag = value;
+      if (name === "group" && value.startsWith("BUNDLE")) {
+        session.bundle = value.split(" ").slice(1);
+        if (session.bundle.length > SDP_LIMITS.sections) throw over("BUNDLE mids", SDP_LIMITS.sections);
+      } else if (name === "ice-ufrag") session.iceUfrag = value;
       else if (name === "ice-pwd") session.icePwd = value;
       else if (name === "fingerprint") session.fingerprint = parseFingerprint(value);
       else if (name === "setup") session.setup = value;
       continue;
     }
-    parseMediaAttribute(m, name, value);
+    parseMediaAttribute(m, idx!, name, value);
   }
   if (session.media.length === 0) throw new SdpError("no media sections");
   for (const md of session.media) {
@@ -118,16 +160,20 @@ function parseFingerprint(value: string): { algorithm: string; value: string } {
   return { algorithm: algorithm.toLowerCase(), value: fp.toUpperCase() };
 }
 
-function codecOf(m: MediaDesc, pt: number): CodecDesc {
-  let c = m.codecs.find((x) => x.payloadType === pt);
+function codecOf(m: MediaDesc, idx: SectionIndex, pt: number): CodecDesc {
+  if (!Number.isInteger(pt) || pt < 0 || pt > 127)
+    throw new SdpError(`payload type ${pt} is outside 0 to 127 in m-line ${idx.index}`);
+  let c = idx.codecs.get(pt);
   if (!c) {
+    if (m.codecs.length >= SDP_LIMITS.codecs) throw over("codecs", SDP_LIMITS.codecs, idx);
     c = { payloadType: pt, name: "", clockRate: 0, fmtp: {}, feedback: [] };
     m.codecs.push(c);
+    idx.codecs.set(pt, c);
   }
   return c;
 }
 
-function parseMediaAttribute(m: MediaDesc, name: string, value: string): void {
+function parseMediaAttribute(m: MediaDesc, idx: SectionIndex, name: string, value: string): void {
   switch (name) {
     case "mid":
       m.mid = value;
@@ -141,7 +187,7 @@ function parseMediaAttribute(m: MediaDesc, name: string, value: string): void {
     case "rtpmap": {
       const match = /^(\d+) ([^/]+)\/(\d+)(?:\/(\d+))?$/.exec(value);
       if (!match) throw new SdpError(`malformed a=rtpmap: ${value.slice(0, 40)}`);
-      const c = codecOf(m, Number(match[1]));
+      const c = codecOf(m, idx, Number(match[1]));
       c.name = match[2]!;
       c.clockRate = Number(match[3]);
       if (match[4]) c.channels = Number(match[4]);
@@ -151,8 +197,10 @@ function parseMediaAttribute(m: MediaDesc, name: string, value: string): void {
       const sp = value.indexOf(" ");
       const pt = Number(value.slice(0, sp));
       if (sp < 0 || !Number.isInteger(pt)) throw new SdpError(`malformed a=fmtp: ${value.slice(0, 40)}`);
-      const c = codecOf(m, pt);
-      for (const kv of value.slice(sp + 1).split(";")) {
+      const c = codecOf(m, idx, pt);
+      const params = value.slice(sp + 1).split(";");
+      if (params.length > SDP_LIMITS.fmtpParams) throw over("fmtp parameters", SDP_LIMITS.fmtpParams, idx);
+      for (const kv of params) {
         const eq = kv.indexOf("=");
         if (eq < 0) continue;
         const k = kv.slice(0, eq).trim();
@@ -167,12 +215,16 @@ function parseMediaAttribute(m: MediaDesc, name: string, value: string): void {
       if (ptStr === "*") return;
       const pt = Number(ptStr);
       if (!Number.isInteger(pt)) return;
-      codecOf(m, pt).feedback.push({ type, parameter: parameter ?? "" });
+      const c = codecOf(m, idx, pt);
+      if (c.feedback.length >= SDP_LIMITS.feedback) throw over("rtcp-fb per codec", SDP_LIMITS.feedback, idx);
+      c.feedback.push({ type, parameter: parameter ?? "" });
       return;
     }
     case "extmap": {
       const match = /^(\d+)(?:\/\w+)? (\S+)/.exec(value);
       if (!match) throw new SdpError(`malformed a=extmap: ${value.slice(0, 40)}`);
+      if (m.extensions.length >= SDP_LIMITS.extensions)
+        throw over("header extensions", SDP_LIMITS.extensions, idx);
       m.extensions.push({ id: Number(match[1]), uri: match[2]! });
       return;
     }
@@ -180,15 +232,21 @@ function parseMediaAttribute(m: MediaDesc, name: string, value: string): void {
       const match = /^(\d+) ([^:]+)(?::(.*))?$/.exec(value);
       if (!match) return;
       const ssrc = Number(match[1]);
-      let s = m.ssrcs.find((x) => x.ssrc === ssrc);
-      if (!s) m.ssrcs.push((s = { ssrc }));
+      let s = idx.ssrcs.get(ssrc);
+      if (!s) {
+        if (m.ssrcs.length >= SDP_LIMITS.ssrcs) throw over("SSRCs", SDP_LIMITS.ssrcs, idx);
+        m.ssrcs.push((s = { ssrc }));
+        idx.ssrcs.set(ssrc, s);
+      }
       if (match[2] === "cname") s.cname = match[3];
       else if (match[2] === "msid") s.msid = match[3];
       return;
     }
     case "ssrc-group": {
       const parts = value.split(" ");
-      if (parts[0] === "FID" && parts.length === 3) m.fid.push([Number(parts[1]), Number(parts[2])]);
+      if (parts[0] !== "FID" || parts.length !== 3) return;
+      if (m.fid.length >= SDP_LIMITS.ssrcGroups) throw over("SSRC groups", SDP_LIMITS.ssrcGroups, idx);
+      m.fid.push([Number(parts[1]), Number(parts[2])]);
       return;
     }
     case "msid": {
@@ -198,7 +256,9 @@ function parseMediaAttribute(m: MediaDesc, name: string, value: string): void {
     }
     case "rid": {
       const [id, direction] = value.split(" ");
-      if (id) m.rids.push({ id, direction: direction ?? "" });
+      if (!id) return;
+      if (m.rids.length >= SDP_LIMITS.rids) throw over("RIDs", SDP_LIMITS.rids, idx);
+      m.rids.push({ id, direction: direction ?? "" });
       return;
     }
     case "simulcast":

@@ -19,6 +19,8 @@ export interface WSOptions {
   maxPayload: number;
   // Unsent bytes queued for one connection before we give up on it.
   maxBufferedBytes: number;
+  // limits.ws_connections_per_client.
+  maxConnsPerClient: number;
 }
 
 export const DEFAULT_WS_OPTIONS: WSOptions = {
@@ -26,6 +28,7 @@ export const DEFAULT_WS_OPTIONS: WSOptions = {
   readDeadlineMs: 20_000,
   maxPayload: MAX_FRAME_BYTES,
   maxBufferedBytes: 16 * 1024 * 1024,
+  maxConnsPerClient: 64,
 };
 
 export interface Conn {
@@ -40,6 +43,8 @@ export interface WSHandlers {
   close(conn: Conn): void;
 }
 
+const STATUS_TEXT = { 401: "Unauthorized", 429: "Too Many Requests", 503: "Service Unavailable" } as const;
+
 // Close codes (RFC 6455).
 const UNSUPPORTED_DATA = 1003;
 const INVALID_PAYLOAD = 1007;
@@ -53,6 +58,9 @@ interface Live extends Conn {
 export class WSServer {
   private readonly wss: WebSocketServer;
   private readonly conns = new Map<string, Live>();
+  // Open connections per client ID (limits.ws_connections_per_client),
+  // counted from the upgrade on, so parallel upgrades cannot pass it.
+  private readonly perClient = new Map<string, number>();
   private readonly pinger: NodeJS.Timeout;
   private closed = false;
 
@@ -85,19 +93,39 @@ export class WSServer {
   // From the HTTP server's 'upgrade' event for /ws.
   async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on("error", () => socket.destroy());
-    const auth = await this.auth.check(req.headers.authorization);
+    const auth = await this.auth.check(req.headers.authorization, req.socket.remoteAddress);
     if (socket.destroyed) return;
-    if (!auth.ok || this.closed) {
-      const error = auth.ok ? "server is closing" : auth.error;
+    const full = auth.ok && (this.perClient.get(auth.clientID) ?? 0) >= this.opts.maxConnsPerClient;
+    if (!auth.ok || this.closed || full) {
+      const error = !auth.ok
+        ? auth.error
+        : full
+          ? `too many WebSocket connections for this client (${this.opts.maxConnsPerClient}, limits.ws_connections_per_client)`
+          : "server is closing";
+      const code = !auth.ok ? auth.code : full ? 429 : 401;
+      if (full) this.metrics.limitRefusals.inc({ limit: "ws_connections_per_client" });
       this.log.error("ws: auth callback failed", { err: error, remoteAddr: req.socket.remoteAddress });
-      // rtcd answers 200 with an empty body; a 401 tells the client why.
-      const body = JSON.stringify({ code: "401", error }) + "\n";
+      // rtcd answers 200 with an empty body; a 401 tells the client why (429
+      // or 503 that a limit refused it).
+      const body = JSON.stringify({ code: String(code), error }) + "\n";
       socket.end(
-        `HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 ${code} ${STATUS_TEXT[code]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       );
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, auth.clientID));
+    const clientID = auth.clientID;
+    this.perClient.set(clientID, (this.perClient.get(clientID) ?? 0) + 1);
+    let counted = true;
+    const release = () => {
+      if (!counted) return;
+      counted = false;
+      const n = (this.perClient.get(clientID) ?? 1) - 1;
+      if (n > 0) this.perClient.set(clientID, n);
+      else this.perClient.delete(clientID);
+    };
+    // The socket's end releases the place, whether or not the upgrade completed.
+    socket.once("close", release);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, clientID));
   }
 
   private accept(ws: WebSocket, clientID: string): void {
