@@ -24,6 +24,7 @@ import { ADMIN_SECRET_KEY } from "../render/names.ts";
 import { computeStatus, statusEqual } from "../status/compute.ts";
 import { KubeApiError, apiVersionOf, type KubeClient, type ResourceType } from "./kube-client.ts";
 import { firstDifference } from "./semantic.ts";
+import { conflictMessage, controlledBy, findConflicts } from "./ownership.ts";
 import type { EventRecorder } from "./events.ts";
 import type { Logger } from "../util/log.ts";
 import { errorMessage } from "./informers.ts";
@@ -142,8 +143,22 @@ export class Reconciler {
         });
         for (const w of warnings) this.events.record(cr, "Warning", "RenderWarning", w);
         const desired = objects.map((o) => withOwner(o, cr));
-        result.applied = await this.applyAll(cr, desired, log, fresh);
-        result.deleted = await this.prune(cr, desired, log);
+        const conflicts = await findConflicts(
+          this.client,
+          cr,
+          desired.map((obj) => {
+            const type = this.typeOf(obj);
+            return { obj, type, cached: this.caches.getOwned(type, namespace, obj.metadata!.name!) };
+          }),
+        );
+        if (conflicts.length > 0) {
+          // Write nothing at all: half an instance next to a user's object
+          // (say our Deployment behind their Service) would be worse than none.
+          problems.push({ reason: "NameConflict", message: conflictMessage(conflicts, namespace) });
+        } else {
+          result.applied = await this.applyAll(cr, desired, log, fresh);
+          result.deleted = await this.prune(cr, desired, log);
+        }
       } catch (err) {
         problems.push(applyProblem(err));
       }
@@ -320,8 +335,8 @@ export class Reconciler {
       (this.caches.getOwned(WORKLOADS.Deployment, ns, name) as V1Deployment | undefined) ??
       (this.caches.getOwned(WORKLOADS.DaemonSet, ns, name) as V1DaemonSet | undefined);
     const liveWorkload =
-      workload && isOwnedBy(workload, cr) && workloadKindWanted(cr, workload) ? workload : undefined;
-    const services = this.caches.listOwned(SERVICE, ns).filter((s) => isOwnedBy(s, cr)) as V1Service[];
+      workload && controlledBy(workload, cr) && workloadKindWanted(cr, workload) ? workload : undefined;
+    const services = this.caches.listOwned(SERVICE, ns).filter((s) => controlledBy(s, cr)) as V1Service[];
     const status = computeStatus({
       cr,
       workload: liveWorkload,
@@ -375,10 +390,6 @@ export const SERVICE: ResourceType = {
 function workloadKindWanted(cr: MattermostRTCD, w: KubernetesObject): boolean {
   const want = cr.spec?.deploymentType ?? "Deployment";
   return w.kind === undefined || w.kind === want;
-}
-
-function isOwnedBy(obj: KubernetesObject, cr: MattermostRTCD): boolean {
-  return !!obj.metadata?.ownerReferences?.some((r) => r.uid === cr.metadata?.uid && r.controller);
 }
 
 function labelsFor(cr: MattermostRTCD): Record<string, string> {
