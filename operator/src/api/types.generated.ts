@@ -227,12 +227,12 @@ export interface MattermostRTCDSpec {
    */
   priorityClassName?: string;
   /**
-   * Pod security context. Replaces the default as a whole.
+   * Pod security context. Replaces the default as a whole. Refused: runAsUser 0 and runAsNonRoot false.
    * @default {"runAsNonRoot":true,"runAsUser":65532,"runAsGroup":65532,"fsGroup":65532,"seccompProfile":{"type":"RuntimeDefault"}}
    */
   podSecurityContext?: V1PodSecurityContext;
   /**
-   * Container security context. Replaces the default as a whole; NET_BIND_SERVICE is added when host networking binds a port below 1024.
+   * Container security context. Replaces the default as a whole; NET_BIND_SERVICE is added when host networking binds a port below 1024. Refused: privileged, allowPrivilegeEscalation, running as root, adding any other capability.
    * @default {"allowPrivilegeEscalation":false,"readOnlyRootFilesystem":true,"capabilities":{"drop":["ALL"]}}
    */
   securityContext?: V1SecurityContext;
