@@ -52,6 +52,7 @@ export class Manager {
   private workers: Promise<void>[] = [];
   private resyncTimer: ReturnType<typeof setInterval> | undefined;
   private smAvailable = false;
+  private discovering = false;
   /** Writes per resource since start: the "no writes on resync" checks read this. */
   readonly writes = new Map<string, number>();
 
@@ -90,16 +91,9 @@ export class Manager {
     this.smAvailable = await this.discoverServiceMonitor();
     for (const t of renderOwnedTypes) {
       if (t.optional && !this.smAvailable) continue;
-      this.types.push({
-        group: t.group,
-        version: t.version,
-        plural: t.plural,
-        kind: t.kind,
-        namespaced: true,
-      });
+      this.types.push(resourceType(t));
     }
-    const namespaces = this.opts.namespaces.length ? this.opts.namespaces : [undefined];
-    for (const ns of namespaces) {
+    for (const ns of this.watchedNamespaces()) {
       const cri = new ResilientInformer<MattermostRTCD>(
         this.kc,
         this.client,
@@ -108,17 +102,7 @@ export class Manager {
         (_t, o) => this.enqueue(o.metadata?.namespace, o.metadata?.name),
       );
       this.crInformers.push(cri);
-      for (const type of this.types) {
-        const inf = new ResilientInformer<KubernetesObject>(
-          this.kc,
-          this.client,
-          { type, namespace: ns, labelSelector: MANAGED_BY_SELECTOR },
-          this.log,
-          (_t, o) => this.enqueueOwner(o),
-        );
-        const key = typeKey(type);
-        this.owned.set(key, [...(this.owned.get(key) ?? []), inf]);
-      }
+      for (const type of this.types) this.addOwned(type, this.ownedInformer(type, ns));
       // Pods only feed status (why a rollout waits); they are never written.
       this.podInformers.push(
         new ResilientInformer<V1Pod>(
@@ -188,7 +172,10 @@ export class Manager {
     if (this.opts.leaderElection) this.metrics.leader.set({ name: this.opts.leaderElection.name }, 1);
     this.resyncAll();
     if (this.opts.resyncPeriodMs > 0) {
-      this.resyncTimer = setInterval(() => this.resyncAll(), this.opts.resyncPeriodMs);
+      this.resyncTimer = setInterval(() => {
+        this.resyncAll();
+        void this.rediscover();
+      }, this.opts.resyncPeriodMs);
       this.resyncTimer.unref();
     }
     for (let i = 0; i < this.opts.maxConcurrentReconciles; i++) this.workers.push(this.worker());
@@ -283,6 +270,60 @@ export class Manager {
     };
   }
 
+  private watchedNamespaces(): (string | undefined)[] {
+    return this.opts.namespaces.length ? this.opts.namespaces : [undefined];
+  }
+
+  private ownedInformer(type: ResourceType, ns: string | undefined): ResilientInformer<KubernetesObject> {
+    return new ResilientInformer<KubernetesObject>(
+      this.kc,
+      this.client,
+      { type, namespace: ns, labelSelector: MANAGED_BY_SELECTOR },
+      this.log,
+      (_t, o) => this.enqueueOwner(o),
+    );
+  }
+
+  private addOwned(type: ResourceType, inf: ResilientInformer<KubernetesObject>): void {
+    const key = typeKey(type);
+    this.owned.set(key, [...(this.owned.get(key) ?? []), inf]);
+  }
+
+  /**
+   * A Prometheus Operator installed after we started (or a discovery call that
+   * failed) must not disable ServiceMonitors until a restart: every resync
+   * asks again until the API is there, then watches it and reconciles all.
+   */
+  private async rediscover(): Promise<void> {
+    if (this.smAvailable || this.discovering || this.stopping) return;
+    this.discovering = true;
+    try {
+      if (!(await this.discoverServiceMonitor())) return;
+      const types = renderOwnedTypes.filter((t) => t.optional).map(resourceType);
+      const added = types.flatMap((type) =>
+        this.watchedNamespaces().map((ns) => ({ type, inf: this.ownedInformer(type, ns) })),
+      );
+      await Promise.all(added.map((a) => a.inf.start()));
+      await Promise.all(added.map((a) => a.inf.waitForSync()));
+      if (this.stopping) {
+        await Promise.all(added.map((a) => a.inf.stop()));
+        return;
+      }
+      // Only once their caches are complete, so no reconcile sees them half-filled.
+      for (const a of added) this.addOwned(a.type, a.inf);
+      this.types.push(...types);
+      this.smAvailable = true;
+      this.log.info("ServiceMonitor API found; reconciling ServiceMonitors");
+      this.resyncAll();
+    } catch (err) {
+      this.log.warn("ServiceMonitor discovery failed; trying again on the next resync", {
+        error: errorMessage(err),
+      });
+    } finally {
+      this.discovering = false;
+    }
+  }
+
   private async discoverServiceMonitor(): Promise<boolean> {
     try {
       const res = await this.client.rawGet<{ resources?: { name: string }[] }>(
@@ -293,6 +334,10 @@ export class Manager {
       return false;
     }
   }
+}
+
+function resourceType(t: ResourceType): ResourceType {
+  return { group: t.group, version: t.version, plural: t.plural, kind: t.kind, namespaced: true };
 }
 
 function typeKey(t: ResourceType): string {
