@@ -124,7 +124,13 @@ describe("operator mode with the seed's sample values", () => {
     expect(got.spec.template.spec.serviceAccountName).toBe("mattermost-rtcd-operator");
     expect(gc.image).toBe("mattermost-rtcd-operator:0.1.0");
     expect(gc.command).toBeUndefined();
-    expect(gc.args).toEqual([...wc.args, "--log-level=info", "--cluster-domain=cluster.local"]);
+    // Plus the release namespace: the chart watches only it by default (the kustomization, all).
+    expect(gc.args).toEqual([
+      ...wc.args,
+      "--log-level=info",
+      "--cluster-domain=cluster.local",
+      "--namespace=rtcd",
+    ]);
     for (const key of ["env", "livenessProbe", "readinessProbe", "resources", "securityContext"]) {
       expect(gc[key], key).toEqual(wc[key]);
     }

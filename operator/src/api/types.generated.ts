@@ -16,7 +16,7 @@ import type {
  */
 export interface Condition {
   /**
-   * Ready, Progressing or Degraded.
+   * Ready, Progressing or Degraded; Reconciling and Stalled (kstatus) only while True.
    */
   type: string;
   /**
@@ -281,7 +281,7 @@ export interface MattermostRTCDStatus {
    */
   observedGeneration?: number;
   /**
-   * Ready, Progressing and Degraded.
+   * Ready, Progressing and Degraded, plus kstatus's Reconciling and Stalled while True.
    */
   conditions?: Condition[];
   /**
