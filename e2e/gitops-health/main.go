@@ -10,10 +10,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 
 	lua "github.com/yuin/gopher-lua"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 )
 
@@ -89,8 +91,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// Kubernetes' JSON decoding: whole numbers become int64, as in the
+	// unstructured objects both tools are given.
+	input, err := io.ReadAll(os.Stdin)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	var objects []map[string]interface{}
-	if err := json.NewDecoder(os.Stdin).Decode(&objects); err != nil {
+	if err := utiljson.Unmarshal(input, &objects); err != nil {
 		fmt.Fprintln(os.Stderr, "objects:", err)
 		os.Exit(1)
 	}

@@ -169,8 +169,9 @@ export function computeStatus(input: StatusInput): MattermostRTCDStatus {
       condition("Ready", ready),
       condition("Progressing", progressing),
       condition("Degraded", degraded),
-      // kstatus (Flux, kpt, cli-utils) reads no Ready condition on a custom
-      // resource, only these two, present while True ("abnormal-true").
+      // kstatus (Flux, kpt, cli-utils) reads Ready=False as "in progress"
+      // forever: only Stalled makes it "failed" (and Reconciling says why it
+      // waits). Both are present only while True, as kstatus expects.
       ...(progressing.status === "True" ? [condition("Reconciling", progressing)] : []),
       ...(degraded.status === "True" ? [condition("Stalled", degraded)] : []),
     ],
