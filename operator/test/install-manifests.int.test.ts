@@ -13,7 +13,9 @@ describe("installing the CRDs", () => {
   it("kubectl apply -f crds/ succeeds and applies the CRD", async () => {
     await useCluster();
     const r = await tryKubectl(["apply", "--dry-run=server", "-f", join(root, "crds")]);
-    expect(r.stderr).toBe("");
+    // (A warning that the CRD, applied server-side by other tests, lacks
+    // kubectl's last-applied annotation is fine; an error is not.)
+    expect(r.stderr).not.toMatch(/error/i);
     expect(r.ok).toBe(true);
     expect(r.stdout.trim().split("\n")).toEqual([expect.stringContaining(CRD)]);
   });

@@ -130,7 +130,13 @@ export class Reconciler {
     const secrets = await this.checkSecrets(cr);
     problems.push(...secrets.problems);
     if (problems.length === 0 && generatedAdminSecretRequired(cr)) {
-      const admin = await this.ensureAdminSecret(cr, log);
+      // The first write of an instance: only if none of its names is taken.
+      const guard = () =>
+        this.nameConflict(
+          cr,
+          render(cr, { serviceMonitorAvailable: this.caches.serviceMonitorAvailable() }).objects,
+        );
+      const admin = await this.ensureAdminSecret(cr, log, guard);
       if (admin.problem) problems.push(admin.problem);
       if (admin.value) secrets.values.push(admin.value);
     }
@@ -143,18 +149,9 @@ export class Reconciler {
         });
         for (const w of warnings) this.events.record(cr, "Warning", "RenderWarning", w);
         const desired = objects.map((o) => withOwner(o, cr));
-        const conflicts = await findConflicts(
-          this.client,
-          cr,
-          desired.map((obj) => {
-            const type = this.typeOf(obj);
-            return { obj, type, cached: this.caches.getOwned(type, namespace, obj.metadata!.name!) };
-          }),
-        );
-        if (conflicts.length > 0) {
-          // Write nothing at all: half an instance next to a user's object
-          // (say our Deployment behind their Service) would be worse than none.
-          problems.push({ reason: "NameConflict", message: conflictMessage(conflicts, namespace) });
+        const conflict = await this.nameConflict(cr, desired);
+        if (conflict) {
+          problems.push(conflict);
         } else {
           result.applied = await this.applyAll(cr, desired, log, fresh);
           result.deleted = await this.prune(cr, desired, log);
@@ -216,9 +213,28 @@ export class Reconciler {
    * user's call (deleting the Secret makes a new key, and the checksum then
    * rolls the pods onto it).
    */
+  /**
+   * Write nothing at all when a name is taken by an object we did not create:
+   * half an instance next to a user's object (say our Deployment behind their
+   * Service) would be worse than none.
+   */
+  private async nameConflict(cr: MattermostRTCD, objects: KubernetesObject[]): Promise<Problem | undefined> {
+    const ns = cr.metadata!.namespace!;
+    const conflicts = await findConflicts(
+      this.client,
+      cr,
+      objects.map((obj) => {
+        const type = this.typeOf(obj);
+        return { obj, type, cached: this.caches.getOwned(type, ns, obj.metadata!.name!) };
+      }),
+    );
+    return conflicts.length ? { reason: "NameConflict", message: conflictMessage(conflicts, ns) } : undefined;
+  }
+
   private async ensureAdminSecret(
     cr: MattermostRTCD,
     log: Logger,
+    guard: () => Promise<Problem | undefined>,
   ): Promise<{ problem?: Problem; value?: SecretValue }> {
     const ns = cr.metadata!.namespace!;
     const secretName = adminSecretName(cr);
@@ -230,6 +246,8 @@ export class Reconciler {
     if (cached) return { value: valueOf(cached) };
     const existing = await this.client.getOrUndefined<V1Secret>(SECRET, ns, secretName);
     if (existing) return { value: valueOf(existing) };
+    const conflict = await guard();
+    if (conflict) return { problem: conflict };
     const secret = withOwner(
       {
         apiVersion: "v1",
