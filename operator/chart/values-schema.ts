@@ -225,8 +225,11 @@ const operator = group(
     }),
     watchNamespaces: list(
       str(undefined, { pattern: DNS_LABEL, maxLength: 63 }),
-      "Namespaces the operator reconciles (one `--namespace` each), with a Role in each and no cluster-wide rights. Empty: all namespaces, with a ClusterRole. Must include the release namespace when the chart renders the MattermostRTCD.",
+      "Namespaces the operator reconciles (one `--namespace` each), with a Role in each and no cluster-wide rights. Empty: the release namespace only. Must include the release namespace when the chart renders the MattermostRTCD.",
       { uniqueItems: true },
+    ),
+    clusterWide: bool(
+      "Reconcile every namespace, with a ClusterRole, instead of the release namespace (or `operator.watchNamespaces`, which must then be empty).",
     ),
     crds: group("The MattermostRTCD CRD.", {
       install: bool(

@@ -264,6 +264,25 @@ describe("validateOffline", () => {
     expect(errors({ replica: 2 } as unknown as MattermostRTCDSpec)).toEqual(["spec.replica: unknown field"]);
   });
 
+  it("refuses what would make the pod privileged, and malformed quantities, naming the field", () => {
+    expect(errors({ securityContext: { privileged: true, allowPrivilegeEscalation: true } })).toEqual([
+      "spec.securityContext.privileged: must not be true (a privileged container is root on the node)",
+      "spec.securityContext.allowPrivilegeEscalation: must not be true (setuid binaries could gain rights the container was not given)",
+    ]);
+    expect(errors({ podSecurityContext: { runAsUser: 0, runAsNonRoot: false } })).toEqual([
+      "spec.podSecurityContext.runAsUser: must not be 0: rtcd never runs as root",
+      "spec.podSecurityContext.runAsNonRoot: must not be false: rtcd never runs as root",
+    ]);
+    expect(errors({ securityContext: { capabilities: { add: ["SYS_ADMIN"] } } })).toEqual([
+      "spec.securityContext.capabilities.add: may only add NET_BIND_SERVICE: rtcd needs no other capability",
+    ]);
+    expect(errors({ securityContext: { capabilities: { add: ["NET_BIND_SERVICE"] } } })).toEqual([]);
+    expect(errors({ resources: { limits: { cpu: "two" }, requests: { cpu: -1, memory: "1Gi" } } })).toEqual([
+      expect.stringMatching(/^spec\.resources\.limits\.cpu: must match /),
+      "spec.resources.requests.cpu: must be at least 0",
+    ]);
+  });
+
   it("checks the name, which also names Services", () => {
     expect(errors({}, "Bad_Name")[0]).toMatch(/^metadata\.name: must be at most 59/);
     expect(errors({}, "a".repeat(60))[0]).toMatch(/^metadata\.name:/);

@@ -144,6 +144,27 @@ describe("computeStatus", () => {
     });
   });
 
+  it("adds kstatus's Reconciling and Stalled conditions (Flux), present only while True", () => {
+    const types = (st: MattermostRTCDStatus) => st.conditions!.map((c) => `${c.type}=${c.status}`).sort();
+    const rolling = compute(cr(), deploy({ ...settled, updatedReplicas: 1 }));
+    expect(types(rolling)).toContain("Reconciling=True");
+    expect(types(rolling).join()).not.toContain("Stalled");
+    expect(cond(rolling, "Reconciling").reason).toBe("RollingOut");
+    const stuck = compute(
+      cr(),
+      deploy({
+        ...settled,
+        conditions: [
+          { type: "Progressing", status: "False", reason: "ProgressDeadlineExceeded", message: "slow" },
+        ],
+      }),
+    );
+    expect(cond(stuck, "Stalled")).toMatchObject({ status: "True", reason: "ProgressDeadlineExceeded" });
+    expect(types(stuck).join()).not.toContain("Reconciling");
+    const ready = compute(cr(), deploy(settled));
+    expect(types(ready)).toEqual(["Degraded=False", "Progressing=False", "Ready=True"]);
+  });
+
   it("reports Paused", () => {
     const st = compute(cr({ paused: true }), deploy(settled));
     expect(summary(st)).toBe("Ready=False/Paused Progressing=False/Paused Degraded=False/AsExpected");

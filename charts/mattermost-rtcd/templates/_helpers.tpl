@@ -247,23 +247,29 @@ app.kubernetes.io/component: operator
 {{/*
 The operator's rights, the same rules as operator/config/rbac/cluster_role.yaml:
 read its resources, write their status, own the objects it renders, record
-events. Granted cluster-wide, or per namespace with operator.watchNamespaces.
+events. Granted per watched namespace (the release's by default), or
+cluster-wide with operator.clusterWide. Each verb is one the operator uses.
 */}}
 {{- define "mattermost-rtcd.operator.rules" -}}
 - apiGroups: ["rtcd.mattermost.com"]
   resources: ["mattermostrtcds"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["list", "watch"]
 - apiGroups: ["rtcd.mattermost.com"]
   resources: ["mattermostrtcds/status"]
-  verbs: ["get", "patch", "update"]
+  verbs: ["patch"]
+# Setting blockOwnerDeletion on an owner reference needs this where the
+# OwnerReferencesPermissionEnforcement admission plugin is on (OpenShift).
 - apiGroups: ["rtcd.mattermost.com"]
   resources: ["mattermostrtcds/finalizers"]
   verbs: ["update"]
+# Server-side apply (patch) of the objects it renders; creating one by apply
+# also needs create. get: before creating, whether the name is taken by an
+# object it did not create (which it then leaves alone).
 - apiGroups: ["apps"]
   resources: ["deployments", "daemonsets"]
   verbs: ["get", "list", "watch", "create", "patch", "delete"]
 - apiGroups: [""]
-  resources: ["services", "configmaps", "serviceaccounts", "secrets"]
+  resources: ["services", "configmaps", "serviceaccounts"]
   verbs: ["get", "list", "watch", "create", "patch", "delete"]
 - apiGroups: ["policy"]
   resources: ["poddisruptionbudgets"]
@@ -271,12 +277,31 @@ events. Granted cluster-wide, or per namespace with operator.watchNamespaces.
 - apiGroups: ["monitoring.coreos.com"]
   resources: ["servicemonitors"]
   verbs: ["get", "list", "watch", "create", "patch", "delete"]
+# Secrets: get the ones a MattermostRTCD references; list and watch their
+# metadata only (to react to a change); create and delete the admin key it
+# generates. Never patch or update: it writes no Secret it did not create.
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "list", "watch", "create", "delete"]
+# Pods are read (to say in status why a rollout waits), never written.
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["list", "watch"]
 - apiGroups: [""]
   resources: ["events"]
-  verbs: ["create", "patch"]
+  verbs: ["create"]
+{{- end }}
+
+{{/*
+The namespaces the operator watches, as a JSON list: operator.watchNamespaces,
+else the release's own; empty (every namespace) only with operator.clusterWide.
+*/}}
+{{- define "mattermost-rtcd.operator.namespaces" -}}
+{{- $op := .Values.operator }}
+{{- if and $op.clusterWide $op.watchNamespaces }}
+{{- fail "operator.clusterWide and operator.watchNamespaces exclude each other: cluster-wide watches every namespace" }}
+{{- end }}
+{{- if $op.clusterWide }}{{ list | toJson }}{{ else }}{{ $op.watchNamespaces | default (list .Release.Namespace) | toJson }}{{ end }}
 {{- end }}
 
 {{/* "true" when the MattermostRTCD is part of this release (operator.customResource and the cluster's APIs decide). */}}

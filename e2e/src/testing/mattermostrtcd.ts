@@ -13,6 +13,7 @@ export interface Obj {
     namespace?: string;
     uid?: string;
     generation?: number;
+    resourceVersion?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
     ownerReferences?: { uid: string; controller?: boolean }[];

@@ -443,13 +443,16 @@ describe("operator mode", () => {
     const want = parse(readFileSync(join(repoRoot, "operator/config/rbac/cluster_role.yaml"), "utf8")) as {
       rules: unknown[];
     };
-    const role = await getJson<{ rules: unknown[] }>(["get", "clusterrole", clusterRole]);
+    // By default a Role in the release namespace only, no cluster-wide rights.
+    const role = await getJson<{ rules: unknown[] }>(["get", "role", operatorName, "-n", ns.name]);
     expect(role.rules).toEqual(want.rules);
+    expect((await tryKubectl(["get", "clusterrole", clusterRole])).ok).toBe(false);
     const sa = `system:serviceaccount:${ns.name}:${operatorName}`;
     const can = async (...args: string[]) =>
       (await tryKubectl(["auth", "can-i", ...args, "--as", sa])).stdout.trim();
     expect(await can("patch", "deployments.apps", "-n", ns.name)).toBe("yes");
-    expect(await can("watch", "mattermostrtcds.rtcd.mattermost.com", "--all-namespaces")).toBe("yes");
+    expect(await can("watch", "mattermostrtcds.rtcd.mattermost.com", "-n", ns.name)).toBe("yes");
+    expect(await can("watch", "mattermostrtcds.rtcd.mattermost.com", "--all-namespaces")).toBe("no");
     expect(await can("create", "leases.coordination.k8s.io", "-n", ns.name)).toBe("yes");
     expect(await can("list", "nodes")).toBe("no");
     // Pods are read for status, never written.

@@ -49,8 +49,8 @@ describe("operator mode with the seed's sample values", () => {
     expect(kinds).toEqual(
       [
         "CustomResourceDefinition/mattermostrtcds.rtcd.mattermost.com",
-        "ClusterRole/mattermost-rtcd-operator-rtcd",
-        "ClusterRoleBinding/mattermost-rtcd-operator-rtcd",
+        "Role/mattermost-rtcd-operator",
+        "RoleBinding/mattermost-rtcd-operator",
         "Deployment/mattermost-rtcd-operator",
         "Role/mattermost-rtcd-operator-leader-election",
         "RoleBinding/mattermost-rtcd-operator-leader-election",
@@ -72,19 +72,44 @@ describe("operator mode with the seed's sample values", () => {
     ).toEqual([]);
   });
 
-  test("RBAC: exactly the rules of operator/config/rbac, bound to the operator's service account", () => {
-    expect(find(objects, "ClusterRole").rules).toEqual(config("rbac/cluster_role.yaml").rules);
-    expect(find(objects, "Role").rules).toEqual(config("rbac/leader_election_role.yaml").rules);
-    for (const b of [find(objects, "ClusterRoleBinding"), find(objects, "RoleBinding")]) {
+  test("RBAC: the rules of operator/config/rbac in the release namespace only, bound to the operator's service account", () => {
+    const role = find(objects, "Role", "mattermost-rtcd-operator");
+    expect((role.metadata as { namespace?: string }).namespace).toBe("rtcd");
+    expect(role.rules).toEqual(config("rbac/cluster_role.yaml").rules);
+    expect(find(objects, "Role", "mattermost-rtcd-operator-leader-election").rules).toEqual(
+      config("rbac/leader_election_role.yaml").rules,
+    );
+    for (const b of findAll(objects, "RoleBinding")) {
       expect(b.subjects).toEqual([
         { kind: "ServiceAccount", name: "mattermost-rtcd-operator", namespace: "rtcd" },
       ]);
     }
-    expect(find(objects, "ClusterRoleBinding").roleRef).toEqual({
+    expect(find(objects, "RoleBinding", "mattermost-rtcd-operator").roleRef).toEqual({
+      apiGroup: "rbac.authorization.k8s.io",
+      kind: "Role",
+      name: "mattermost-rtcd-operator",
+    });
+    const args = find(objects, "Deployment", "mattermost-rtcd-operator").spec.template.spec.containers[0]
+      .args;
+    expect(args.filter((a: string) => a.startsWith("--namespace"))).toEqual(["--namespace=rtcd"]);
+  });
+
+  test("operator.clusterWide: a ClusterRole and every namespace, as an explicit choice", () => {
+    const wide = renderOp({ operator: { clusterWide: true } }, seed);
+    expect(find(wide, "ClusterRole").rules).toEqual(config("rbac/cluster_role.yaml").rules);
+    expect(find(wide, "ClusterRoleBinding").roleRef).toEqual({
       apiGroup: "rbac.authorization.k8s.io",
       kind: "ClusterRole",
       name: "mattermost-rtcd-operator-rtcd",
     });
+    expect(findAll(wide, "Role").map((r) => r.metadata.name)).toEqual([
+      "mattermost-rtcd-operator-leader-election",
+    ]);
+    const args = find(wide, "Deployment", "mattermost-rtcd-operator").spec.template.spec.containers[0].args;
+    expect(args.filter((a: string) => a.startsWith("--namespace"))).toEqual([]);
+    expect(errorOp({ operator: { clusterWide: true, watchNamespaces: ["rtcd"] } }, seed)).toMatch(
+      /operator.clusterWide and operator.watchNamespaces exclude each other/,
+    );
   });
 
   test("the Deployment runs the operator as operator/config/manager does", () => {
@@ -99,7 +124,13 @@ describe("operator mode with the seed's sample values", () => {
     expect(got.spec.template.spec.serviceAccountName).toBe("mattermost-rtcd-operator");
     expect(gc.image).toBe("mattermost-rtcd-operator:0.1.0");
     expect(gc.command).toBeUndefined();
-    expect(gc.args).toEqual([...wc.args, "--log-level=info", "--cluster-domain=cluster.local"]);
+    // Plus the release namespace: the chart watches only it by default (the kustomization, all).
+    expect(gc.args).toEqual([
+      ...wc.args,
+      "--log-level=info",
+      "--cluster-domain=cluster.local",
+      "--namespace=rtcd",
+    ]);
     for (const key of ["env", "livenessProbe", "readinessProbe", "resources", "securityContext"]) {
       expect(gc[key], key).toEqual(wc[key]);
     }

@@ -109,13 +109,66 @@ export const serviceAccount = obj(
   { default: {}, tsName: "ServiceAccountSpec" },
 );
 
+/**
+ * A Kubernetes quantity ("500m", "1Gi", 2), as the API server parses it; no
+ * sign, since no resource amount is negative. Checked here so that a typo fails
+ * when the CR is applied, not later when the operator applies the workload.
+ */
+export const QUANTITY_PATTERN =
+  "^\\+?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$";
+
 const quantities = {
   type: "object",
   description: "Resource name to quantity.",
-  additionalProperties: { "x-kubernetes-int-or-string": true },
+  additionalProperties: { "x-kubernetes-int-or-string": true, pattern: QUANTITY_PATTERN, minimum: 0 },
   maxProperties: 16,
   tsType: "Record<string, string | number>",
 } satisfies Schema;
+
+/**
+ * The capabilities rtcd may add: only NET_BIND_SERVICE, which a media or API
+ * port below 1024 needs (the operator adds it itself in that case).
+ */
+export const ALLOWED_CAPABILITIES = ["NET_BIND_SERVICE"] as const;
+
+// A MattermostRTCD must not be a way to get a privileged pod: whoever may
+// create one would otherwise get root on a node through the operator's rights.
+// CEL can only read fields the schema declares, so the security-relevant ones
+// are declared here; the rest of each security context passes through as-is.
+const notTrue = (what: string): Schema =>
+  bool(`Must not be true: ${what}.`, {
+    "x-kubernetes-validations": [
+      { rule: "!self", message: `must not be true (${what})`, check: (v: boolean) => !v },
+    ],
+  });
+const runAsUser = int("User ID the container runs as; never 0 (root).", {
+  format: "int64",
+  "x-kubernetes-validations": [
+    { rule: "self != 0", message: "must not be 0: rtcd never runs as root", check: (v: number) => v !== 0 },
+  ],
+});
+const runAsNonRoot = bool("Must not be false: rtcd never runs as root.", {
+  "x-kubernetes-validations": [
+    { rule: "self", message: "must not be false: rtcd never runs as root", check: (v: boolean) => v },
+  ],
+});
+const capabilities = obj("Capabilities to add or drop.", {
+  add: list(
+    `Capabilities to add; only ${ALLOWED_CAPABILITIES.join(", ")}.`,
+    str("A capability name.", { maxLength: 64 }),
+    {
+      maxItems: 16,
+      "x-kubernetes-validations": [
+        {
+          rule: `self.all(c, c in [${ALLOWED_CAPABILITIES.map((c) => `'${c}'`).join(", ")}])`,
+          message: `may only add ${ALLOWED_CAPABILITIES.join(", ")}: rtcd needs no other capability`,
+          check: (v: string[]) => v.every((c) => (ALLOWED_CAPABILITIES as readonly string[]).includes(c)),
+        },
+      ],
+    },
+  ),
+  drop: list("Capabilities to drop.", str("A capability name.", { maxLength: 64 }), { maxItems: 64 }),
+});
 
 export const podFields: Record<string, Schema> = {
   resources: obj(
@@ -144,14 +197,23 @@ export const podFields: Record<string, Schema> = {
   podAnnotations: stringMap("Annotations added to the pods."),
   priorityClassName: str("Priority class of the pods.", { maxLength: 253 }),
   podSecurityContext: opaque(
-    "Pod security context. Replaces the default as a whole.",
+    "Pod security context. Replaces the default as a whole. Refused: runAsUser 0 and runAsNonRoot false.",
     "V1PodSecurityContext",
-    { default: DEFAULT_POD_SECURITY_CONTEXT },
+    { default: DEFAULT_POD_SECURITY_CONTEXT, properties: { runAsUser, runAsNonRoot } },
   ),
   securityContext: opaque(
-    "Container security context. Replaces the default as a whole; NET_BIND_SERVICE is added when host networking binds a port below 1024.",
+    "Container security context. Replaces the default as a whole; NET_BIND_SERVICE is added when host networking binds a port below 1024. Refused: privileged, allowPrivilegeEscalation, running as root, adding any other capability.",
     "V1SecurityContext",
-    { default: DEFAULT_CONTAINER_SECURITY_CONTEXT },
+    {
+      default: DEFAULT_CONTAINER_SECURITY_CONTEXT,
+      properties: {
+        privileged: notTrue("a privileged container is root on the node"),
+        allowPrivilegeEscalation: notTrue("setuid binaries could gain rights the container was not given"),
+        runAsUser,
+        runAsNonRoot,
+        capabilities,
+      },
+    },
   ),
   env: list(
     "Extra environment variables, added after the ones the operator sets. A name the operator sets is replaced by yours (with a warning Event).",

@@ -108,7 +108,9 @@ export const specSchema: Schema = obj(
 const condition = obj(
   "A condition in the Kubernetes convention (kstatus, Argo CD and Flux read Ready, Progressing, Degraded).",
   {
-    type: str("Ready, Progressing or Degraded.", { maxLength: 64 }),
+    type: str("Ready, Progressing or Degraded; Reconciling and Stalled (kstatus) only while True.", {
+      maxLength: 64,
+    }),
     status: str("True, False or Unknown.", { enum: ["True", "False", "Unknown"] }),
     reason: str("CamelCase reason.", { maxLength: 128 }),
     message: str("Human-readable detail.", { maxLength: 4096 }),
@@ -124,11 +126,15 @@ export const statusSchema: Schema = obj(
   "Observed state.",
   {
     observedGeneration: { ...int("metadata.generation of the spec last acted on."), format: "int64" },
-    conditions: list("Ready, Progressing and Degraded.", condition, {
-      maxItems: 8,
-      "x-kubernetes-list-type": "map",
-      "x-kubernetes-list-map-keys": ["type"],
-    }),
+    conditions: list(
+      "Ready, Progressing and Degraded, plus kstatus's Reconciling and Stalled while True.",
+      condition,
+      {
+        maxItems: 8,
+        "x-kubernetes-list-type": "map",
+        "x-kubernetes-list-map-keys": ["type"],
+      },
+    ),
     deploymentType: str("Kind of the running workload."),
     desiredReplicas: count("Pods wanted (spec.replicas, or the DaemonSet's scheduled nodes)."),
     replicas: count("Pods that exist (the scale subresource's status replicas)."),

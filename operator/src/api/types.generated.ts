@@ -16,7 +16,7 @@ import type {
  */
 export interface Condition {
   /**
-   * Ready, Progressing or Degraded.
+   * Ready, Progressing or Degraded; Reconciling and Stalled (kstatus) only while True.
    */
   type: string;
   /**
@@ -129,12 +129,12 @@ export interface DefaultedMattermostRTCDSpec extends Omit<
    */
   rtcPort: number;
   /**
-   * Pod security context. Replaces the default as a whole.
+   * Pod security context. Replaces the default as a whole. Refused: runAsUser 0 and runAsNonRoot false.
    * @default {"runAsNonRoot":true,"runAsUser":65532,"runAsGroup":65532,"fsGroup":65532,"seccompProfile":{"type":"RuntimeDefault"}}
    */
   podSecurityContext: V1PodSecurityContext;
   /**
-   * Container security context. Replaces the default as a whole; NET_BIND_SERVICE is added when host networking binds a port below 1024.
+   * Container security context. Replaces the default as a whole; NET_BIND_SERVICE is added when host networking binds a port below 1024. Refused: privileged, allowPrivilegeEscalation, running as root, adding any other capability.
    * @default {"allowPrivilegeEscalation":false,"readOnlyRootFilesystem":true,"capabilities":{"drop":["ALL"]}}
    */
   securityContext: V1SecurityContext;
@@ -512,12 +512,12 @@ export interface MattermostRTCDSpec {
    */
   priorityClassName?: string;
   /**
-   * Pod security context. Replaces the default as a whole.
+   * Pod security context. Replaces the default as a whole. Refused: runAsUser 0 and runAsNonRoot false.
    * @default {"runAsNonRoot":true,"runAsUser":65532,"runAsGroup":65532,"fsGroup":65532,"seccompProfile":{"type":"RuntimeDefault"}}
    */
   podSecurityContext?: V1PodSecurityContext;
   /**
-   * Container security context. Replaces the default as a whole; NET_BIND_SERVICE is added when host networking binds a port below 1024.
+   * Container security context. Replaces the default as a whole; NET_BIND_SERVICE is added when host networking binds a port below 1024. Refused: privileged, allowPrivilegeEscalation, running as root, adding any other capability.
    * @default {"allowPrivilegeEscalation":false,"readOnlyRootFilesystem":true,"capabilities":{"drop":["ALL"]}}
    */
   securityContext?: V1SecurityContext;
@@ -566,7 +566,7 @@ export interface MattermostRTCDStatus {
    */
   observedGeneration?: number;
   /**
-   * Ready, Progressing and Degraded.
+   * Ready, Progressing and Degraded, plus kstatus's Reconciling and Stalled while True.
    */
   conditions?: Condition[];
   /**

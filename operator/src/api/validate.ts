@@ -33,9 +33,10 @@ function validate(value: unknown, s: Schema, path: string, errors: string[]): vo
       errors.push(`${path}: must be at least ${s.minLength} characters`);
     if (s.maxLength !== undefined && value.length > s.maxLength)
       errors.push(`${path}: must be at most ${s.maxLength} characters`);
-    if (s.pattern !== undefined && !new RegExp(s.pattern).test(value))
-      errors.push(`${path}: must match ${s.pattern}`);
   }
+  // An int-or-string's pattern (a quantity) applies to its string form, as on the API server.
+  if (typeof value === "string" && s.pattern !== undefined && !new RegExp(s.pattern).test(value))
+    errors.push(`${path}: must match ${s.pattern}`);
   if (Array.isArray(value)) validateList(value, s, path, errors);
   else if (value !== null && typeof value === "object")
     validateObject(value as Record<string, unknown>, s, path, errors);

@@ -54,6 +54,7 @@ export class Manager {
   private workers: Promise<void>[] = [];
   private resyncTimer: ReturnType<typeof setInterval> | undefined;
   private smAvailable = false;
+  private discovering = false;
 
   constructor(kc: KubeConfig, opts: ManagerOptions, log: Logger) {
     this.kc = kc;
@@ -87,8 +88,7 @@ export class Manager {
       if (t.optional && !this.smAvailable) continue;
       this.types.push(t);
     }
-    const namespaces = this.opts.namespaces.length ? this.opts.namespaces : [undefined];
-    for (const ns of namespaces) {
+    for (const ns of this.watchedNamespaces()) {
       const cri = new ResilientInformer<MattermostRTCD>(
         this.kc,
         this.client,
@@ -97,17 +97,7 @@ export class Manager {
         (_t, o) => this.enqueue(o.metadata?.namespace, o.metadata?.name),
       );
       this.crInformers.push(cri);
-      for (const type of this.types) {
-        const inf = new ResilientInformer<KubernetesObject>(
-          this.kc,
-          this.client,
-          { type, namespace: ns, labelSelector: MANAGED_BY_SELECTOR },
-          this.log,
-          (_t, o) => this.enqueueOwner(o),
-        );
-        const key = typeKey(type);
-        this.owned.set(key, [...(this.owned.get(key) ?? []), inf]);
-      }
+      for (const type of this.types) this.addOwned(type, this.ownedInformer(type, ns));
       // Pods only feed status (why a rollout waits); they are never written.
       this.podInformers.push(
         new ResilientInformer<V1Pod>(
@@ -177,7 +167,10 @@ export class Manager {
     if (this.opts.leaderElection) this.metrics.leader.set({ name: this.opts.leaderElection.name }, 1);
     this.resyncAll();
     if (this.opts.resyncPeriodMs > 0) {
-      this.resyncTimer = setInterval(() => this.resyncAll(), this.opts.resyncPeriodMs);
+      this.resyncTimer = setInterval(() => {
+        this.resyncAll();
+        void this.rediscover();
+      }, this.opts.resyncPeriodMs);
       this.resyncTimer.unref();
     }
     for (let i = 0; i < this.opts.maxConcurrentReconciles; i++) this.workers.push(this.worker());
@@ -272,6 +265,60 @@ export class Manager {
           .filter((p) => p.metadata?.labels?.[INSTANCE_LABEL] === instance),
       serviceMonitorAvailable: () => this.smAvailable,
     };
+  }
+
+  private watchedNamespaces(): (string | undefined)[] {
+    return this.opts.namespaces.length ? this.opts.namespaces : [undefined];
+  }
+
+  private ownedInformer(type: ResourceType, ns: string | undefined): ResilientInformer<KubernetesObject> {
+    return new ResilientInformer<KubernetesObject>(
+      this.kc,
+      this.client,
+      { type, namespace: ns, labelSelector: MANAGED_BY_SELECTOR },
+      this.log,
+      (_t, o) => this.enqueueOwner(o),
+    );
+  }
+
+  private addOwned(type: ResourceType, inf: ResilientInformer<KubernetesObject>): void {
+    const key = typeKey(type);
+    this.owned.set(key, [...(this.owned.get(key) ?? []), inf]);
+  }
+
+  /**
+   * A Prometheus Operator installed after we started (or a discovery call that
+   * failed) must not disable ServiceMonitors until a restart: every resync
+   * asks again until the API is there, then watches it and reconciles all.
+   */
+  private async rediscover(): Promise<void> {
+    if (this.smAvailable || this.discovering || this.stopping) return;
+    this.discovering = true;
+    try {
+      if (!(await this.discoverServiceMonitor())) return;
+      const types = ownedTypes.filter((t) => t.optional);
+      const added = types.flatMap((type) =>
+        this.watchedNamespaces().map((ns) => ({ type, inf: this.ownedInformer(type, ns) })),
+      );
+      await Promise.all(added.map((a) => a.inf.start()));
+      await Promise.all(added.map((a) => a.inf.waitForSync()));
+      if (this.stopping) {
+        await Promise.all(added.map((a) => a.inf.stop()));
+        return;
+      }
+      // Only once their caches are complete, so no reconcile sees them half-filled.
+      for (const a of added) this.addOwned(a.type, a.inf);
+      this.types.push(...types);
+      this.smAvailable = true;
+      this.log.info("ServiceMonitor API found; reconciling ServiceMonitors");
+      this.resyncAll();
+    } catch (err) {
+      this.log.warn("ServiceMonitor discovery failed; trying again on the next resync", {
+        error: errorMessage(err),
+      });
+    } finally {
+      this.discovering = false;
+    }
   }
 
   private async discoverServiceMonitor(): Promise<boolean> {

@@ -25,6 +25,7 @@ import { computeStatus, statusEqual } from "../status/compute.ts";
 import { RESOURCES, apiVersionOf, type ResourceType } from "../api/resources.ts";
 import { KubeApiError, type KubeClient } from "./kube-client.ts";
 import { firstDifference } from "./semantic.ts";
+import { conflictMessage, controlledBy, findConflicts } from "./ownership.ts";
 import type { EventRecorder } from "./events.ts";
 import type { Logger } from "../util/log.ts";
 import { errorMessage } from "../util/errors.ts";
@@ -114,7 +115,13 @@ export class Reconciler {
     const secrets = await this.checkSecrets(cr);
     problems.push(...secrets.problems);
     if (problems.length === 0 && generatedAdminSecretRequired(cr)) {
-      const admin = await this.ensureAdminSecret(cr, log);
+      // The first write of an instance: only if none of its names is taken.
+      const guard = () =>
+        this.nameConflict(
+          cr,
+          render(cr, { serviceMonitorAvailable: this.caches.serviceMonitorAvailable() }).objects,
+        );
+      const admin = await this.ensureAdminSecret(cr, log, guard);
       if (admin.problem) problems.push(admin.problem);
       if (admin.value) secrets.values.push(admin.value);
     }
@@ -127,8 +134,13 @@ export class Reconciler {
         });
         for (const w of warnings) this.events.record(cr, "Warning", "RenderWarning", w);
         const desired = objects.map((o) => withOwner(o, cr));
-        result.applied = await this.applyAll(cr, desired, log, fresh);
-        result.deleted = await this.prune(cr, desired, log);
+        const conflict = await this.nameConflict(cr, desired);
+        if (conflict) {
+          problems.push(conflict);
+        } else {
+          result.applied = await this.applyAll(cr, desired, log, fresh);
+          result.deleted = await this.prune(cr, desired, log);
+        }
       } catch (err) {
         problems.push(applyProblem(err));
       }
@@ -186,9 +198,28 @@ export class Reconciler {
    * user's call (deleting the Secret makes a new key, and the checksum then
    * rolls the pods onto it).
    */
+  /**
+   * Write nothing at all when a name is taken by an object we did not create:
+   * half an instance next to a user's object (say our Deployment behind their
+   * Service) would be worse than none.
+   */
+  private async nameConflict(cr: MattermostRTCD, objects: KubernetesObject[]): Promise<Problem | undefined> {
+    const ns = cr.metadata!.namespace!;
+    const conflicts = await findConflicts(
+      this.client,
+      cr,
+      objects.map((obj) => {
+        const type = this.typeOf(obj);
+        return { obj, type, cached: this.caches.getOwned(type, ns, obj.metadata!.name!) };
+      }),
+    );
+    return conflicts.length ? { reason: "NameConflict", message: conflictMessage(conflicts, ns) } : undefined;
+  }
+
   private async ensureAdminSecret(
     cr: MattermostRTCD,
     log: Logger,
+    guard: () => Promise<Problem | undefined>,
   ): Promise<{ problem?: Problem; value?: SecretValue }> {
     const ns = cr.metadata!.namespace!;
     const secretName = adminSecretName(cr);
@@ -200,6 +231,8 @@ export class Reconciler {
     if (cached) return { value: valueOf(cached) };
     const existing = await this.client.getOrUndefined<V1Secret>(RESOURCES.Secret, ns, secretName);
     if (existing) return { value: valueOf(existing) };
+    const conflict = await guard();
+    if (conflict) return { problem: conflict };
     const secret = withOwner(
       {
         apiVersion: apiVersionOf(RESOURCES.Secret),
@@ -307,10 +340,8 @@ export class Reconciler {
       (this.caches.getOwned(RESOURCES.Deployment, ns, name) as V1Deployment | undefined) ??
       (this.caches.getOwned(RESOURCES.DaemonSet, ns, name) as V1DaemonSet | undefined);
     const liveWorkload =
-      workload && isOwnedBy(workload, cr) && workloadKindWanted(cr, workload) ? workload : undefined;
-    const services = this.caches
-      .listOwned(RESOURCES.Service, ns)
-      .filter((s) => isOwnedBy(s, cr)) as V1Service[];
+      workload && controlledBy(workload, cr) && workloadKindWanted(cr, workload) ? workload : undefined;
+    const services = this.caches.listOwned(RESOURCES.Service, ns).filter((s) => controlledBy(s, cr)) as V1Service[];
     const status = computeStatus({
       cr,
       workload: liveWorkload,
@@ -344,10 +375,6 @@ export class Reconciler {
 function workloadKindWanted(cr: MattermostRTCD, w: KubernetesObject): boolean {
   const want = cr.spec?.deploymentType ?? "Deployment";
   return w.kind === undefined || w.kind === want;
-}
-
-function isOwnedBy(obj: KubernetesObject, cr: MattermostRTCD): boolean {
-  return !!obj.metadata?.ownerReferences?.some((r) => r.uid === cr.metadata?.uid && r.controller);
 }
 
 function labelsFor(cr: MattermostRTCD): Record<string, string> {

@@ -1,5 +1,6 @@
 // Status in the shape kstatus, Argo CD and Flux understand: observedGeneration
-// plus Ready / Progressing / Degraded conditions, replica counts for the scale
+// plus Ready / Progressing / Degraded conditions (and kstatus's Reconciling /
+// Stalled while they are True), replica counts for the scale
 // subresource, and the endpoint to give the Mattermost server.
 import type { V1DaemonSet, V1Deployment, V1Pod, V1Service } from "@kubernetes/client-node";
 import type { Condition, MattermostRTCD, MattermostRTCDStatus } from "../api/index.ts";
@@ -168,6 +169,11 @@ export function computeStatus(input: StatusInput): MattermostRTCDStatus {
       condition("Ready", ready),
       condition("Progressing", progressing),
       condition("Degraded", degraded),
+      // kstatus (Flux, kpt, cli-utils) reads Ready=False as "in progress"
+      // forever: only Stalled makes it "failed" (and Reconciling says why it
+      // waits). Both are present only while True, as kstatus expects.
+      ...(progressing.status === "True" ? [condition("Reconciling", progressing)] : []),
+      ...(degraded.status === "True" ? [condition("Stalled", degraded)] : []),
     ],
     deploymentType: kind,
     desiredReplicas: c.desired,
