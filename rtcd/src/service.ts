@@ -7,7 +7,7 @@ import { AuthService } from "./api/auth.ts";
 import { createApiServer, type ApiServer } from "./api/server.ts";
 import { Drainer } from "./calls/drain.ts";
 import type { MediaPlane } from "./calls/media.ts";
-import { MISSING_MEDIA_PLANE, MissingMediaPlane } from "./calls/no-media.ts";
+import { MISSING_MEDIA_PLANE } from "./calls/no-media.ts";
 import { CallRegistry } from "./calls/registry.ts";
 import type { Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
@@ -20,9 +20,9 @@ import { DEFAULT_WS_OPTIONS, WSServer, type Conn, type WSOptions } from "./ws/se
 // Internal knobs for tests and embedders; not configuration keys.
 export interface RtcdOptions {
   // A media plane, or a factory given the service's metrics; main.ts passes
-  // the mediasoup one, control-plane tests a NoMediaPlane. Without one the
-  // API serves but every join is refused (calls/no-media.ts).
-  media?: MediaPlane | ((metrics: Metrics, log: Logger) => MediaPlane);
+  // the mediasoup one, control-plane tests a NoMediaPlane. Required: an rtcd
+  // without one would accept calls whose offers nobody answers.
+  media: MediaPlane | ((metrics: Metrics, log: Logger) => MediaPlane);
   ws?: Partial<WSOptions>;
   authRatePerSecond?: number;
   maxSessions?: number;
@@ -45,7 +45,9 @@ export class Rtcd {
   readonly config: Config;
   private readonly log: Logger;
 
-  constructor(config: Config, log: Logger, opts: RtcdOptions = {}) {
+  constructor(config: Config, log: Logger, opts: RtcdOptions) {
+    // Checked at run time too, for callers without the type checker.
+    if (!opts?.media) throw new Error(MISSING_MEDIA_PLANE);
     this.config = config;
     this.log = log;
     const sec = config.api.security;
@@ -63,11 +65,7 @@ export class Rtcd {
       onRefused: (why) =>
         this.metrics.limitRefusals.inc({ limit: why === "registrations" ? why : `auth_${why}` }),
     });
-    this.media =
-      typeof opts.media === "function"
-        ? opts.media(this.metrics, log)
-        : (opts.media ?? new MissingMediaPlane());
-    if (!opts.media) log.error(`service: ${MISSING_MEDIA_PLANE}`);
+    this.media = typeof opts.media === "function" ? opts.media(this.metrics, log) : opts.media;
     const media = this.media;
     this.cpu = new CPULoadSampler(undefined, {
       seconds: () => {

@@ -11,6 +11,7 @@ import { newID } from "../src/ids.ts";
 import { decodeFrame } from "../src/ws/codec.ts";
 import { jsonLine, plainLine } from "../src/log.ts";
 import { silentLogger } from "../src/log.ts";
+import { NoMediaPlane } from "../src/calls/no-media.ts";
 import { Rtcd } from "../src/service.ts";
 import { CPULoadSampler } from "../src/system.ts";
 import { nodeBin, OURS_MAIN } from "./support/procs.ts";
@@ -102,7 +103,11 @@ describe("the API in-process", () => {
       RTCD_API_SECURITY_ALLOWSELFREGISTRATION: "true",
       RTCD_STORE_DATASOURCE: join(dir, "db"),
     });
-    rtcd = new Rtcd(config, silentLogger, { processMetrics: false, authRatePerSecond: 1000 });
+    rtcd = new Rtcd(config, silentLogger, {
+      processMetrics: false,
+      authRatePerSecond: 1000,
+      media: (_m, log) => new NoMediaPlane(log),
+    });
     const addr = await rtcd.start();
     base = `http://127.0.0.1:${addr.port}`;
   });
@@ -193,7 +198,11 @@ describe("TLS, as rtcd serves it when api.http.tls.enable is set", () => {
       RTCD_API_SECURITY_ALLOWSELFREGISTRATION: "true",
       RTCD_STORE_DATASOURCE: join(dir, "db"),
     });
-    const server = new Rtcd(config, silentLogger, { processMetrics: false, authRatePerSecond: 1000 });
+    const server = new Rtcd(config, silentLogger, {
+      processMetrics: false,
+      authRatePerSecond: 1000,
+      media: (_m, log) => new NoMediaPlane(log),
+    });
     const { port } = await server.start();
     try {
       const ca = readFileSync(cert);

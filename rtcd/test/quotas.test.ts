@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import WebSocket from "ws";
 import { loadConfig } from "../src/config/index.ts";
 import { silentLogger } from "../src/log.ts";
+import { NoMediaPlane } from "../src/calls/no-media.ts";
 import { Rtcd } from "../src/service.ts";
 import { decodeMulti, encode } from "@msgpack/msgpack";
 import { until } from "./support/rtc-peer.ts";
@@ -33,7 +34,11 @@ describe("quotas (in-process rtcd, no media)", () => {
       RTCD_LIMITS_WSCONNECTIONSPERCLIENT: "2",
       RTCD_LIMITS_REGISTRATIONS: "3",
     });
-    rtcd = new Rtcd(config, silentLogger, { processMetrics: false, authRatePerSecond: 1000 });
+    rtcd = new Rtcd(config, silentLogger, {
+      processMetrics: false,
+      authRatePerSecond: 1000,
+      media: (_m, log) => new NoMediaPlane(log),
+    });
     const addr = await rtcd.start();
     base = `http://127.0.0.1:${addr.port}`;
   });

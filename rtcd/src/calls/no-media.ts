@@ -1,5 +1,5 @@
-// Media planes without media, for the control plane's own tests and for an
-// rtcd built without the mediasoup plane (main.ts passes that one).
+// A media plane without media, for the control plane's own tests, and the
+// error an rtcd built without any media plane gives.
 import type { Logger } from "../log.ts";
 import type { MediaEvents, MediaPlane, RTCMessage, SessionConfig } from "./media.ts";
 
@@ -38,22 +38,4 @@ export class NoMediaPlane implements MediaPlane {
 }
 
 export const MISSING_MEDIA_PLANE =
-  "rtcd was built without a media plane (RtcdOptions.media): it cannot take calls";
-
-// What an rtcd built without a media plane gets: its HTTP API serves, but
-// every join is refused with MISSING_MEDIA_PLANE (the control plane logs it
-// and sends the plugin `close`), instead of a call whose offers go
-// unanswered.
-export class MissingMediaPlane implements MediaPlane {
-  readonly name = "missing";
-
-  openSession(): void {
-    throw new Error(MISSING_MEDIA_PLANE);
-  }
-
-  signal(): void {}
-
-  closeSession(): void {}
-
-  async close(): Promise<void> {}
-}
+  "rtcd needs a media plane (RtcdOptions.media: the mediasoup one, or NoMediaPlane for control-plane tests)";
