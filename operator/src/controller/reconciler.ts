@@ -3,6 +3,8 @@
 // and report status. Everything it needs to read comes from informer caches,
 // except the Secrets it references (read, never cached: they hold values), so
 // a reconcile of an unchanged CR makes no write.
+// A little over ~400 lines: the steps of one reconcile, in order; the pure
+// parts (render, status, ownership, semantic diff) already live apart.
 import { createHash, randomBytes } from "node:crypto";
 import type {
   KubernetesObject,
