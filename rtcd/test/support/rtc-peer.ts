@@ -2,8 +2,9 @@
 // WebSocket API the way the Calls plugin relays browsers: one WebSocket per
 // plugin (client ID), `join` per session, `rtc` messages carrying the
 // browser's JSON SDP/ICE, `close`/`vad` back.
-// Slightly over ~400 lines: the peer and its plugin connection are one unit
-// every rtcd test uses; the packet builders already live apart (opusPacket).
+// Slightly over ~400 lines: the peer, its plugin connection and the
+// fake-microphone packet builder (opusPacket, shared with calls-client.ts)
+// are the one unit every rtcd test uses.
 import { decodeMulti, encode } from "@msgpack/msgpack";
 import {
   MediaStream,
