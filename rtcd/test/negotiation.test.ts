@@ -64,6 +64,18 @@ describe("Negotiation", () => {
     expect(mids(n.takeOffer()!.media)).toEqual(["0", "s0"]);
   });
 
+  test("the outstanding offer's consumers are known until it is answered (they resume then)", () => {
+    const n = answered();
+    expect(n.offeredConsumers()).toEqual([]);
+    n.queue(consumerSection("p1"));
+    expect(n.offeredConsumers()).toEqual([]); // queued, not offered yet
+    n.takeOffer();
+    n.queue(consumerSection("p2"));
+    expect(n.offeredConsumers().map((c) => c.producerId)).toEqual(["p1"]);
+    n.applyAnswer([{ mid: "s0", port: 9 }]);
+    expect(n.offeredConsumers()).toEqual([]);
+  });
+
   test("one offer at a time: the next waits for the answer, then carries what queued meanwhile", () => {
     const n = answered();
     n.queue(consumerSection("p1"));

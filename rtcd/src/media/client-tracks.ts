@@ -7,6 +7,7 @@ import type { types as ms } from "mediasoup";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import { answerMedia, sends, ssrcKey } from "./client-section.ts";
+import { trackMime } from "./codecs.ts";
 import type { MediaSection, ProducerInfo, Sender } from "./forwarding.ts";
 import type { MediaDesc } from "./sdp.ts";
 
@@ -74,7 +75,8 @@ export class ClientTracks {
     };
     sec.producer = info;
     await this.offerOnFirstRtp(info);
-    const labels = { groupID: cfg.GroupID, direction: "in", type: kind };
+    // rtcd labels tracks with their MIME type (audio/opus, video/VP8).
+    const labels = { groupID: cfg.GroupID, direction: "in", type: trackMime(rtpParameters) };
     this.metrics.rtpTracks.inc(labels);
     producer.observer.once("close", () => this.metrics.rtpTracks.dec(labels));
     if (kind === "audio" && type === "voice") await this.call.levels.addProducer({ producerId: producer.id });

@@ -28,3 +28,9 @@ export const SUPPORTED_EXTENSIONS = new Set([
 // carries the signaling lock), but only this long: a client whose channel
 // never opens still gets media (rtcd would send it nothing).
 export const DC_WAIT_MS = 5_000;
+
+// A track's MIME type (audio/opus, video/VP8, video/AV1), as rtcd labels
+// rtcd_rtc_rtp_tracks_total{type}: the kind alone cannot tell VP8 from AV1.
+export function trackMime(p: ms.RtpParameters): string {
+  return p.codecs[0]?.mimeType ?? "unknown";
+}

@@ -168,6 +168,11 @@ export class Negotiation<P, C extends Consumed> {
     return { version: ++this.version, media: this.secs.map((x) => x.media) };
   }
 
+  // The consumers our outstanding offer names (none when no offer is out).
+  offeredConsumers(): C[] {
+    return (this.offered ?? []).flatMap((o) => (o.sec.consumer ? [o.sec.consumer] : []));
+  }
+
   // The client's answer to our offer; sections of ours it rejected (port 0)
   // are dropped, their consumers returned. False: no offer was outstanding.
   applyAnswer(answer: readonly { mid: string; port: number }[]): C[] | false {

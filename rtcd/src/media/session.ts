@@ -3,6 +3,9 @@
 // sends) and consumers (what it receives), its calls-dc, mute and screen
 // state and its timers. It tells its call what changes for the others
 // (CallHost); the call is what looks across sessions.
+// About 400 lines: the signaling state machine reads best in one place; its
+// pure parts (negotiation.ts, client-section.ts) and the transport, calls-dc
+// and producer bookkeeping already live in files of their own.
 import { randomBytes } from "node:crypto";
 import type { types as ms } from "mediasoup";
 import { RTCType, type MediaEvents, type RTCMessage, type SessionConfig } from "../calls/media.ts";
@@ -10,6 +13,7 @@ import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import { consumerMedia, dataSection, isDataSection, mediaMap } from "./client-section.ts";
 import { ClientTracks, type TracksHost } from "./client-tracks.ts";
+import { trackMime } from "./codecs.ts";
 import { forwards, supportsAV1, type MediaSection, type ProducerInfo } from "./forwarding.ts";
 import { SimulcastLayers } from "./layer-control.ts";
 import { Negotiation } from "./negotiation.ts";
@@ -197,17 +201,23 @@ export class Session {
       consumer = await this.transport.consume({
         producerId: id,
         rtpCapabilities: this.caps,
-        paused: false,
+        // Nothing reaches the client before it has answered the offer that
+        // names this track: an early packet makes the client (pion) guess a
+        // section for the unknown SSRC, build a track with an empty ID that
+        // the Calls client drops, and then ignore the SSRC for good when the
+        // offer arrives. Resumed in onAnswer (rtcd's pion sends nothing
+        // before the answer is applied either).
+        paused: true,
         ...(p.producer.type === "simulcast" ? { preferredLayers: SimulcastLayers.initial } : {}),
         appData: { type: p.type, from: p.owner.cfg.SessionID },
       });
     } finally {
       this.consuming.delete(id);
     }
-    this.deps.metrics.rtpTracks.inc({ groupID: this.cfg.GroupID, direction: "out", type: consumer.kind });
-    consumer.observer.once("close", () =>
-      this.deps.metrics.rtpTracks.dec({ groupID: this.cfg.GroupID, direction: "out", type: consumer.kind }),
-    );
+    // rtcd labels tracks with their MIME type (audio/opus, video/VP8).
+    const labels = { groupID: this.cfg.GroupID, direction: "out", type: trackMime(consumer.rtpParameters) };
+    this.deps.metrics.rtpTracks.inc(labels);
+    consumer.observer.once("close", () => this.deps.metrics.rtpTracks.dec(labels));
     if (this.done) {
       consumer.close();
       return;
@@ -327,12 +337,16 @@ export class Session {
 
   private async onAnswer(sdp: string): Promise<void> {
     const answer = parseSdp(sdp);
+    const answered = this.neg.offeredConsumers();
     const dropped = this.neg.applyAnswer(answer.media);
     if (dropped === false) {
       this.log.debug("media: answer without an outstanding offer, ignored");
       return;
     }
     for (const c of dropped) if (!c.closed) c.close();
+    // The client now knows these tracks: media may flow (a video consumer
+    // asks its producer for a key frame as it resumes).
+    for (const c of answered) if (!c.closed && c.paused) await c.resume();
     this.deps.metrics.rtcSignalingLockLockedTime.observe(
       { groupID: this.cfg.GroupID },
       (Date.now() - this.offeredAt) / 1000,
