@@ -56,14 +56,32 @@ describe("two of our rtcds behind one name, with the real plugin", () => {
       // both report about the same load here, so calls land on both; up to
       // ten calls (all on one host by chance: 1 in 512).
       let ch = 0;
+      let onA: { ch: number; idx: number } | undefined;
       for (; ch < 10; ch++) {
-        await startCall(ch);
+        const idx = await startCall(ch);
         const w = await where();
+        if (!onA && w.a > 0) onA = { ch, idx };
         if (w.a > 0 && w.b > 0) break;
       }
       const spread = await where();
       expect(spread.a, "calls on the first host").toBeGreaterThan(0);
       expect(spread.b, "calls on the second host").toBeGreaterThan(0);
+
+      // A call with media on h0: a listener joins it and its starter talks.
+      const listener = next++;
+      d.join(listener, users[listener]!.token, channels[onA!.ch]!);
+      await d.waitFor("the listener to connect", isEv("rtc_connected", listener), 60_000);
+      d.op(onA!.idx, "unmute");
+      const voiceAt = async () => {
+        const st = await d.stats();
+        const t = (st.get(listener)?.tracks ?? []).find((x) => x.type === "voice");
+        return { packets: t?.packets ?? 0, fresh: t ? Date.now() - t.lastAt < 1000 : false };
+      };
+      await waitFor(
+        "voice to flow on the h0 call",
+        async () => ((await voiceAt()).fresh ? true : undefined),
+        30_000,
+      );
 
       // h0 leaves the name: the plugin flags it at its next resolution.
       s.mm.setHosts({ [RTCD_NAME]: [h1.host] });
@@ -78,6 +96,16 @@ describe("two of our rtcds behind one name, with the real plugin", () => {
       // h0 keeps every call it had, and no new one; h1 gets all three.
       expect(after.a, "the flagged host keeps its calls").toBe(before.a);
       expect(after.b - before.b, "new calls go to the host still in the name").toBe(3);
+      // ...and its running call still carries media.
+      const then = await voiceAt();
+      await waitFor(
+        "voice to keep flowing on the flagged host's call",
+        async () => {
+          const now = await voiceAt();
+          return now.fresh && now.packets > then.packets + 50 ? true : undefined;
+        },
+        20_000,
+      );
     },
   );
 });
