@@ -54,7 +54,9 @@ export async function startRtcdUnderTest(o: RtcdOptions): Promise<RtcdUnderTest>
     RTCD_LOGGER_CONSOLEJSON: "true",
     ...o.env,
   };
-  const [cmd, args] = o.impl === "rtcd" ? [o.realBinary, []] : [nodeBin(), [OURS_MAIN]];
+  // MMRTCD_OURS_MAIN runs another checkout of our rtcd (e.g. a candidate fix) through the same harness.
+  const ours = process.env["MMRTCD_OURS_MAIN"] || OURS_MAIN;
+  const [cmd, args] = o.impl === "rtcd" ? [o.realBinary, []] : [nodeBin(), [ours]];
   const argv = [...args, "--config", join(o.dir, "absent.toml")];
   const logFile = join(o.dir, `${o.impl}.log`);
   const proc = o.cpus
