@@ -17,6 +17,27 @@ export async function sessionsOf(mm: Mattermost, channel: string): Promise<Map<s
   return new Map((st.call?.sessions ?? []).map((x) => [x.session_id, x.user_id]));
 }
 
+/**
+ * Polls the plugin until the call in `channel` has `n` sessions. Twice a
+ * second at most: the plugin rate-limits its API per user (429).
+ */
+export function untilSessions(mm: Mattermost, channel: string, n: number, what: string, timeoutMs = 30_000) {
+  return waitFor(
+    what,
+    async () => {
+      try {
+        return (await sessionsOf(mm, channel)).size === n ? true : undefined;
+      } catch (err) {
+        if (String(err).includes(": 429 ")) return undefined;
+        throw err;
+      }
+    },
+    timeoutMs,
+    () => "",
+    500,
+  );
+}
+
 /** Maps a track's sender (a session ID) to the member index sending it. */
 async function senderMap(
   mm: Mattermost,
@@ -117,11 +138,7 @@ export async function runThreeUsers(s: Stack): Promise<void> {
 
   // Leave: b goes; a and c keep each other and b's media stops.
   d.op(b, "leave");
-  await waitFor(
-    "b's session to end",
-    async () => ((await sessionsOf(s.mm, ch)).size === 2 ? true : undefined),
-    20_000,
-  );
+  await untilSessions(s.mm, ch, 2, "b's session to end");
   const rest = m.filter((x) => x.idx !== b);
   await flow(expectedTracks(rest, [a, c], [a]));
   await statsUntil(s, "b's voice to stop at a and c", (st) => {
@@ -133,11 +150,7 @@ export async function runThreeUsers(s: Stack): Promise<void> {
   if (badTrackIDs(d).length) throw new Error(`unparseable track IDs: ${JSON.stringify(badTrackIDs(d))}`);
   d.op(a, "leave");
   d.op(c, "leave");
-  await waitFor(
-    "the call to end",
-    async () => ((await sessionsOf(s.mm, ch)).size === 0 ? true : undefined),
-    20_000,
-  );
+  await untilSessions(s.mm, ch, 0, "the call to end");
 }
 
 export interface BurstResult {
@@ -202,9 +215,5 @@ export async function joinBurst(
 /** Everyone leaves; resolves when the plugin reports the call over. */
 export async function leaveAll(s: Stack, channel: string, members: Member[]): Promise<void> {
   for (const x of members) s.driver!.op(x.idx, "leave");
-  await waitFor(
-    "the call to end",
-    async () => ((await sessionsOf(s.mm, channel)).size === 0 ? true : undefined),
-    30_000,
-  );
+  await untilSessions(s.mm, channel, 0, "the call to end");
 }

@@ -49,6 +49,7 @@ export async function waitFor<T>(
   check: () => Promise<T | undefined> | T | undefined,
   timeoutMs: number,
   onTimeout: () => string = () => "",
+  everyMs = 100,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -56,6 +57,6 @@ export async function waitFor<T>(
     if (v !== undefined) return v;
     if (Date.now() > deadline)
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${onTimeout()}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
