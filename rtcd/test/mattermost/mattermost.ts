@@ -9,7 +9,7 @@
 // re-reads it when the file changes).
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort } from "../../../e2e/cluster/index.ts";
+import { freePort } from "@mattermost-rtcd/e2e/cluster";
 import { startProc, stopProc, tailOf, waitFor, type Proc } from "./proc.ts";
 
 export const PLUGIN_ID = "com.mattermost.calls";

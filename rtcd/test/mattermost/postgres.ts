@@ -4,7 +4,7 @@
 import { execFileSync } from "node:child_process";
 import { chownSync, existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { freePort } from "../../../e2e/cluster/index.ts";
+import { freePort } from "@mattermost-rtcd/e2e/cluster";
 import { startProc, stopProc, waitFor, tailOf, type Proc } from "./proc.ts";
 
 export interface Postgres {

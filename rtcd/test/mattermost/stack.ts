@@ -6,7 +6,7 @@
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "../../../e2e/cluster/index.ts";
+import { freePort } from "@mattermost-rtcd/e2e/cluster";
 import { buildRealRtcd } from "../support/go-build.ts";
 import type { Impl } from "../support/procs.ts";
 import { buildAll, type Built } from "./build.ts";
