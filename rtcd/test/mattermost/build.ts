@@ -18,7 +18,9 @@ import {
 import { join } from "node:path";
 import { cacheRoot } from "../support/go-build.ts";
 
-export const ORACLE_DIR = process.env["MMRTCD_ORACLE_DIR"] ?? "/work/shared/oracle";
+// shared/ sits beside the repository's checkout (as in CI's fresh clone).
+export const ORACLE_DIR =
+  process.env["MMRTCD_ORACLE_DIR"] ?? join(import.meta.dirname, "..", "..", "..", "..", "shared", "oracle");
 const SERVER_ARCHIVE = "mattermost-server-dbcfd0c.tar.gz";
 const SERVER_COMMIT = "dbcfd0c90e29346da18aa2d97168773abdbc4f3a";
 const PLUGIN_ARCHIVE = "mattermost-plugin-calls-eb708b4.tar.gz";
