@@ -79,7 +79,7 @@ describe.runIf(CHROMIUM)("simulcast layer per viewer against ours", () => {
     const detail = async () =>
       tl.report(viewer ? screen() : [], r.logFile, [
         `Chromium viewer's frame widths: ${JSON.stringify(await watcher.videoInWidths().catch(() => []))}`,
-        `Chromium sharer bytes per rid: ${JSON.stringify(await sharer.videoRidsOut().catch(() => ({})))}`,
+        `Chromium sharer per rid: ${JSON.stringify(await sharer.videoSendState().catch(() => ({})))}`,
       ]);
     const until = async (what: string, fn: () => boolean | Promise<boolean>, ms: number) => {
       await untilBare(what, fn, ms, detail);

@@ -82,6 +82,12 @@ window.shareScreen = async (opts = {}) => {
   }, 50);
   const stream = canvas.captureStream(20);
   const track = stream.getVideoTracks()[0];
+  // What a captured screen says of itself (getDisplayMedia tracks are
+  // screencasts): keep the resolution and drop frames when the encoder is
+  // short of CPU. A canvas track is a camera to Chromium, whose CPU
+  // adaptation scales it down until the h layer is no longer sent: under a
+  // loaded CI machine that left h at 0 bytes for 30 s.
+  track.contentHint = "detail";
   window.sendRtc(5, JSON.stringify({ screenStreamID: stream.id }));
   await window.peer.addTrack(track, stream);
   if (opts.lowScale) {
@@ -97,6 +103,21 @@ window.videoInWidth = async () => {
     if (r.type === "inbound-rtp" && r.kind === "video" && r.frameWidth) w = r.frameWidth;
   });
   return w;
+};
+// Why the sender sends what it sends, per RID (for failure messages).
+window.videoSendState = async () => {
+  const out = {};
+  (await window.peer.getStats()).forEach((r) => {
+    if (r.type === "outbound-rtp" && r.kind === "video")
+      out[r.rid ?? ""] = {
+        bytes: r.bytesSent,
+        width: r.frameWidth,
+        fps: r.framesPerSecond,
+        limitedBy: r.qualityLimitationReason,
+        active: r.active,
+      };
+  });
+  return out;
 };
 window.videoRidsOut = async () => {
   const out = {};
@@ -260,6 +281,14 @@ export class BrowserClient {
   videoInWidths(): Promise<number[]> {
     return this.page.evaluate(
       () => (globalThis as unknown as { calls: { videoWidths: number[] } }).calls.videoWidths,
+    );
+  }
+
+  // Per simulcast RID: bytes, frame width, frame rate and what limits it
+  // (Chromium's qualityLimitationReason: cpu, bandwidth or none).
+  videoSendState(): Promise<Record<string, unknown>> {
+    return this.page.evaluate(() =>
+      (globalThis as unknown as { videoSendState(): Promise<Record<string, unknown>> }).videoSendState(),
     );
   }
 
