@@ -8,6 +8,10 @@ import { isIPv6 } from "node:net";
 
 interface Bucket {
   tokens: number;
+  // Failed key checks this source may still make before it waits: a client
+  // with the right key never fails, one that mistyped a few times is not
+  // slowed, a guesser gets failureBurst and then one per penalty.
+  failures: number;
   last: number;
   // Attempts of this source between take() and done().
   inFlight: number;
@@ -21,60 +25,76 @@ export class SourceBuckets {
   private readonly now: () => number;
 
   private readonly maxInFlight: number;
-  private readonly failureDebt: number;
+  private readonly failuresPerMs: number;
+  private readonly failureBurst: number;
+  private readonly maxWaitMs: number;
 
   constructor(
     ratePerSecond: number,
     burst: number,
     maxInFlight = Infinity,
     failurePenaltySeconds = 0,
+    failureBurst = Infinity,
+    maxWaitMs = 10_000,
     maxSources = 10_000,
     now = () => performance.now(),
   ) {
     this.perMs = ratePerSecond / 1000;
     this.burst = burst;
     this.maxInFlight = maxInFlight;
-    this.failureDebt = ratePerSecond * failurePenaltySeconds;
+    this.failuresPerMs = failurePenaltySeconds > 0 ? 1 / (failurePenaltySeconds * 1000) : Infinity;
+    this.failureBurst = failureBurst;
+    this.maxWaitMs = maxWaitMs;
     this.maxSources = maxSources;
     this.now = now;
   }
 
-  // Takes a token for `source` if it has one now and fewer than
-  // maxInFlight of its attempts are under way; done(source) ends the
-  // attempt. Slow key checks make the in-flight bound the one that holds
-  // under a flood: one address never has more than that many hashes
-  // running or queued, whatever the hash costs on a busy machine.
-  take(source: string | undefined): boolean {
+  // Starts an attempt of `source`: the milliseconds it must wait for its
+  // turn (its pace past the burst, and past its free failures until one
+  // comes back; 0 otherwise), or undefined when it is refused at once:
+  // maxInFlight of its attempts are already waiting or under way, or the
+  // wait would exceed maxWaitMs. done(source) ends it. Waiting is bounded by
+  // maxInFlight per source, so a flood from one address holds no more than
+  // that; a client that is merely fast, or mistyped its key, is delayed, not
+  // refused (as rtcd delays what exceeds its limiter).
+  take(source: string | undefined): number | undefined {
     // In-process callers (no socket) are not network sources.
-    if (source === undefined) return true;
+    if (source === undefined) return 0;
     const key = sourceKey(source);
     const t = this.now();
     let b = this.buckets.get(key);
     if (b) {
       b.tokens = Math.min(this.burst, b.tokens + (t - b.last) * this.perMs);
+      b.failures = Math.min(this.failureBurst, b.failures + (t - b.last) * this.failuresPerMs);
       b.last = t;
       // Most recently used last, so eviction below drops the idle ones.
       this.buckets.delete(key);
     } else {
       if (this.buckets.size >= this.maxSources) this.evict();
-      b = { tokens: this.burst, last: t, inFlight: 0 };
+      b = { tokens: this.burst, failures: this.failureBurst, last: t, inFlight: 0 };
     }
     this.buckets.set(key, b);
-    if (b.tokens < 1 || b.inFlight >= this.maxInFlight) return false;
+    if (b.inFlight >= this.maxInFlight) return undefined;
+    // Past its burst, an attempt waits for the source's pace; past its free
+    // failures, until a failure has come back.
+    const paceWait = b.tokens >= 1 ? 0 : (1 - b.tokens) / this.perMs;
+    const failureWait = b.failures >= 1 ? 0 : (1 - b.failures) / this.failuresPerMs;
+    const wait = Math.max(paceWait, failureWait);
+    if (wait > this.maxWaitMs) return undefined;
     b.tokens -= 1;
     b.inFlight++;
-    return true;
+    return wait;
   }
 
-  // Ends an attempt. A failed one (a wrong key) costs the source
-  // failurePenaltySeconds of refill on top: clients with the right key do
-  // not fail, so this only slows down guessing.
+  // Ends an attempt. A failed one (a wrong key) uses one of the source's
+  // failures; they come back one per failurePenaltySeconds, so this only
+  // slows down guessing.
   done(source: string | undefined, failed = false): void {
     if (source === undefined) return;
     const b = this.buckets.get(sourceKey(source));
     if (!b) return;
     if (b.inFlight > 0) b.inFlight--;
-    if (failed) b.tokens -= this.failureDebt;
+    if (failed) b.failures -= 1;
   }
 
   get size(): number {

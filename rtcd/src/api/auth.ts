@@ -22,12 +22,20 @@ const AUTH_PER_SECOND_PER_CPU = 12;
 // Mattermost server's plugin logging in after a restart needs a few).
 const SOURCE_SHARE = 0.5;
 const SOURCE_BURST = 10;
-// Key checks one address may have under way at once (beyond: 429), and
-// how long a failed one keeps it waiting: a flood from one address then
-// keeps at most one hash thread busy, a fraction of the time, so other
-// callers' checks are not slowed by more than that on a 2-CPU host.
-const SOURCE_IN_FLIGHT = 1;
+// Key checks one address may have under way at once (beyond: 429; a
+// Mattermost server's plugin logs in on several connections at once, and
+// servers behind one NAT share an address), and its failed ones:
+// SOURCE_FAILURE_BURST free (a mistyped key, a client retrying with an old
+// one), then each waits for one to come back, one per
+// SOURCE_FAILURE_PENALTY_S (up to AUTH_TIMEOUT_MS, then 429). A flood from one address
+// then costs the hash threads a few checks and one every 2 s after, so
+// other callers' checks are not slowed by more than that on a 2-CPU host,
+// and a client that got its key wrong a few times is not held back at all.
+// Like rtcd's limiter, these delay rather than refuse while the wait is
+// bounded: rtcd's own contract (a burst of logins is slowed, not refused).
+const SOURCE_IN_FLIGHT = 4;
 const SOURCE_FAILURE_PENALTY_S = 2;
+const SOURCE_FAILURE_BURST = 5;
 // Hashes run on libuv's 4 threads; more at once only queues there. What
 // waits beyond this is refused (503), so an attacker cannot queue work.
 const MAX_HASHES_IN_FLIGHT = 4;
@@ -111,6 +119,8 @@ export class AuthService {
       SOURCE_BURST,
       SOURCE_IN_FLIGHT,
       SOURCE_FAILURE_PENALTY_S,
+      SOURCE_FAILURE_BURST,
+      AUTH_TIMEOUT_MS,
     );
     this.sessions = new SessionCache(opts.sessionTTLMinutes * 60_000);
     this.adminDigest = opts.enableAdmin && opts.adminSecret !== "" ? digest(opts.adminSecret) : undefined;
@@ -158,15 +168,17 @@ export class AuthService {
     await this.paced(source, prefix, () => this.verify(id, key, prefix));
   }
 
-  // The source's bucket and in-flight bound (refused at once), then rtcd's
-  // global limiter (a wait of up to 10 s), then `fn`.
+  // The source's in-flight and failure bounds (refused at once) and its
+  // pace (a wait), then rtcd's global limiter (a wait of up to 10 s), then `fn`.
   private async paced<T>(source: string | undefined, prefix: string, fn: () => Promise<T>): Promise<T> {
-    if (!this.sources.take(source)) {
+    const wait = this.sources.take(source);
+    if (wait === undefined) {
       this.onRefused("source_rate");
       throw new AuthError(`${prefix}: too many attempts from this address, retry later`, 429);
     }
     let failed = false;
     try {
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       if (!(await this.limiter.wait(AUTH_TIMEOUT_MS))) {
         this.onRefused("global_rate");
         throw new AuthError(`${prefix}: rate: Wait(n=1) would exceed context deadline`);
