@@ -25,7 +25,7 @@ import {
 import { ADMIN_SECRET_KEY } from "../render/names.ts";
 import { computeStatus, statusEqual } from "../status/compute.ts";
 import { RESOURCES, apiVersionOf, type ResourceType } from "../api/resources.ts";
-import { KubeApiError, type KubeClient } from "./kube-client.ts";
+import { KubeApiError, isNotFound, type KubeClient } from "./kube-client.ts";
 import { firstDifference } from "./semantic.ts";
 import { conflictMessage, controlledBy, findConflicts } from "./ownership.ts";
 import type { EventRecorder } from "./events.ts";
@@ -343,7 +343,9 @@ export class Reconciler {
       (this.caches.getOwned(RESOURCES.DaemonSet, ns, name) as V1DaemonSet | undefined);
     const liveWorkload =
       workload && controlledBy(workload, cr) && workloadKindWanted(cr, workload) ? workload : undefined;
-    const services = this.caches.listOwned(RESOURCES.Service, ns).filter((s) => controlledBy(s, cr)) as V1Service[];
+    const services = this.caches
+      .listOwned(RESOURCES.Service, ns)
+      .filter((s) => controlledBy(s, cr)) as V1Service[];
     const status = computeStatus({
       cr,
       workload: liveWorkload,
@@ -354,16 +356,23 @@ export class Reconciler {
       pods: this.caches.listPods(ns, name),
     });
     if (statusEqual(cr.status, status)) return;
-    await this.client.applyStatus(
-      RESOURCES.MattermostRTCD,
-      {
-        apiVersion: `${GROUP}/${VERSION}`,
-        kind: KIND,
-        metadata: { name, namespace: ns },
-        status,
-      } as KubernetesObject,
-      FIELD_MANAGER,
-    );
+    try {
+      await this.client.applyStatus(
+        RESOURCES.MattermostRTCD,
+        {
+          apiVersion: `${GROUP}/${VERSION}`,
+          kind: KIND,
+          metadata: { name, namespace: ns },
+          status,
+        } as KubernetesObject,
+        FIELD_MANAGER,
+      );
+    } catch (err) {
+      // Deleted since the cache showed it (a namespace being torn down):
+      // there is nobody left to report to, and no error to log.
+      if (isNotFound(err)) return;
+      throw err;
+    }
     log.debug("status updated", { ready: status.conditions?.find((c) => c.type === "Ready")?.status });
   }
 
