@@ -108,18 +108,22 @@ describe("kubectl apply -k operator/config/default", () => {
     );
     op = await startOperator(file, ["--leader-elect", "--leader-election-namespace", OP_NS], c.env);
     await kubectl(["apply", "-n", ns.name, "-f", join(root, "operator/config/samples/mattermostrtcd.yaml")]);
-    await kubectl([
-      "wait",
-      "-n",
-      ns.name,
-      "--for=condition=Ready",
-      "--timeout=240s",
-      "mattermostrtcd/rtcd",
-    ]).catch((err: unknown) => {
-      throw new Error(`${String(err)}\noperator logs:\n${op!.logs.slice(-20).join("\n")}`, { cause: err });
-    });
-    expect(op.logs.filter((l) => /"level":"error"/.test(l))).toEqual([]);
-    await kubectl(["delete", "-n", ns.name, "mattermostrtcd/rtcd"]);
+    try {
+      await kubectl([
+        "wait",
+        "-n",
+        ns.name,
+        "--for=condition=Ready",
+        "--timeout=240s",
+        "mattermostrtcd/rtcd",
+      ]).catch((err: unknown) => {
+        throw new Error(`${String(err)}\noperator logs:\n${op!.logs.slice(-20).join("\n")}`, { cause: err });
+      });
+      expect(op.logs.filter((l) => /"level":"error"/.test(l))).toEqual([]);
+    } finally {
+      // Also on failure: its pods hold host ports the next test's sample needs.
+      await kubectl(["delete", "-n", ns.name, "mattermostrtcd/rtcd", "--wait=true"]);
+    }
   });
 });
 
