@@ -116,6 +116,7 @@ export class Rtcd {
         version: () => versionInfo(),
         cpuLoad: () => this.cpu.load,
         ready: () => this.drainer.ready,
+        healthy: () => this.media.healthy?.() ?? true,
       },
       this.ws,
       log,
