@@ -14,6 +14,9 @@ export const LIMITS = [
   "sessions_per_call",
   "ws_connections_per_client",
   "registrations",
+  "signal_queue",
+  "signal_rate",
+  "calls_dc_rate",
 ] as const;
 export type Limit = (typeof LIMITS)[number];
 
