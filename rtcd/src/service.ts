@@ -39,7 +39,7 @@ export class Rtcd {
   readonly drainer: Drainer;
   readonly media: MediaPlane;
   private readonly ws: WSServer;
-  private readonly api: ApiServer;
+  readonly api: ApiServer;
   private readonly cpu: CPULoadSampler;
   private stopping: Promise<void> | undefined;
   readonly config: Config;
@@ -120,6 +120,7 @@ export class Rtcd {
       },
       this.ws,
       log,
+      config.limits.http_connections,
     );
   }
 
