@@ -1,7 +1,7 @@
 // Prometheus metrics with rtcd's names, labels, types and buckets: the
 // official dashboards query these. The media plane fills the RTP/RTC ones.
-// Beyond rtcd: rtcd_draining, rtcd_joins_refused_total and
-// rtcd_limit_refusals_total.
+// Beyond rtcd: rtcd_draining, rtcd_joins_refused_total,
+// rtcd_limit_refusals_total and rtcd_media_worker_deaths_total.
 import { readFileSync } from "node:fs";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
@@ -14,6 +14,9 @@ export const LIMITS = [
   "sessions_per_call",
   "ws_connections_per_client",
   "registrations",
+  "signal_queue",
+  "signal_rate",
+  "calls_dc_rate",
 ] as const;
 export type Limit = (typeof LIMITS)[number];
 
@@ -39,6 +42,7 @@ export class Metrics {
   readonly draining;
   readonly joinsRefused;
   readonly limitRefusals;
+  readonly mediaWorkerDeaths;
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -115,6 +119,14 @@ export class Metrics {
       ["limit"],
     );
     for (const limit of LIMITS) this.limitRefusals.inc({ limit }, 0);
+    // No labels: a worker's pid or index would only say which one, the log
+    // says that (media: mediasoup worker died).
+    this.mediaWorkerDeaths = counter(
+      "rtcd_media_worker_deaths_total",
+      "mediasoup worker processes that died (not in rtcd)",
+      [],
+    );
+    this.mediaWorkerDeaths.inc(0);
 
     if (opts.processMetrics ?? true) {
       // rtcd_process_* as client_golang's process collector names them, plus

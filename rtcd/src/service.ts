@@ -39,7 +39,7 @@ export class Rtcd {
   readonly drainer: Drainer;
   readonly media: MediaPlane;
   private readonly ws: WSServer;
-  private readonly api: ApiServer;
+  readonly api: ApiServer;
   private readonly cpu: CPULoadSampler;
   private stopping: Promise<void> | undefined;
   readonly config: Config;
@@ -116,9 +116,11 @@ export class Rtcd {
         version: () => versionInfo(),
         cpuLoad: () => this.cpu.load,
         ready: () => this.drainer.ready,
+        healthy: () => this.media.healthy?.() ?? true,
       },
       this.ws,
       log,
+      config.limits.http_connections,
     );
   }
 

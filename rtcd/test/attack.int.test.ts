@@ -1,9 +1,10 @@
 // Attacks on a running rtcd (ours, as its own process) while an unrelated
 // call keeps talking: a login flood with wrong keys for a known client ID
-// from another address, and hostile SDP offers from a session of another
-// call. Throughout, the neighbouring call's audio has no gap over 500 ms,
-// the legitimate client's logins stay quick, the probes answer, and the
-// rtcd process's RSS stays under RSS_BOUND_MB.
+// from another address, hostile SDP offers from a session of another call,
+// a flood of offers from one session and one of calls-dc pings. Throughout,
+// the neighbouring call's audio has no gap over 500 ms, the legitimate
+// client's logins stay quick, the probes answer, and the rtcd process's RSS
+// stays under RSS_BOUND_MB.
 //
 // The flood lasts MMRTCD_FLOOD_SECONDS (10 in `npm test`; the issue's
 // figure is 60: `MMRTCD_FLOOD_SECONDS=60 npx vitest run rtcd/test/attack.int.test.ts`).
@@ -13,6 +14,9 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { encode } from "@msgpack/msgpack";
+import { CALLS_DC_BURST, CALLS_DC_RATE_PER_SECOND } from "../src/media/calls-dc.ts";
+import { DCType } from "../src/media/dc-msg.ts";
 import { SDP_LIMITS } from "../src/media/sdp.ts";
 import { hostileOffer, largestLegalOffer, type HostileKind } from "./support/hostile-sdp.ts";
 import { nodeBin, startRtcd, stopRtcd, type Running } from "./support/procs.ts";
@@ -184,6 +188,109 @@ describe("attacks while a neighbouring call talks", () => {
     },
     120_000 + FLOOD_SECONDS * 1000,
   );
+
+  test("a flood of 10,000 offers ends the flooder's session only; audio, probes and RSS hold", async () => {
+    const pid = r.proc.pid!;
+    const flooder = new Peer(conn, "flood", "flooder");
+    flooder.join();
+    await flooder.offer({ send: true });
+    await flooder.connected();
+    const rss = sampler(250, () => rssMB(pid));
+    const probes = sampler(250, () => timed(`${r.url}/readyz`));
+    const t0 = Date.now();
+    // The client's own (valid) offer, again and again, as fast as the
+    // WebSocket takes it; in batches, so that this process (where the
+    // neighbour's listener timestamps its packets) is not itself blocked.
+    const offer = Buffer.from(JSON.stringify({ type: "offer", sdp: flooder.pc.localDescription!.sdp }));
+    for (let i = 0; i < 10_000; i++) {
+      if (i % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
+      conn.send("rtc", {
+        group_id: "plugin",
+        user_id: "user-flooder",
+        session_id: "flooder",
+        call_id: "flood",
+        type: 2,
+        data: offer,
+      });
+    }
+    await until("the flooder's session to be closed", () => conn.closes.includes("flooder"), 30_000);
+    const t1 = Date.now();
+    await until("a second after the close", () => Date.now() - t1 > 1000, 5000);
+    const t2 = Date.now();
+    await flooder.close();
+    const [rssMax, probeTimes] = [Math.max(...(await rss.stop())), await probes.stop()];
+    const gap = longestGap(listener, t0, t2);
+    const metrics = await (await fetch(`${r.url}/metrics`)).text();
+    const refused = (limit: string) =>
+      Number(new RegExp(`^rtcd_limit_refusals_total\\{limit="${limit}"\\} (\\d+)`, "m").exec(metrics)?.[1]);
+    const result = {
+      offers: 10_000,
+      closedAfterMs: t1 - t0,
+      probeMaxMs: Math.round(Math.max(...probeTimes.map((x) => x.ms))),
+      longestAudioGapMs: Math.round(gap),
+      rssMaxMB: Math.round(rssMax),
+    };
+    process.stdout.write(`attack.int: offer flood ${JSON.stringify(result)}\n`);
+    // Refused once, by the queue's length or its rate (whichever the
+    // worker's speed meets first), and that ended the session.
+    expect(refused("signal_queue") + refused("signal_rate")).toBe(1);
+    expect(conn.closes.filter((s) => s.startsWith("calm"))).toEqual([]);
+    expect(gap).toBeLessThan(MAX_GAP_MS);
+    expect(rssMax).toBeLessThan(RSS_BOUND_MB);
+  }, 120_000);
+
+  test("a calls-dc flood of 10,000 pings is answered only at its rate; audio, probes and RSS hold", async () => {
+    const pid = r.proc.pid!;
+    const pinger = new Peer(conn, "dcflood", "pinger");
+    pinger.join();
+    await pinger.offer({ send: false, dataChannel: true });
+    await pinger.connected();
+    await until("the pinger's calls-dc open", () => pinger.dcOpen);
+    let pongs = 0;
+    pinger.dc!.onMessage.subscribe((data) => {
+      if (typeof data !== "string" && data.length === 1 && data[0] === DCType.Pong) pongs++;
+    });
+    const rss = sampler(250, () => rssMB(pid));
+    const probes = sampler(250, () => timed(`${r.url}/readyz`));
+    const t0 = Date.now();
+    const ping = Buffer.from(encode(DCType.Ping));
+    for (let i = 0; i < 10_000; i++) {
+      if (i % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
+      pinger.dc!.send(ping);
+    }
+    const metricsURL = `${r.url}/metrics`;
+    const dropped = async () =>
+      Number(
+        /^rtcd_limit_refusals_total\{limit="calls_dc_rate"\} (\d+)/m.exec(
+          await (await fetch(metricsURL)).text(),
+        )?.[1],
+      );
+    await until("most pings dropped at rtcd", async () => (await dropped()) > 5_000, 30_000);
+    const t1 = Date.now();
+    await until("a second after the drops", () => Date.now() - t1 > 1000, 5000);
+    const t2 = Date.now();
+    const [rssMax, probeTimes] = [Math.max(...(await rss.stop())), await probes.stop()];
+    const gap = longestGap(listener, t0, t2);
+    const result = {
+      pings: 10_000,
+      pongs,
+      droppedAtRtcd: await dropped(),
+      seconds: (t2 - t0) / 1000,
+      probeMaxMs: Math.round(Math.max(...probeTimes.map((x) => x.ms))),
+      longestAudioGapMs: Math.round(gap),
+      rssMaxMB: Math.round(rssMax),
+    };
+    process.stdout.write(`attack.int: calls-dc flood ${JSON.stringify(result)}\n`);
+    // The burst, then the rate over the time the flood took (and a margin
+    // for the rate's refill while the pongs were counted).
+    expect(pongs).toBeLessThanOrEqual(CALLS_DC_BURST + CALLS_DC_RATE_PER_SECOND * ((t2 - t0) / 1000 + 1));
+    expect(pongs).toBeGreaterThan(0);
+    // Dropping is the limit: the session goes on.
+    expect(conn.closes).not.toContain("pinger");
+    expect(gap).toBeLessThan(MAX_GAP_MS);
+    expect(rssMax).toBeLessThan(RSS_BOUND_MB);
+    await pinger.close();
+  }, 120_000);
 
   test("hostile SDP offers end the attacker's sessions only; audio, probes and RSS hold", async () => {
     const pid = r.proc.pid!;

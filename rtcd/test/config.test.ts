@@ -100,6 +100,7 @@ describe("rtcd's keys", () => {
         "limits.sessions_per_call",
         "limits.ws_connections_per_client",
         "limits.registrations",
+        "limits.http_connections",
       ].sort(),
     );
     for (const [key, env] of RTCD) expect(KEYS.find((k) => keyName(k) === key)!.env).toBe(env);

@@ -9,8 +9,11 @@ import {
   DCMessageError,
   DCType,
   dcepOpenMessage,
+  decodeDCFrame,
   decodeDCMessage,
   encodeDCMessage,
+  inflateSDP,
+  MAX_DC_MESSAGE_BYTES,
   parseDcepOpen,
 } from "../src/media/dc-msg.ts";
 
@@ -86,5 +89,36 @@ describe("DCEP", () => {
     expect(parseDcepOpen(Buffer.from([0x02]))).toBeUndefined();
     expect(parseDcepOpen(Buffer.alloc(0))).toBeUndefined();
     expect(parseDcepOpen(open)?.protocol).toBe("proto");
+  });
+});
+
+describe("hostile calls-dc messages", () => {
+  test("a few bytes claiming a container larger than any message are refused, as on the WebSocket", () => {
+    // An SDP message whose payload claims an array of MAX+1 elements, and
+    // a map, a str and a bin of that size.
+    const n = MAX_DC_MESSAGE_BYTES + 1;
+    const claim = (tag: number) => {
+      const b = Buffer.alloc(6);
+      b[0] = DCType.SDP;
+      b[1] = tag;
+      b.writeUInt32BE(n, 2);
+      return b;
+    };
+    for (const tag of [0xdd, 0xdf, 0xdb, 0xc6])
+      expect(() => decodeDCFrame(claim(tag)), `tag 0x${tag.toString(16)}`).toThrow(/max|exceed/i);
+    expect(() => decodeDCMessage(claim(0xdd))).toThrow(DCMessageError);
+  });
+
+  test("an SDP payload is inflated off the event loop, and no further than 256 KB", async () => {
+    const desc = { type: "offer", sdp: "v=0\r\n" };
+    const f = decodeDCFrame(encodeDCMessage({ type: DCType.SDP, sdp: desc }));
+    expect(f.type).toBe(DCType.SDP);
+    if (f.type !== DCType.SDP) return;
+    expect(f.payload).toBeInstanceOf(Uint8Array);
+    expect(await inflateSDP(f.payload)).toEqual(desc);
+    // 1 MB of JSON in about a kilobyte.
+    const bomb = deflateSync(Buffer.from(JSON.stringify({ sdp: "a".repeat(1024 * 1024) })));
+    expect(bomb.length).toBeLessThan(4096);
+    await expect(inflateSDP(bomb)).rejects.toThrow(DCMessageError);
   });
 });

@@ -69,8 +69,11 @@ describe("two workers, placement by load", () => {
     await c.connected();
     expect(plane.workerLoads()[1 - busy]!.sessions).toBe(1);
 
-    const sys = (await (await fetch(`${base}/system`)).json()) as { cpu_load: number };
-    expect(sys.cpu_load).toBeGreaterThan(0);
+    // /system's load needs two host samples (one a second) since start.
+    const cpuLoad = async () =>
+      ((await (await fetch(`${base}/system`)).json()) as { cpu_load: number }).cpu_load;
+    await until("/system's cpu_load sampled", async () => (await cpuLoad()) > 0, 5_000);
+    expect(await cpuLoad()).toBeGreaterThan(0);
   });
 });
 

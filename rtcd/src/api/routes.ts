@@ -22,6 +22,9 @@ export interface ApiDeps {
   cpuLoad: () => number;
   // Accepting new calls (false while draining).
   ready: () => boolean;
+  // Able to serve at all (false when the media plane is broken): both
+  // probes fail, so that Kubernetes restarts the pod.
+  healthy: () => boolean;
 }
 
 type Handler = (
@@ -42,14 +45,20 @@ const ROUTES: [string[], Handler][] = [
   [["calls", "*", "sessions", "*"], getOnly(session)],
   [["metrics"], metrics],
   [["ws"], wsWithoutUpgrade],
-  [["healthz"], getOnly((_q, res) => sendJSON(res, 200, { status: "ok" }))],
   [
-    ["readyz"],
+    ["healthz"],
     getOnly((_q, res, d) =>
-      d.ready() ? sendJSON(res, 200, { status: "ready" }) : sendJSON(res, 503, { status: "draining" }),
+      d.healthy() ? sendJSON(res, 200, { status: "ok" }) : sendJSON(res, 503, { status: "unhealthy" }),
     ),
   ],
+  [["readyz"], getOnly(readyz)],
 ];
+
+function readyz(_req: IncomingMessage, res: ServerResponse, d: ApiDeps): void {
+  if (!d.healthy()) return sendJSON(res, 503, { status: "unhealthy" });
+  if (!d.ready()) return sendJSON(res, 503, { status: "draining" });
+  sendJSON(res, 200, { status: "ready" });
+}
 
 export async function route(req: IncomingMessage, res: ServerResponse, d: ApiDeps): Promise<void> {
   const url = req.url ?? "/";

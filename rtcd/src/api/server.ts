@@ -29,6 +29,7 @@ export function createApiServer(
   deps: ApiDeps,
   ws: WSServer,
   log: Logger,
+  maxConnections: number,
 ): ApiServer {
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     route(req, res, deps).catch((err: unknown) => {
@@ -58,6 +59,9 @@ export function createApiServer(
         handler,
       )
     : createHTTP(options, handler);
+  // Past it Node closes new connections at once (before any byte is read):
+  // a connection flood costs one accept each, not a parser and its buffers.
+  server.maxConnections = maxConnections;
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     ws.upgrade(req, socket, head).catch((err: unknown) => {

@@ -68,4 +68,8 @@ export interface MediaPlane {
   // CPU seconds used so far by the media plane's own processes (mediasoup
   // workers), for /system's load; the control plane adds its own process.
   cpuSeconds?(): number;
+  // False when the media plane cannot serve any more (a dead mediasoup
+  // worker that could not be replaced): /healthz and /readyz fail, so that
+  // Kubernetes restarts the pod. Absent: always healthy.
+  healthy?(): boolean;
 }

@@ -123,6 +123,9 @@ export const KEYS: readonly KeyDef[] = [
     check: positive,
   }),
   key("limits.registrations", "RTCD_LIMITS_REGISTRATIONS", "int", 10_000, { check: positive }),
+  // The HTTP server's maxConnections (WebSockets included): each idle
+  // connection costs a file descriptor and some 10-50 KB.
+  key("limits.http_connections", "RTCD_LIMITS_HTTPCONNECTIONS", "int", 10_000, { check: positive }),
 ];
 
 function positive(n: number): string | undefined {

@@ -7,10 +7,25 @@ import type { types as ms } from "mediasoup";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import { SctpDataChannel } from "./datachannel.ts";
-import { DCMessageError, DCType, decodeDCMessage, encodeDCMessage, type MediaMap } from "./dc-msg.ts";
+import { RateLimiter } from "../api/ratelimit.ts";
+import {
+  DCMessageError,
+  DCType,
+  decodeDCFrame,
+  encodeDCMessage,
+  inflateSDP,
+  type MediaMap,
+} from "./dc-msg.ts";
 
 // How long a client may hold the signaling lock before we take it back.
 const MAX_CLIENT_LOCK_MS = 10_000;
+
+// calls-dc messages per second and session, over a burst: the Calls client
+// sends a ping every second, its statistics every few seconds and a lock,
+// an SDP and an unlock per renegotiation. Beyond it messages are dropped
+// (as a lossy network would) before they are decoded.
+export const CALLS_DC_RATE_PER_SECOND = 50;
+export const CALLS_DC_BURST = 100;
 
 export interface CallsDCHooks {
   // The channel opened (first time only).
@@ -35,6 +50,8 @@ export class CallsDC {
   clientLocked = false;
   private lockedAt = 0;
   private lockTimer: NodeJS.Timeout | undefined;
+  private readonly rate = new RateLimiter(CALLS_DC_RATE_PER_SECOND, CALLS_DC_BURST);
+  private dropped = 0;
 
   private constructor(metrics: Metrics, groupID: string, log: Logger) {
     this.metrics = metrics;
@@ -62,6 +79,7 @@ export class CallsDC {
           hooks.opened();
         },
         message: (data) => self.onMessage(data, hooks),
+        admit: () => self.admit(),
       },
       log,
     );
@@ -96,7 +114,19 @@ export class CallsDC {
     this.link.close();
   }
 
-  private onMessage(data: string | Buffer, hooks: CallsDCHooks): void {
+  private admit(): boolean {
+    if (this.rate.reserve(0) !== undefined) return true;
+    this.metrics.limitRefusals.inc({ limit: "calls_dc_rate" });
+    // One warning per session, not one per dropped message.
+    if (this.dropped++ === 0)
+      this.log.warn("media: calls-dc over its rate, dropping messages", {
+        perSecond: CALLS_DC_RATE_PER_SECOND,
+        burst: CALLS_DC_BURST,
+      });
+    return false;
+  }
+
+  private async onMessage(data: string | Buffer, hooks: CallsDCHooks): Promise<void> {
     // Older clients (calls-common 0.27.x, mobile) speak plain strings.
     if (typeof data === "string") {
       if (data === "ping") this.link.send("pong");
@@ -105,7 +135,8 @@ export class CallsDC {
     }
     let msg;
     try {
-      msg = decodeDCMessage(data);
+      const f = decodeDCFrame(data);
+      msg = f.type === DCType.SDP ? { type: f.type, sdp: await inflateSDP(f.payload) } : f;
     } catch (err) {
       // One bad message costs only itself, as in rtcd.
       if (err instanceof DCMessageError) {

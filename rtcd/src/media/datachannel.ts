@@ -27,8 +27,12 @@ const LISTEN_STREAMS = [0, 1];
 export interface DataChannelEvents {
   // calls-dc is open: the OPEN arrived and our ACK is on its way.
   open(label: string): void;
-  // A message on calls-dc: a string (PPID 51/56) or binary (53/57).
-  message(data: string | Buffer): void;
+  // A message on calls-dc: a string (PPID 51/56) or binary (53/57). The
+  // next message waits for the promise, if it returns one.
+  message(data: string | Buffer): void | Promise<void>;
+  // Asked as each message arrives, before it is queued: false drops it
+  // (a rate limit; the DCEP messages that open the channel always pass).
+  admit?(): boolean;
 }
 
 export class SctpDataChannel {
@@ -76,6 +80,7 @@ export class SctpDataChannel {
         // mediasoup emits messages in arrival order; handling is chained so
         // that the OPEN (which awaits the worker) is done before the next.
         reader.on("message", (msg, ppid) => {
+          if (ppid !== PPID.DCEP && dc.events.admit?.() === false) return;
           dc.chain = dc.chain
             .then(() => dc.onSctpMessage(streamId, msg, ppid))
             .catch((err: unknown) => log.warn("media: data channel message failed", { err: String(err) }));
@@ -132,10 +137,10 @@ export class SctpDataChannel {
       this.log.debug("media: data channel message on a stream that was not opened", { streamId });
       return;
     }
-    if (ppid === PPID.String) this.events.message(msg.toString("utf8"));
-    else if (ppid === PPID.StringEmpty) this.events.message("");
-    else if (ppid === PPID.BinaryEmpty) this.events.message(Buffer.alloc(0));
-    else this.events.message(msg);
+    if (ppid === PPID.String) return this.events.message(msg.toString("utf8"));
+    if (ppid === PPID.StringEmpty) return this.events.message("");
+    if (ppid === PPID.BinaryEmpty) return this.events.message(Buffer.alloc(0));
+    return this.events.message(msg);
   }
 
   private async onOpen(streamId: number, label: string): Promise<void> {

@@ -6,8 +6,11 @@
 // after it (no surrounding array). SDP payloads are the JSON of an
 // RTCSessionDescription, zlib-compressed, as msgpack bin. Older clients
 // (calls-common 0.27.x) send the plain strings "ping"/"pong" instead.
-import { deflateSync, inflateSync } from "node:zlib";
-import { decodeMulti, encode } from "@msgpack/msgpack";
+import { promisify } from "node:util";
+import { deflateSync, inflate, inflateSync } from "node:zlib";
+import { Decoder, encode } from "@msgpack/msgpack";
+
+const inflateAsync = promisify(inflate);
 
 export const DCType = {
   Ping: 1,
@@ -37,6 +40,25 @@ export class DCMessageError extends Error {}
 // Inflating a hostile payload must not exhaust memory: SDP is small.
 const MAX_SDP_JSON = 256 * 1024;
 
+// mediasoup's largest SCTP message (maxSctpMessageSize, 262144 by default):
+// no declared length in a message can exceed it. As the WebSocket decoder
+// (ws/codec.ts), these limits stop a tiny message from claiming a huge
+// string, bin, array or map.
+export const MAX_DC_MESSAGE_BYTES = 256 * 1024;
+const decoder = new Decoder({
+  maxStrLength: MAX_DC_MESSAGE_BYTES,
+  maxBinLength: MAX_DC_MESSAGE_BYTES,
+  maxArrayLength: MAX_DC_MESSAGE_BYTES,
+  maxMapLength: MAX_DC_MESSAGE_BYTES,
+  maxExtLength: MAX_DC_MESSAGE_BYTES,
+});
+
+// A decoded message whose SDP payload is still compressed: rtcd inflates it
+// off the event loop (inflateSDP), so that a small message cannot make the
+// main thread inflate 256 KB.
+export type DCFrame =
+  Exclude<DCMessage, { type: typeof DCType.SDP }> | { type: typeof DCType.SDP; payload: Uint8Array };
+
 export function encodeDCMessage(msg: DCMessage): Buffer {
   const parts: Uint8Array[] = [encode(msg.type)];
   switch (msg.type) {
@@ -58,18 +80,56 @@ export function encodeDCMessage(msg: DCMessage): Buffer {
   return Buffer.concat(parts);
 }
 
+// The whole message, its SDP inflated here (synchronously: for clients and
+// tests; rtcd itself uses decodeDCFrame and inflateSDP).
 export function decodeDCMessage(data: Uint8Array): DCMessage {
+  const f = decodeDCFrame(data);
+  if (f.type !== DCType.SDP) return f;
+  let json: string;
+  try {
+    json = inflateSync(f.payload, { maxOutputLength: MAX_SDP_JSON }).toString("utf8");
+  } catch {
+    throw new DCMessageError("SDP payload is not zlib data (or too large)");
+  }
+  return { type: f.type, sdp: parseSDPJSON(json) };
+}
+
+// An SDP message's payload, inflated on libuv's thread pool, at most
+// MAX_SDP_JSON bytes of JSON.
+export async function inflateSDP(payload: Uint8Array): Promise<unknown> {
+  let json: string;
+  try {
+    json = (await inflateAsync(payload, { maxOutputLength: MAX_SDP_JSON })).toString("utf8");
+  } catch {
+    throw new DCMessageError("SDP payload is not zlib data (or too large)");
+  }
+  return parseSDPJSON(json);
+}
+
+function parseSDPJSON(json: string): unknown {
+  try {
+    return JSON.parse(json) as unknown;
+  } catch {
+    throw new DCMessageError("SDP payload is not JSON");
+  }
+}
+
+export function decodeDCFrame(data: Uint8Array): DCFrame {
   let type: unknown;
   let payload: unknown;
   let n = 0;
+  const it = decoder.decodeMulti(data);
   try {
-    for (const v of decodeMulti(data)) {
-      if (n === 0) type = v;
-      else payload = v;
+    for (let r = it.next(); !r.done; r = it.next()) {
+      if (n === 0) type = r.value;
+      else payload = r.value;
       if (++n === 2) break;
     }
   } catch (err) {
     throw new DCMessageError(`undecodable message: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    // Ends the generator: the shared decoder refuses re-entry until it does.
+    it.return(undefined);
   }
   switch (type) {
     case DCType.Ping:
@@ -78,17 +138,7 @@ export function decodeDCMessage(data: Uint8Array): DCMessage {
       return { type };
     case DCType.SDP: {
       if (!(payload instanceof Uint8Array)) throw new DCMessageError("SDP message without a bin payload");
-      let json: string;
-      try {
-        json = inflateSync(payload, { maxOutputLength: MAX_SDP_JSON }).toString("utf8");
-      } catch {
-        throw new DCMessageError("SDP payload is not zlib data (or too large)");
-      }
-      try {
-        return { type, sdp: JSON.parse(json) as unknown };
-      } catch {
-        throw new DCMessageError("SDP payload is not JSON");
-      }
+      return { type, payload };
     }
     case DCType.LossRate:
     case DCType.RoundTripTime:

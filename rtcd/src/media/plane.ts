@@ -40,6 +40,7 @@ export class MediasoupPlane implements MediaPlane {
   private readonly log: Logger;
   private readonly layers = new SimulcastLayers();
   private readonly deps: SessionDeps;
+  private readonly metrics: Metrics;
   private pool: WorkerPool | undefined;
   private closing = false;
 
@@ -52,6 +53,7 @@ export class MediasoupPlane implements MediaPlane {
       workers: opts.workers > 0 ? opts.workers : availableParallelism(),
     };
     this.log = log;
+    this.metrics = metrics;
     this.deps = {
       metrics,
       layers: this.layers,
@@ -64,7 +66,14 @@ export class MediasoupPlane implements MediaPlane {
     installConsumerExtensionIds();
     const workerBin = this.opts.workerBin ?? resolveWorkerBin();
     assertPatchedWorker(workerBin);
-    this.pool = new WorkerPool({ ...this.opts, workerBin }, this.log, (slot) => this.workerDied(slot));
+    this.pool = new WorkerPool({ ...this.opts, workerBin }, this.log, {
+      died: (slot) => this.workerDied(slot),
+      failed: (index) =>
+        this.log.error("media: no mediasoup worker could be started, failing the probes", {
+          worker: index,
+          port: this.opts.udpPort + index,
+        }),
+    });
     await this.pool.start();
     this.layers.start();
   }
@@ -73,6 +82,10 @@ export class MediasoupPlane implements MediaPlane {
 
   cpuSeconds(): number {
     return this.pool?.cpuSeconds() ?? 0;
+  }
+
+  healthy(): boolean {
+    return this.pool?.healthy ?? true;
   }
 
   async openSession(cfg: SessionConfig, events: MediaEvents): Promise<void> {
@@ -170,9 +183,11 @@ export class MediasoupPlane implements MediaPlane {
     return call;
   }
 
-  // Today a dead worker's sessions end (the clients rejoin through the
-  // plugin); restarting the worker would go here.
+  // A dead worker's sessions end (their clients get `close` and rejoin
+  // through the plugin, landing on a live worker); the pool starts a new
+  // worker in its place.
   private workerDied(slot: WorkerSlot): void {
+    this.metrics.mediaWorkerDeaths.inc();
     for (const call of [...this.calls.values()]) if (call.slot === slot) call.workerDied();
   }
 }

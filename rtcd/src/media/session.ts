@@ -21,6 +21,7 @@ import { parseSdp, SdpError, transportParams, writeSdp, type LocalMedia, type Me
 import { announcedIp, consumerCaps, json, localTransport, parseJSON } from "./sdp-mapping.ts";
 import { SessionDC } from "./session-dc.ts";
 import { createTransport, watchTransport } from "./session-transport.ts";
+import { SIGNAL_QUEUE_MAX, SIGNAL_RATE_PER_SECOND, SignalQueue } from "./signal-queue.ts";
 
 // What a session tells its call (call.ts).
 export interface CallHost extends TracksHost {
@@ -52,7 +53,13 @@ export class Session {
   private readonly neg = new Negotiation<ProducerInfo, ms.Consumer>(
     String(BigInt.asUintN(62, randomBytes(8).readBigUInt64BE())),
   );
-  private queue: Promise<void> = Promise.resolve();
+  private readonly queue = new SignalQueue(
+    () => this.done,
+    (err: unknown) => {
+      if (err instanceof SdpError) this.fail("signaling", `bad SDP: ${err.message}`);
+      else this.fail("signaling", String(err instanceof Error ? err.message : err));
+    },
+  );
   private done = false;
   private connected = false;
   private caps: ms.RtpCapabilities | undefined;
@@ -157,9 +164,14 @@ export class Session {
     this.events.send({ type, data: new Uint8Array(0) });
   }
 
-  // Signaling from the client, handled in order.
+  // Signaling from the client, handled in order. We are ICE-lite: the
+  // client's candidates are not needed (its checks reach our announced
+  // candidates), so they are not even queued.
   signal(msg: RTCMessage): void {
-    if (!this.done) this.enqueue(() => this.handle(msg));
+    if (this.done || msg.type === RTCType.ICE) return;
+    if (msg.type !== RTCType.SDP) return this.fromClient(() => this.handle(msg));
+    const desc = parseJSON(msg.data);
+    this.fromClient(() => this.onSdp(desc, "ws"), isOffer(desc));
   }
 
   // The session cannot go on: tell the control plane, which forgets it and
@@ -239,22 +251,23 @@ export class Session {
   // ---- signaling ----
 
   private enqueue(fn: () => Promise<void> | void): void {
-    this.queue = this.queue
-      .then(() => (this.done ? undefined : fn()))
-      .catch((err: unknown) => {
-        if (err instanceof SdpError) this.fail("signaling", `bad SDP: ${err.message}`);
-        else this.fail("signaling", String(err instanceof Error ? err.message : err));
-      });
+    this.queue.add(fn);
+  }
+
+  // A client's message (WebSocket or calls-dc): past the queue's bounds the
+  // client is flooding us, and its session ends.
+  private fromClient(fn: () => Promise<void> | void, offer = false): void {
+    if (this.done) return;
+    const over = this.queue.client(fn, offer);
+    if (!over) return;
+    const limit = { queued: SIGNAL_QUEUE_MAX, perSecond: SIGNAL_RATE_PER_SECOND };
+    this.log.warn("media: client floods its signaling, ending the session", { bound: over, ...limit });
+    this.deps.metrics.limitRefusals.inc({ limit: over });
+    this.fail("signaling", `signaling flood (${over})`);
   }
 
   private async handle(msg: RTCMessage): Promise<void> {
     switch (msg.type) {
-      case RTCType.SDP:
-        return this.onSdp(parseJSON(msg.data), "ws");
-      case RTCType.ICE:
-        // We are ICE-lite: the client's candidates are not needed, its
-        // checks reach our announced candidates.
-        return;
       case RTCType.Mute:
       case RTCType.Unmute:
         await this.tracks.mute(msg.type === RTCType.Mute);
@@ -397,10 +410,10 @@ export class Session {
       this.transport,
       {
         opened: () => this.enqueue(() => this.maybeOffer()),
-        sdp: (desc) => this.enqueue(() => this.onSdp(desc, "dc")),
+        sdp: (desc) => this.fromClient(() => this.onSdp(desc, "dc"), isOffer(desc)),
         // Granted unless an offer of ours is outstanding or the client
         // already holds it (rtcd's TryLock).
-        lock: (reply) => this.enqueue(() => reply(!this.neg.offerOutstanding && !this.dc.clientLocked)),
+        lock: (reply) => this.fromClient(() => reply(!this.neg.offerOutstanding && !this.dc.clientLocked)),
         unlocked: () => this.enqueue(() => this.maybeOffer()),
         waitOver: () => this.enqueue(() => this.maybeOffer()),
       },
@@ -410,4 +423,8 @@ export class Session {
       (t) => this.timers.push(t),
     );
   }
+}
+
+function isOffer(desc: unknown): boolean {
+  return (desc as { type?: unknown } | undefined)?.type === "offer";
 }

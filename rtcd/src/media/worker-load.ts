@@ -35,6 +35,7 @@ export class WorkerLoadSampler {
   // Samples `slots` every intervalMs, updating their cpuSeconds and recent.
   start(slots: readonly (WorkerLoad & { worker: ms.Worker })[], intervalMs = 1000): void {
     const tick = async () => {
+      // `slots` is the pool's own array: a replaced worker is sampled too.
       for (const slot of slots) {
         if (slot.worker.closed) continue;
         let usage: ms.WorkerResourceUsage;
@@ -54,6 +55,11 @@ export class WorkerLoadSampler {
     void tick();
     this.timer = setInterval(() => void tick(), intervalMs);
     this.timer.unref();
+  }
+
+  // A worker that died: its last sample is not needed any more.
+  forget(worker: ms.Worker): void {
+    this.last.delete(worker);
   }
 
   stop(): void {

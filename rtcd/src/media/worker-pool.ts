@@ -1,6 +1,7 @@
 // The mediasoup workers: each with a WebRtcServer (all sessions of a worker
-// share its UDP/TCP port, like rtcd's single ICE port), load sampling, and
-// the choice of a worker for a new call.
+// share its UDP/TCP port, like rtcd's single ICE port), load sampling, the
+// choice of a worker for a new call, and a dead worker's replacement on the
+// same port (or, when none can be started, a pool that says it is broken).
 import * as mediasoup from "mediasoup";
 import type { types as ms } from "mediasoup";
 import type { Logger } from "../log.ts";
@@ -18,6 +19,8 @@ export interface WorkerSlot extends WorkerLoad {
   worker: ms.Worker;
   server: ms.WebRtcServer;
   index: number;
+  // False once its worker died: no new call is placed on it.
+  alive: boolean;
 }
 
 export interface WorkerPoolOptions {
@@ -32,25 +35,54 @@ export interface WorkerPoolOptions {
   portOverride: string;
 }
 
+// A dead worker is replaced at once; a failed start is retried after 250 ms,
+// 500 ms, 1 s and 2 s (about 4 s in all), then given up: what cannot start
+// five times in a row (binary gone, port taken by someone else, out of
+// memory) will not start by waiting, and a restart of the pod is the cure.
+export const WORKER_RESTART_DELAYS_MS = [0, 250, 500, 1000, 2000];
+
+export interface WorkerPoolEvents {
+  // A worker died (after it is logged). Its routers, transports, producers
+  // and consumers are gone with it; the owner ends what it had placed there.
+  died(slot: WorkerSlot): void;
+  // No worker could be started in a dead one's place: the pool is broken.
+  failed(index: number): void;
+}
+
 export class WorkerPool {
   private readonly slots: WorkerSlot[] = [];
   private readonly load = new WorkerLoadSampler();
   private readonly opts: WorkerPoolOptions;
   private readonly log: Logger;
-  // Told when a worker died (after it is logged). Its routers, transports,
-  // producers and consumers are gone with it; the owner ends what it had
-  // placed there (a follow-up may also start a replacement worker here).
-  private readonly died: (slot: WorkerSlot) => void;
+  private readonly events: WorkerPoolEvents;
+  private readonly delays: readonly number[];
+  // CPU seconds of workers that died, so that the total (/system's load)
+  // never goes back when a fresh worker starts from zero.
+  private deadCpuSeconds = 0;
+  private broken = false;
+  private closed = false;
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
 
-  constructor(opts: WorkerPoolOptions, log: Logger, died: (slot: WorkerSlot) => void) {
+  constructor(
+    opts: WorkerPoolOptions,
+    log: Logger,
+    events: WorkerPoolEvents,
+    delays: readonly number[] = WORKER_RESTART_DELAYS_MS,
+  ) {
     this.opts = opts;
     this.log = log;
-    this.died = died;
+    this.events = events;
+    this.delays = delays;
   }
 
   async start(): Promise<void> {
     for (let i = 0; i < this.opts.workers; i++) this.slots.push(await this.startWorker(i));
     this.load.start(this.slots);
+  }
+
+  // False once a dead worker could not be replaced (the probes fail).
+  get healthy(): boolean {
+    return !this.broken;
   }
 
   private async startWorker(i: number): Promise<WorkerSlot> {
@@ -79,11 +111,17 @@ export class WorkerPool {
       });
     for (const a of listenAddresses(this.opts.tcpAddresses, this.opts.hostOverride, this.opts.portOverride))
       listenInfos.push({ protocol: "tcp", ...a, port: this.opts.tcpPort + i });
-    const server = await worker.createWebRtcServer({ listenInfos });
-    const slot: WorkerSlot = { worker, server, sessions: 0, index: i, cpuSeconds: 0, recent: 0 };
+    let server: ms.WebRtcServer;
+    try {
+      server = await worker.createWebRtcServer({ listenInfos });
+    } catch (err) {
+      worker.close();
+      throw err;
+    }
+    const slot: WorkerSlot = { worker, server, sessions: 0, index: i, cpuSeconds: 0, recent: 0, alive: true };
     worker.on("died", (err) => {
-      this.log.error("media: mediasoup worker died", { pid: worker.pid, err: err.message });
-      this.died(slot);
+      this.log.error("media: mediasoup worker died", { pid: worker.pid, worker: i, err: err.message });
+      this.onDied(slot);
     });
     this.log.info("media: mediasoup worker started", {
       pid: worker.pid,
@@ -96,27 +134,67 @@ export class WorkerPool {
     return slot;
   }
 
-  // The worker for a new call: the least loaded (worker-load.ts).
+  private onDied(slot: WorkerSlot): void {
+    slot.alive = false;
+    this.deadCpuSeconds += slot.cpuSeconds;
+    this.load.forget(slot.worker);
+    this.events.died(slot);
+    if (!this.closed) this.restart(slot.index, 0);
+  }
+
+  // Starts a worker in slot `index` (the same port), retrying with backoff.
+  private restart(index: number, attempt: number): void {
+    const t = setTimeout(() => {
+      this.retryTimers.delete(t);
+      if (this.closed) return;
+      this.startWorker(index).then(
+        (slot) => {
+          if (this.closed) return slot.worker.close();
+          this.slots[index] = slot;
+          this.log.info("media: mediasoup worker replaced", { worker: index, attempt: attempt + 1 });
+        },
+        (err: unknown) => {
+          const last = attempt + 1 >= this.delays.length;
+          this.log.error("media: starting a replacement mediasoup worker failed", {
+            worker: index,
+            attempt: attempt + 1,
+            err: String(err instanceof Error ? err.message : err),
+            ...(last ? { giving_up: true } : {}),
+          });
+          if (!last) return this.restart(index, attempt + 1);
+          this.broken = true;
+          this.events.failed(index);
+        },
+      );
+    }, this.delays[attempt] ?? 0);
+    this.retryTimers.add(t);
+  }
+
+  // The worker for a new call: the least loaded (worker-load.ts) of those
+  // alive.
   pick(): WorkerSlot {
-    return pickWorker(this.slots);
+    const alive = this.slots.filter((s) => s.alive);
+    if (alive.length === 0) throw new Error("no mediasoup worker available");
+    return pickWorker(alive);
   }
 
   get size(): number {
-    return this.slots.length;
+    return this.alive().length;
   }
 
   workers(): readonly ms.Worker[] {
-    return this.slots.map((s) => s.worker);
+    return this.alive().map((s) => s.worker);
   }
 
   cpuSeconds(): number {
-    return this.slots.reduce((sum, s) => sum + s.cpuSeconds, 0);
+    return this.slots.reduce((sum, s) => sum + s.cpuSeconds, this.deadCpuSeconds);
   }
 
   pids(): number[] {
-    return this.slots.map((s) => s.worker.pid);
+    return this.alive().map((s) => s.worker.pid);
   }
 
+  // Per slot (port + index), a dead one while it is being replaced too.
   loads(): { pid: number; cpuSeconds: number; recent: number; sessions: number }[] {
     return this.slots.map((s) => ({
       pid: s.worker.pid,
@@ -127,8 +205,14 @@ export class WorkerPool {
   }
 
   close(): void {
+    this.closed = true;
+    for (const t of this.retryTimers) clearTimeout(t);
     this.load.stop();
     for (const slot of this.slots) slot.worker.close();
     this.slots.length = 0;
+  }
+
+  private alive(): WorkerSlot[] {
+    return this.slots.filter((s) => s.alive);
   }
 }

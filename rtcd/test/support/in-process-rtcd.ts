@@ -39,6 +39,8 @@ export async function startInProcess(opts: {
   name: string;
   workers: number;
   key: string;
+  // A mediasoup worker binary other than the one rtcd finds itself.
+  workerBin?: string;
 }): Promise<InProcessRtcd> {
   const dir = mkdtempSync(join(tmpdir(), `rtcd-${opts.name}-`));
   const icePort = await freeICEPort();
@@ -65,6 +67,7 @@ export async function startInProcess(opts: {
           tcpPort: config.rtc.ice_port_tcp,
           hostOverride: "",
           portOverride: "",
+          ...(opts.workerBin ? { workerBin: opts.workerBin } : {}),
         },
         metrics,
         log,

@@ -1,0 +1,166 @@
+// A mediasoup worker dies (crash, OOM kill, kill -9): the sessions it held
+// end with rtcd's `close` (the Calls client rejoins), a new worker takes its
+// place on the same port within 5 s and serves new calls, the calls on the
+// other worker keep flowing, and rtcd_media_worker_deaths_total counts it.
+// When no worker can be started again, /healthz and /readyz answer 503 so
+// Kubernetes restarts the pod.
+// Needs the mediasoup worker (bash rtcd/worker-build/build-worker.sh).
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+import type { MediasoupPlane } from "../src/media/plane.ts";
+import { resolveWorkerBin } from "../src/media/worker-bin.ts";
+import type { Rtcd } from "../src/service.ts";
+import { startInProcess } from "./support/in-process-rtcd.ts";
+import { Peer, type PluginConn } from "./support/rtc-peer.ts";
+import { until } from "./support/wait.ts";
+
+const KEY = "d".repeat(40);
+const MAX_GAP_MS = 500;
+
+// The longest time without a packet at `p` between `from` and `to`.
+function longestGap(p: Peer, from: number, to: number): number {
+  const times = [from, ...p.received.map((x) => x.at).filter((t) => t > from && t < to), to];
+  let gap = 0;
+  for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i]! - times[i - 1]!);
+  return gap;
+}
+
+async function status(url: string): Promise<number> {
+  const r = await fetch(url);
+  await r.arrayBuffer();
+  return r.status;
+}
+
+async function deaths(base: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const m = /^rtcd_media_worker_deaths_total (\d+)/m.exec(text);
+  return m ? Number(m[1]) : NaN;
+}
+
+// The port of rtcd's first ICE candidate in the answer `p` received.
+function candidatePort(p: Peer): number {
+  const m = /a=candidate:\S+ \d+ udp \d+ \S+ (\d+)/i.exec(p.pc.remoteDescription?.sdp ?? "");
+  return Number(m?.[1]);
+}
+
+// A call of a speaker and a listener, audio flowing.
+async function talkingCall(conn: PluginConn, callID: string, peers: Peer[]): Promise<[Peer, Peer]> {
+  const speaker = new Peer(conn, callID, `${callID}-speaker`);
+  const listener = new Peer(conn, callID, `${callID}-listener`);
+  peers.push(speaker, listener);
+  speaker.join();
+  listener.join();
+  await speaker.offer({ send: true });
+  await listener.offer({ send: false });
+  await speaker.connected();
+  await listener.connected();
+  speaker.startAudio();
+  await until(`audio in ${callID}`, () => listener.received.length >= 25);
+  return [speaker, listener];
+}
+
+describe("a worker dies, two workers", () => {
+  let rtcd: Rtcd | undefined;
+  let conn: PluginConn | undefined;
+  const peers: Peer[] = [];
+
+  afterAll(async () => {
+    for (const p of peers) await p.close();
+    conn?.close();
+    await rtcd?.stop();
+  });
+
+  test("its sessions get close, a new worker serves its port within 5 s, the other call never stops", async () => {
+    const started = await startInProcess({ name: "worker-death", workers: 2, key: KEY });
+    ({ rtcd, conn } = started);
+    const { plane, base, icePort } = started;
+    const c = conn;
+
+    const [, doomedListener] = await talkingCall(c, "doomed", peers);
+    const victim = plane.workerLoads().findIndex((w) => w.sessions === 2);
+    expect(victim).toBeGreaterThanOrEqual(0);
+    const [, calmListener] = await talkingCall(c, "calm", peers);
+    expect(plane.workerLoads()[1 - victim]!.sessions).toBe(2);
+    expect(candidatePort(doomedListener)).toBe(icePort + victim);
+    expect(await deaths(base)).toBe(0);
+
+    const pid = plane.workerPids()[victim]!;
+    const killedAt = Date.now();
+    process.kill(pid, "SIGKILL");
+
+    await until("close for both sessions of the dead worker's call", () =>
+      ["doomed-speaker", "doomed-listener"].every((s) => c.closes.includes(s)),
+    );
+    await until(
+      "a new worker in the dead one's place",
+      () => plane.workerPids().length === 2 && !plane.workerPids().includes(pid),
+      5_000,
+      () => `pids ${JSON.stringify(plane.workerPids())}, killed ${pid}`,
+    );
+    expect(Date.now() - killedAt).toBeLessThan(5_000);
+    expect(c.closes).not.toContain("calm-speaker");
+    expect(c.closes).not.toContain("calm-listener");
+    expect(await deaths(base)).toBe(1);
+    expect(await status(`${base}/healthz`)).toBe(200);
+    expect(await status(`${base}/readyz`)).toBe(200);
+
+    // A new call lands on the new worker (it has no sessions) and talks,
+    // on the dead worker's port.
+    const [, freshListener] = await talkingCall(c, "fresh", peers);
+    expect(plane.workerLoads()[victim]!.sessions).toBe(2);
+    expect(candidatePort(freshListener)).toBe(icePort + victim);
+
+    const gap = longestGap(calmListener, killedAt - 1000, Date.now());
+    expect(gap).toBeLessThan(MAX_GAP_MS);
+  });
+});
+
+describe("a worker dies and none can be started again", () => {
+  let rtcd: Rtcd | undefined;
+  let conn: PluginConn | undefined;
+  const peers: Peer[] = [];
+  const dir = mkdtempSync(join(tmpdir(), "rtcd-worker-bin-"));
+
+  afterAll(async () => {
+    for (const p of peers) await p.close();
+    conn?.close();
+    await rtcd?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("the probes fail so that Kubernetes restarts the pod", async () => {
+    // A copy of the worker binary, removed once the worker runs: every
+    // restart fails as it would with the binary gone or the port taken.
+    const bin = join(dir, "mediasoup-worker");
+    copyFileSync(resolveWorkerBin(), bin);
+    const started = await startInProcess({ name: "worker-gone", workers: 1, key: KEY, workerBin: bin });
+    ({ rtcd, conn } = started);
+    const { base } = started;
+    const plane: MediasoupPlane = started.plane;
+    await talkingCall(conn, "lonely", peers);
+    expect(await status(`${base}/healthz`)).toBe(200);
+    rmSync(bin);
+
+    process.kill(plane.workerPids()[0]!, "SIGKILL");
+    const c = conn;
+    await until("close for the lonely call's sessions", () =>
+      ["lonely-speaker", "lonely-listener"].every((s) => c.closes.includes(s)),
+    );
+    await until(
+      "/healthz 503 once the restarts are given up",
+      async () => (await status(`${base}/healthz`)) === 503,
+      15_000,
+    );
+    expect(await status(`${base}/readyz`)).toBe(503);
+    expect(await deaths(base)).toBe(1);
+    expect(plane.workerPids()).toEqual([]);
+
+    // A join meanwhile is refused with close, not left hanging.
+    const late = new Peer(c, "late", "late-joiner");
+    peers.push(late);
+    late.join();
+    await until("close for a join with no worker", () => c.closes.includes("late-joiner"));
+  });
+});
