@@ -7,7 +7,6 @@ import { RateLimiter } from "../src/api/ratelimit.ts";
 import { SessionCache } from "../src/api/session-cache.ts";
 import { hashKey, verifyKey } from "../src/store/hash.ts";
 import { openStore } from "../src/store/sqlite.ts";
-import { until } from "./support/rtc-peer.ts";
 
 const dirs: string[] = [];
 const tempDir = () => {
