@@ -231,8 +231,8 @@ func caseRateLimit(t *T) {
 	elapsed := time.Since(start)
 	if t.opts.impl == "ours" {
 		// Ours refuses at once what rtcd would queue (docs/security.md):
-		// four key checks at a time per address and five failures before
-		// it waits, so the flood gets a handful of 400s and 429s for the rest.
+		// four attempts at a time per address, five failures before it
+		// waits, so the flood gets a handful of 400s and 429s for the rest.
 		checked := 0
 		for i, c := range codes {
 			t.Check(c == 400 || c == 429, "login %d: status %d, want 400 or 429", i, c)
@@ -240,7 +240,10 @@ func caseRateLimit(t *T) {
 				checked++
 			}
 		}
-		t.Check(checked >= 1 && checked <= 5, "%d of %d failed logins were key checks, want 1..5", checked, n)
+		// None at all is right too: an address whose earlier failures (the
+		// cases before this one) have not come back yet waits, and past
+		// 10 s of waiting is refused outright.
+		t.Check(checked <= 5, "%d of %d failed logins were key checks, want at most 5", checked, n)
 		t.Note("%d logins in %s: %d key checks, the rest refused", n, elapsed.Round(time.Millisecond), checked)
 		return
 	}
