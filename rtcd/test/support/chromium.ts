@@ -82,12 +82,6 @@ window.shareScreen = async (opts = {}) => {
   }, 50);
   const stream = canvas.captureStream(20);
   const track = stream.getVideoTracks()[0];
-  // What a captured screen says of itself (getDisplayMedia tracks are
-  // screencasts): keep the resolution and drop frames when the encoder is
-  // short of CPU. A canvas track is a camera to Chromium, whose CPU
-  // adaptation scales it down until the h layer is no longer sent: under a
-  // loaded CI machine that left h at 0 bytes for 30 s.
-  track.contentHint = "detail";
   window.sendRtc(5, JSON.stringify({ screenStreamID: stream.id }));
   await window.peer.addTrack(track, stream);
   if (opts.lowScale) {
