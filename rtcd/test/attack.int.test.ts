@@ -20,7 +20,7 @@ import { DCType } from "../src/media/dc-msg.ts";
 import { SDP_LIMITS } from "../src/media/sdp.ts";
 import { hostileOffer, largestLegalOffer, type HostileKind } from "./support/hostile-sdp.ts";
 import { nodeBin, startRtcd, stopRtcd, type Running } from "./support/procs.ts";
-import { Peer, PluginConn, until } from "./support/rtc-peer.ts";
+import { Peer, PluginConn, talkingCall, until } from "./support/rtc-peer.ts";
 
 const FLOOD_SECONDS = Number(process.env["MMRTCD_FLOOD_SECONDS"] ?? 10);
 const KEY = "plugin-key-".padEnd(40, "k");
@@ -103,16 +103,7 @@ describe("attacks while a neighbouring call talks", () => {
     });
     expect(reg.status).toBe(201);
     conn = await PluginConn.connect(r.url, "plugin", KEY);
-    speaker = new Peer(conn, "calm", "calm-speaker");
-    listener = new Peer(conn, "calm", "calm-listener");
-    speaker.join();
-    listener.join();
-    await speaker.offer({ send: true });
-    await listener.offer({ send: false });
-    await speaker.connected();
-    await listener.connected();
-    speaker.startAudio();
-    await until("audio at the listener", () => listener.received.length >= 25);
+    [speaker, listener] = await talkingCall(conn, "calm");
   }, 60_000);
 
   afterAll(async () => {

@@ -13,7 +13,7 @@ import type { MediasoupPlane } from "../src/media/plane.ts";
 import { resolveWorkerBin } from "../src/media/worker-bin.ts";
 import type { Rtcd } from "../src/service.ts";
 import { startInProcess } from "./support/in-process-rtcd.ts";
-import { Peer, type PluginConn } from "./support/rtc-peer.ts";
+import { Peer, talkingCall, type PluginConn } from "./support/rtc-peer.ts";
 import { until } from "./support/wait.ts";
 
 const KEY = "d".repeat(40);
@@ -43,22 +43,6 @@ async function deaths(base: string): Promise<number> {
 function candidatePort(p: Peer): number {
   const m = /a=candidate:\S+ \d+ udp \d+ \S+ (\d+)/i.exec(p.pc.remoteDescription?.sdp ?? "");
   return Number(m?.[1]);
-}
-
-// A call of a speaker and a listener, audio flowing.
-async function talkingCall(conn: PluginConn, callID: string, peers: Peer[]): Promise<[Peer, Peer]> {
-  const speaker = new Peer(conn, callID, `${callID}-speaker`);
-  const listener = new Peer(conn, callID, `${callID}-listener`);
-  peers.push(speaker, listener);
-  speaker.join();
-  listener.join();
-  await speaker.offer({ send: true });
-  await listener.offer({ send: false });
-  await speaker.connected();
-  await listener.connected();
-  speaker.startAudio();
-  await until(`audio in ${callID}`, () => listener.received.length >= 25);
-  return [speaker, listener];
 }
 
 describe("a worker dies, two workers", () => {

@@ -2,9 +2,9 @@
 // WebSocket API the way the Calls plugin relays browsers: one WebSocket per
 // plugin (client ID), `join` per session, `rtc` messages carrying the
 // browser's JSON SDP/ICE, `close`/`vad` back.
-// Slightly over ~400 lines: the peer, its plugin connection and the
-// fake-microphone packet builder (opusPacket, shared with calls-client.ts)
-// are the one unit every rtcd test uses.
+// Over ~400 lines: the peer, its plugin connection, the fake-microphone
+// packet builder (opusPacket, shared with calls-client.ts) and a talking
+// call (talkingCall) are the one unit every rtcd test uses.
 import { decodeMulti, encode } from "@msgpack/msgpack";
 import {
   MediaStream,
@@ -406,6 +406,28 @@ export function audioLevelIdIn(sdp: string | undefined): number | undefined {
  * A fake microphone's packet: 20 ms of opus silence with ssrc-audio-level
  * (RFC 6464: voice-activity bit and -dBov, 127 = silence) at `levelId`.
  */
+// A call of a speaker and a listener with audio flowing: the neighbouring
+// call the attack and fault tests watch while they hurt another. `peers`
+// collects both for the caller's cleanup.
+export async function talkingCall(
+  conn: PluginConn,
+  callID: string,
+  peers: Peer[] = [],
+): Promise<[Peer, Peer]> {
+  const speaker = new Peer(conn, callID, `${callID}-speaker`);
+  const listener = new Peer(conn, callID, `${callID}-listener`);
+  peers.push(speaker, listener);
+  speaker.join();
+  listener.join();
+  await speaker.offer({ send: true });
+  await listener.offer({ send: false });
+  await speaker.connected();
+  await listener.connected();
+  speaker.startAudio();
+  await until(`audio in ${callID}`, () => listener.received.length >= 25);
+  return [speaker, listener];
+}
+
 export function opusPacket(seq: number, timestamp: number, levelId: number, level: number): RtpPacket {
   const header = new RtpHeader({
     payloadType: 111,
