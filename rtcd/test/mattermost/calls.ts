@@ -2,7 +2,7 @@
 // the real Mattermost: three users exercising a call's life, and a join burst.
 import type { DriverEvent, UserStats } from "./driver.ts";
 import type { Mattermost } from "./mattermost.ts";
-import { waitFor } from "./proc.ts";
+import { tailOf, waitFor } from "./proc.ts";
 import { badTrackIDs, expectedTracks, isEv, waitForFlow, type Expected, type Member } from "./scenario.ts";
 import type { Stack } from "./stack.ts";
 
@@ -124,6 +124,24 @@ export async function runThreeUsers(s: Stack): Promise<void> {
   d.op(c, "reconnect");
   await d.waitFor("c's WebSocket to drop", isEv("ws_disconnected", c), 20_000, from);
   await d.waitFor("c's WebSocket to reconnect", isEv("ws_connected", c), 30_000, from);
+  // The client's reconnect message and its next signal reach the plugin as
+  // separate WebSocket messages that Mattermost hands over concurrently, so a
+  // mute sent the moment the socket is back can be handled before the plugin
+  // has moved the session to the new connection, and is dropped ("session not
+  // found") — with either rtcd. The test is about signaling over the new
+  // WebSocket, not that race, so it waits for the plugin's own record of the
+  // move (logged under its lock, before the new connection is registered).
+  const cUser = m[2]!.mmUserID;
+  await waitFor(
+    "the plugin to move c's session to its new connection",
+    () =>
+      tailOf(s.mm.pluginLog, 4000)
+        .split("\n")
+        .some((l) => l.includes('"clearing original session after reconnect"') && l.includes(cUser))
+        ? true
+        : undefined,
+    20_000,
+  );
   d.op(c, "mute");
   await statsUntil(s, "c's voice to stop after its reconnect (signaling over the new WebSocket)", (st) => {
     const now = Date.now();
