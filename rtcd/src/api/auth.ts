@@ -90,6 +90,9 @@ export interface AuthOptions {
   // Tests only: a different global auth rate than rtcd's, or per source.
   ratePerSecond?: number;
   sourceRatePerSecond?: number;
+  // Tests only: the per-source buckets' clock (ms), so a test of their
+  // refill does not depend on how fast this machine hashes keys.
+  sourceClock?: () => number;
   // limits.registrations: clients the store may hold.
   maxRegistrations?: number;
   // Each attempt refused before its key was checked, or by the
@@ -121,6 +124,8 @@ export class AuthService {
       SOURCE_FAILURE_PENALTY_S,
       SOURCE_FAILURE_BURST,
       AUTH_TIMEOUT_MS,
+      undefined,
+      opts.sourceClock,
     );
     this.sessions = new SessionCache(opts.sessionTTLMinutes * 60_000);
     this.adminDigest = opts.enableAdmin && opts.adminSecret !== "" ? digest(opts.adminSecret) : undefined;
