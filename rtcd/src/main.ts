@@ -67,6 +67,7 @@ try {
           tcpPort: config.rtc.ice_port_tcp,
           hostOverride: config.rtc.ice_host_override,
           portOverride: config.rtc.ice_host_port_override,
+          producersPerSession: config.limits.producers_per_session,
         },
         metrics,
         l,

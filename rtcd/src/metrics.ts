@@ -14,6 +14,7 @@ export const LIMITS = [
   "sessions_per_call",
   "ws_connections_per_client",
   "registrations",
+  "producers_per_session",
   "signal_queue",
   "signal_rate",
   "calls_dc_rate",

@@ -12,11 +12,12 @@ import { until } from "./support/wait.ts";
 
 const KEY = "e".repeat(40);
 
-// A well-formed offer to mutate: audio + calls-dc, as the Calls client sends.
-async function goodOffer(): Promise<string> {
+// A well-formed offer to mutate: audio + calls-dc, as the Calls client sends
+// (or `audios` sending audio sections, more than any client sends).
+async function goodOffer(audios = 1): Promise<string> {
   const pc = new RTCPeerConnection({ iceUseIpv6: false });
   pc.createDataChannel("calls-dc");
-  pc.addTransceiver("audio", { direction: "sendrecv" });
+  for (let i = 0; i < audios; i++) pc.addTransceiver("audio", { direction: "sendrecv" });
   await pc.setLocalDescription(await pc.createOffer());
   const sdp = pc.localDescription!.sdp;
   await pc.close();
@@ -140,6 +141,38 @@ describe.each<Impl>(["rtcd", "ours"])("bad input against %s", (impl) => {
     const n = b.received.length;
     await until("the good call still flows", () => b.received.length >= n + 20);
   });
+
+  // A Calls client sends at most four tracks (voice, video, screen and its
+  // audio); each track a session sends is forwarded to every other session
+  // of its call, so one client sending hundreds would cost the whole call.
+  test.runIf(impl === "ours")(
+    "ours: an offer sending more tracks than limits.producers_per_session (8) ends that session only, counted",
+    async () => {
+      const refusals = async () =>
+        Number(
+          /^rtcd_limit_refusals_total\{limit="producers_per_session"\} (\d+)/m.exec(
+            await (await fetch(`${r.url}/metrics`)).text(),
+          )?.[1] ?? 0,
+        );
+      const before = await refusals();
+      const id = "too-many-tracks";
+      conn.send("join", {
+        callID: "bad",
+        userID: "u",
+        sessionID: id,
+        channelID: "c",
+        av1Support: false,
+        dcSignaling: false,
+      });
+      await until("joined", async () => (await status(id)) === 200);
+      rtc(id, 2, Buffer.from(JSON.stringify({ type: "offer", sdp: await goodOffer(9) })));
+      await until("the session closed", () => conn.closes.includes(id), 5_000);
+      expect(await status(id)).toBe(404);
+      expect(await refusals()).toBe(before + 1);
+      const n = b.received.length;
+      await until("the good call still flows", () => b.received.length >= n + 20);
+    },
+  );
 
   test("an offer with only an unsupported audio codec: the section is refused, the session lives", async () => {
     const pcmu = new RTCPeerConnection({

@@ -100,6 +100,7 @@ describe("rtcd's keys", () => {
         "limits.sessions_per_call",
         "limits.ws_connections_per_client",
         "limits.registrations",
+        "limits.producers_per_session",
         "limits.http_connections",
       ].sort(),
     );

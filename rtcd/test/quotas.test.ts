@@ -143,6 +143,7 @@ describe("quotas (in-process rtcd, no media)", () => {
         "auth_global_rate",
         "auth_source_rate",
         "registrations",
+        "producers_per_session",
         "signal_queue",
         "signal_rate",
         "calls_dc_rate",

@@ -123,6 +123,10 @@ export const KEYS: readonly KeyDef[] = [
     check: positive,
   }),
   key("limits.registrations", "RTCD_LIMITS_REGISTRATIONS", "int", 10_000, { check: positive }),
+  // Tracks one session may send at once. A Calls client sends at most four
+  // (voice, video, screen and its audio); each is forwarded to every other
+  // session of the call, so the cap bounds what one client makes a call cost.
+  key("limits.producers_per_session", "RTCD_LIMITS_PRODUCERSPERSESSION", "int", 8, { check: positive }),
   // The HTTP server's maxConnections (WebSockets included): each idle
   // connection costs a file descriptor and some 10-50 KB.
   key("limits.http_connections", "RTCD_LIMITS_HTTPCONNECTIONS", "int", 10_000, { check: positive }),

@@ -56,6 +56,7 @@ export interface Config {
     sessions_per_call: number;
     ws_connections_per_client: number;
     registrations: number;
+    producers_per_session: number;
     http_connections: number;
   };
 }

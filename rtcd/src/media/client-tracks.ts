@@ -9,7 +9,7 @@ import type { Metrics } from "../metrics.ts";
 import { answerMedia, sends, ssrcKey } from "./client-section.ts";
 import { trackMime } from "./codecs.ts";
 import type { MediaSection, ProducerInfo, Sender } from "./forwarding.ts";
-import type { MediaDesc } from "./sdp.ts";
+import { SdpError, type MediaDesc } from "./sdp.ts";
 
 // What the tracks tell the call (call.ts).
 export interface TracksHost {
@@ -24,11 +24,20 @@ export class ClientTracks {
   private readonly call: TracksHost;
   private readonly metrics: Metrics;
   private readonly log: Logger;
+  private readonly maxProducers: number;
   private muted = false;
   // The stream the client announced as its screen share (ScreenOn).
   private screenStreamID = "";
 
-  constructor(owner: Sender, transport: ms.WebRtcTransport, call: TracksHost, metrics: Metrics, log: Logger) {
+  constructor(
+    owner: Sender,
+    transport: ms.WebRtcTransport,
+    call: TracksHost,
+    metrics: Metrics,
+    log: Logger,
+    maxProducers: number,
+  ) {
+    this.maxProducers = maxProducers;
     this.owner = owner;
     this.transport = transport;
     this.call = call;
@@ -58,6 +67,15 @@ export class ClientTracks {
     }
     sec.media = a.media;
     if (!a.produce || sec.producer) return;
+    const sending = this.owner.sections.filter((x) => x.producer && !x.producer.producer.closed).length;
+    if (sending >= this.maxProducers) {
+      this.metrics.limitRefusals.inc({ limit: "producers_per_session" });
+      // An SdpError: the media plane ends this session with it (and the
+      // producers it made), as for an offer over the SDP limits.
+      throw new SdpError(
+        `the offer sends more than ${this.maxProducers} tracks (limits.producers_per_session)`,
+      );
+    }
     const { kind, type, rtpParameters } = a.produce;
     const producer = await this.transport.produce({
       kind,

@@ -30,6 +30,8 @@ export interface MediasoupPlaneOptions {
   // and how long ICE may stay disconnected before the session is ended.
   signalingTimeoutMs?: number;
   iceDisconnectTimeoutMs?: number;
+  // limits.producers_per_session: tracks one session may send at once.
+  producersPerSession?: number;
 }
 
 export class MediasoupPlane implements MediaPlane {
@@ -49,6 +51,7 @@ export class MediasoupPlane implements MediaPlane {
       logLevel: "warn",
       signalingTimeoutMs: 10_000, // rtcd: signalingTimeout
       iceDisconnectTimeoutMs: 5_000,
+      producersPerSession: 8,
       ...opts,
       workers: opts.workers > 0 ? opts.workers : availableParallelism(),
     };
@@ -59,6 +62,7 @@ export class MediasoupPlane implements MediaPlane {
       layers: this.layers,
       signalingTimeoutMs: this.opts.signalingTimeoutMs,
       iceDisconnectTimeoutMs: this.opts.iceDisconnectTimeoutMs,
+      producersPerSession: this.opts.producersPerSession,
     };
   }
 

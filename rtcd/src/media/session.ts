@@ -38,6 +38,7 @@ export interface SessionDeps {
   layers: SimulcastLayers;
   signalingTimeoutMs: number;
   iceDisconnectTimeoutMs: number;
+  producersPerSession: number;
 }
 
 type Via = "ws" | "dc";
@@ -91,7 +92,7 @@ export class Session {
     this.call = call;
     this.transport = transport;
     this.deps = deps;
-    this.tracks = new ClientTracks(this, transport, call, deps.metrics, log);
+    this.tracks = new ClientTracks(this, transport, call, deps.metrics, log, deps.producersPerSession);
     watchTransport(transport, {
       metrics: deps.metrics,
       groupID: cfg.GroupID,
