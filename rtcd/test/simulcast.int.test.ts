@@ -78,8 +78,8 @@ describe.runIf(CHROMIUM)("simulcast layer per viewer against ours", () => {
     // what the server decided.
     const detail = async () =>
       tl.report(viewer ? screen() : [], r.logFile, [
-        `Chromium viewer's frame widths: ${JSON.stringify(await watcher.videoInWidths().catch(() => []))}`,
-        `Chromium sharer per rid: ${JSON.stringify(await sharer.videoSendState().catch(() => ({})))}`,
+        `Chromium viewer's frame widths: ${JSON.stringify(await watcher.videoInWidths().catch((e: unknown) => [String(e)]))}`,
+        `Chromium sharer per rid: ${JSON.stringify(await sharer.videoSendState().catch((e: unknown) => ({ error: String(e) })))}`,
       ]);
     const until = async (what: string, fn: () => boolean | Promise<boolean>, ms: number) => {
       await untilBare(what, fn, ms, detail);

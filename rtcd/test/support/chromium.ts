@@ -75,6 +75,7 @@ window.shareScreen = async (opts = {}) => {
   const g = canvas.getContext("2d");
   let i = 0;
   setInterval(() => {
+    window.screenFrames = (window.screenFrames ?? 0) + 1;
     g.fillStyle = \`hsl(\${(i += 7) % 360} 80% 50%)\`;
     g.fillRect(0, 0, 1280, 720);
     g.fillStyle = "#fff";
@@ -100,7 +101,12 @@ window.videoInWidth = async () => {
 };
 // Why the sender sends what it sends, per RID (for failure messages).
 window.videoSendState = async () => {
-  const out = {};
+  // The page's side too: a sender with nothing to send (a hidden page whose
+  // canvas is not drawn, a transceiver not sending) says so here.
+  const out = {
+    page: { visibility: document.visibilityState, focus: document.hasFocus(), canvasFrames: window.screenFrames ?? 0 },
+    transceivers: (window.peer.pc?.getTransceivers?.() ?? []).map((t) => [t.mid, t.direction, t.currentDirection, t.sender.track?.kind ?? null]),
+  };
   (await window.peer.getStats()).forEach((r) => {
     if (r.type === "outbound-rtp" && r.kind === "video")
       out[r.rid ?? ""] = {
