@@ -287,6 +287,11 @@ cluster-wide with operator.clusterWide. Each verb is one the operator uses.
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["list", "watch"]
+# Pod status: only the condition of the readiness gate that says Mattermost's
+# client is registered on the pod (spec.mattermostClient).
+- apiGroups: [""]
+  resources: ["pods/status"]
+  verbs: ["patch"]
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]

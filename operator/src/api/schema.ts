@@ -12,6 +12,7 @@ import {
   updateStrategy,
 } from "./schema-pod.ts";
 import { networking, podDisruptionBudget, rtcd, serviceMonitor } from "./schema-rtcd.ts";
+import { mattermostClient } from "./schema-mattermost.ts";
 
 export const DEFAULT_API_PORT = 8045;
 export const DEFAULT_RTC_PORT = 8443;
@@ -65,6 +66,7 @@ export const specSchema: Schema = obj(
     networking,
     podDisruptionBudget,
     serviceMonitor,
+    mattermostClient,
   },
   {
     default: {},

@@ -432,6 +432,34 @@ export interface LoggingSpec {
 }
 
 /**
+ * A key of a Secret in the same namespace holding the client's auth key (32 to 72 bytes). Unset: the operator generates one into Secret `<name>-mattermost` (key MM_CALLS_RTCD_AUTH_KEY) and keeps it.
+ */
+export interface MattermostAuthKeyRef {
+  /**
+   * Secret name.
+   */
+  name: string;
+  /**
+   * Key in the Secret.
+   */
+  key: string;
+}
+
+/**
+ * The Mattermost server's client on rtcd. When set, the operator registers this client on every pod through rtcd's admin API before the pod counts as ready (pod readiness gate rtcd.mattermost.com/client-registered), so it works with self-registration off and with Mattermost's rtcd image, and writes Secret `<name>-mattermost` (MM_CALLS_RTCD_SERVICE_URL, MM_CALLS_RTCD_CLIENT_ID, MM_CALLS_RTCD_AUTH_KEY) for Mattermost's deployment to read with envFrom.
+ */
+export interface MattermostClientSpec {
+  /**
+   * The client ID Mattermost logs in with (MM_CALLS_RTCD_CLIENT_ID): letters, digits, '.', '_' and '-', at most 64.
+   */
+  clientID: string;
+  /**
+   * A key of a Secret in the same namespace holding the client's auth key (32 to 72 bytes). Unset: the operator generates one into Secret `<name>-mattermost` (key MM_CALLS_RTCD_AUTH_KEY) and keeps it.
+   */
+  authKeySecretRef?: MattermostAuthKeyRef;
+}
+
+/**
  * Desired state of an rtcd deployment.
  * @default {}
  */
@@ -555,6 +583,10 @@ export interface MattermostRTCDSpec {
    * @default {}
    */
   serviceMonitor?: ServiceMonitorSpec;
+  /**
+   * The Mattermost server's client on rtcd. When set, the operator registers this client on every pod through rtcd's admin API before the pod counts as ready (pod readiness gate rtcd.mattermost.com/client-registered), so it works with self-registration off and with Mattermost's rtcd image, and writes Secret `<name>-mattermost` (MM_CALLS_RTCD_SERVICE_URL, MM_CALLS_RTCD_CLIENT_ID, MM_CALLS_RTCD_AUTH_KEY) for Mattermost's deployment to read with envFrom.
+   */
+  mattermostClient?: MattermostClientSpec;
 }
 
 /**

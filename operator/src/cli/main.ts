@@ -17,6 +17,7 @@ import {
 import { render } from "../render/index.ts";
 import { DEFAULT_CLUSTER_DOMAIN } from "../render/names.ts";
 import { Manager } from "../controller/manager.ts";
+import { podAddressFromFile } from "../controller/registration.ts";
 import { defaultRateLimiter } from "../controller/workqueue.ts";
 import { parseBindAddress, serveMetrics, serveProbes } from "../controller/http.ts";
 import { createLogger, isLevel, LEVELS, type Level } from "../util/log.ts";
@@ -94,6 +95,13 @@ program
     defaultRateLimiter.maxDelayMs,
   )
   .addOption(new Option("--log-level <level>", "minimum log level").choices(LEVELS).default("info"))
+  .addOption(
+    // For tests on clusters whose pods run nothing (kwok): where each pod's rtcd API really is.
+    new Option(
+      "--testing-pod-address-file <file>",
+      "JSON map of pod name to rtcd base URL used instead of the pod IP (tests only)",
+    ).hideHelp(),
+  )
   .action(async (opts: RunOptions) => {
     await run(opts);
   });
@@ -138,6 +146,7 @@ interface RunOptions {
   clusterDomain: string;
   retryBaseDelay: number;
   retryMaxDelay: number;
+  testingPodAddressFile?: string;
   logLevel: string;
 }
 
@@ -162,6 +171,7 @@ async function run(opts: RunOptions): Promise<void> {
       maxConcurrentReconciles: opts.maxConcurrentReconciles,
       resyncPeriodMs: opts.resyncPeriod,
       clusterDomain: opts.clusterDomain,
+      podAddress: opts.testingPodAddressFile ? podAddressFromFile(opts.testingPodAddressFile) : undefined,
       rateLimiter: {
         ...defaultRateLimiter,
         baseDelayMs: opts.retryBaseDelay,

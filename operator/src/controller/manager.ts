@@ -13,6 +13,8 @@ import { MANAGED_BY_SELECTOR, Reconciler, type Caches } from "./reconciler.ts";
 import { EventRecorder } from "./events.ts";
 import { LeaderElector } from "./leader.ts";
 import { SecretWatch } from "./secret-watch.ts";
+import type { PodAddress } from "./registration.ts";
+import { mattermostSecretsOf } from "../render/mattermost-secret.ts";
 import { createMetrics, type OperatorMetrics } from "./metrics.ts";
 import type { Logger } from "../util/log.ts";
 
@@ -33,6 +35,8 @@ export interface ManagerOptions {
   resyncPeriodMs: number;
   rateLimiter?: RateLimiterOptions;
   clusterDomain?: string;
+  /** Where the registrar reaches each pod's rtcd (default: the pod IP). */
+  podAddress?: PodAddress;
 }
 
 export class Manager {
@@ -132,6 +136,7 @@ export class Manager {
     const events = new EventRecorder(this.client, "mattermost-rtcd-operator", this.log);
     this.reconciler = new Reconciler(this.client, this.caches(), events, this.log, {
       clusterDomain: this.opts.clusterDomain,
+      podAddress: this.opts.podAddress,
     });
 
     if (this.opts.leaderElection) {
@@ -225,7 +230,10 @@ export class Manager {
   private enqueueSecretUsers(namespace: string, secret: string): void {
     for (const inf of this.crInformers) {
       for (const cr of inf.list(namespace)) {
-        const uses = adminSecretName(cr) === secret || referencedSecrets(cr).some((r) => r.name === secret);
+        const uses =
+          adminSecretName(cr) === secret ||
+          referencedSecrets(cr).some((r) => r.name === secret) ||
+          mattermostSecretsOf(cr).includes(secret);
         if (uses) this.enqueue(namespace, cr.metadata?.name);
       }
     }

@@ -14,7 +14,14 @@ import type {
   V1Secret,
   V1Service,
 } from "@kubernetes/client-node";
-import { GROUP, KIND, VERSION, applyDefaults, type MattermostRTCD } from "../api/index.ts";
+import {
+  GROUP,
+  KIND,
+  VERSION,
+  applyDefaults,
+  type DefaultedMattermostRTCD,
+  type MattermostRTCD,
+} from "../api/index.ts";
 import {
   adminSecretName,
   generatedAdminSecretRequired,
@@ -31,6 +38,10 @@ import { conflictMessage, controlledBy, findConflicts } from "./ownership.ts";
 import type { EventRecorder } from "./events.ts";
 import type { Logger } from "../util/log.ts";
 import { errorMessage } from "../util/errors.ts";
+import { mattermostSecretName } from "../render/mattermost-secret.ts";
+import { adminSecretKey } from "../render/secrets.ts";
+import { ensureMattermostSecret } from "./mattermost-client.ts";
+import { Registrar, type PodAddress } from "./registration.ts";
 
 export const FIELD_MANAGER = "mattermost-rtcd-operator";
 export const MANAGED_BY_SELECTOR = "app.kubernetes.io/managed-by=mattermost-rtcd-operator";
@@ -82,15 +93,17 @@ export class Reconciler {
   private readonly log: Logger;
 
   private readonly clusterDomain: string | undefined;
+  private readonly registrar: Registrar;
 
   constructor(
     client: KubeClient,
     caches: Caches,
     events: EventRecorder,
     log: Logger,
-    opts: { clusterDomain?: string } = {},
+    opts: { clusterDomain?: string; podAddress?: PodAddress } = {},
   ) {
     this.clusterDomain = opts.clusterDomain;
+    this.registrar = new Registrar(client, opts.podAddress);
     this.client = client;
     this.caches = caches;
     this.events = events;
@@ -142,6 +155,8 @@ export class Reconciler {
         } else {
           result.applied = await this.applyAll(cr, desired, log, fresh);
           result.deleted = await this.prune(cr, desired, log);
+          if (cr.spec.mattermostClient)
+            problems.push(...(await this.mattermostClient(cr, secrets.values, log)));
         }
       } catch (err) {
         problems.push(applyProblem(err));
@@ -271,6 +286,39 @@ export class Reconciler {
     }
   }
 
+  /** The Secret for Mattermost, then the client on every serving pod (registration.ts). */
+  private async mattermostClient(
+    cr: DefaultedMattermostRTCD,
+    secretValues: readonly SecretValue[],
+    log: Logger,
+  ): Promise<Problem[]> {
+    const ns = cr.metadata!.namespace!;
+    const { creds, problem } = await ensureMattermostSecret(
+      this.client,
+      this.caches.getOwned(RESOURCES.Secret, ns, mattermostSecretName(cr)),
+      cr,
+      { clusterDomain: this.clusterDomain, log, events: this.events, withOwner: (o) => withOwner(o, cr) },
+    );
+    if (problem) return [problem];
+    const admin = secretValues.find((v) => v.name === adminSecretName(cr) && v.key === adminSecretKey(cr));
+    if (!creds || !admin) return [];
+    const adminKey = Buffer.from(admin.value, "base64").toString();
+    const res = await this.registrar.sync(
+      cr,
+      creds,
+      adminKey,
+      this.caches.listPods(ns, cr.metadata!.name!),
+      log,
+    );
+    if (res.failures.length === 0) return [];
+    return [
+      {
+        reason: "ClientRegistrationFailed",
+        message: `registering the Mattermost client: ${res.failures.join("; ")}`,
+      },
+    ];
+  }
+
   private async applyAll(
     cr: MattermostRTCD,
     desired: KubernetesObject[],
@@ -311,6 +359,14 @@ export class Reconciler {
           type.kind === RESOURCES.Secret.kind &&
           obj.metadata.name === adminSecretName(cr) &&
           generatedAdminSecretRequired(cr)
+        ) {
+          continue;
+        }
+        // Written outside render (it holds a key); kept while a client is declared.
+        if (
+          type.kind === RESOURCES.Secret.kind &&
+          obj.metadata.name === mattermostSecretName(cr) &&
+          cr.spec?.mattermostClient
         ) {
           continue;
         }

@@ -28,6 +28,7 @@ import {
   tlsEnabled,
 } from "./names.ts";
 import { containerEnv } from "./config.ts";
+import { readinessGates } from "./mattermost-secret.ts";
 
 const ZONE = "topology.kubernetes.io/zone";
 
@@ -162,6 +163,8 @@ export function podTemplate(
       topologySpreadConstraints: s.topologySpreadConstraints?.length
         ? s.topologySpreadConstraints
         : undefined,
+      // Not Ready until the operator has registered Mattermost's client on it.
+      readinessGates: readinessGates(cr),
       containers: [container],
       volumes,
     },
