@@ -52,7 +52,7 @@ export const MAX_UNITS = 200;
 // The sampler's saturated value (system.ts), the most a sample says.
 export const SATURATED_LOAD = 1e6;
 // While draining: above anything a serving host can answer (at most
-// SATURATED_LOAD * UNIT_FACTOR^MAX_UNITS * (1 + JITTER), about 3e25), so the plugin picks this
+// SATURATED_LOAD * UNIT_FACTOR^MAX_UNITS * (1 + JITTER), about 3.6e25), so the plugin picks this
 // host only if every host it asks is draining. The largest finite double:
 // JSON and Go's float64 carry it exactly.
 export const DRAINING_LOAD = Number.MAX_VALUE;
