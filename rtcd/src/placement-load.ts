@@ -6,6 +6,7 @@
 // with what this host admitted in the last few seconds, so a host that just
 // took calls answers higher at once and the next call goes elsewhere; and a
 // draining host, which refuses new calls, answers the highest load there is.
+import { MAX_LOAD } from "./system.ts";
 
 // A new call counts as its session plus the call itself (a router, the
 // first transports), a session joining a running call as one unit.
@@ -30,11 +31,12 @@ export const UNIT_FACTOR = 1.25;
 // Concurrent placements read the same figures: the plugin places calls in
 // parallel, and a call's join reaches us only after the plugin has asked
 // every host, so under a burst several choices are made before any of them
-// is counted, and all would go to the same host. Each answer is therefore
-// scaled by a random factor in [1, 1 + JITTER): hosts within about one new
-// call of each other (1.56x) are picked about equally often by placements
-// that read the same figures, while a host two calls ahead (2.4x) is not
-// picked before the others.
+// is counted, and all would go to the same host. Most of all at a burst's
+// start, when no host has admitted anything and the samples alone decide.
+// Each answer is therefore scaled by a random factor in [1, 1 + JITTER):
+// hosts whose answers are within 1.5x of each other share such choices
+// (the lower one more often), while a host a whole new call ahead (1.56x)
+// is still never picked before the other.
 export const JITTER = 0.5;
 
 // Full weight while the sample cannot show the admission yet (the join, ICE
@@ -50,11 +52,11 @@ export const WINDOW_MS = 5000;
 export const MAX_UNITS = 200;
 
 // The sampler's saturated value (system.ts), the most a sample says.
-export const SATURATED_LOAD = 1e6;
+export const SATURATED_LOAD = MAX_LOAD;
 // While draining: above anything a serving host can answer (at most
-// SATURATED_LOAD * UNIT_FACTOR^MAX_UNITS * (1 + JITTER), about 3.6e25), so the plugin picks this
-// host only if every host it asks is draining. The largest finite double:
-// JSON and Go's float64 carry it exactly.
+// SATURATED_LOAD * UNIT_FACTOR^MAX_UNITS * (1 + JITTER), about 3.6e25), so
+// the plugin picks this host only if every host it asks is draining. The
+// largest finite double: JSON and Go's float64 carry it exactly.
 export const DRAINING_LOAD = Number.MAX_VALUE;
 
 // Weight of one admission `ageMs` ago: 1, then fading to 0 over the window.
@@ -68,7 +70,7 @@ export function admissionWeight(ageMs: number): number {
 export interface LoadInputs {
   // The CPU sample (system.ts), 0 until two samples exist.
   sampled: number;
-  // Weighted admission units in the window (RecentAdmissions.units).
+  // Weighted admission units in the window (RecentAdmissions.weighted).
   recentUnits: number;
   // New calls here would be refused.
   draining: boolean;
