@@ -2,8 +2,9 @@
 // plugin places each new call on the host whose GET /system reports the
 // lowest cpu_load (support/plugin-placement.ts replays how); rtcd samples
 // that load once a second, so 30 calls started within a second all see the
-// same figures and pile onto one host. Ours counts what it admitted in the
-// last few seconds as load. Three of ours and three of Mattermost's rtcd
+// same figures and pile onto one host (or, on a saturated machine where
+// every host answers the same, land at random). Ours counts what it
+// admitted in the last few seconds as load. Three of ours and three of Mattermost's rtcd
 // v1.2.6 each take the same burst, every call created for real on the host
 // chosen (a session joining over the plugin's WebSocket), so each host's
 // answer reflects what it has really been given.
