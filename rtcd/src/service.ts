@@ -12,6 +12,7 @@ import { CallRegistry } from "./calls/registry.ts";
 import type { Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { openStore, type CredentialStore } from "./store/sqlite.ts";
+import { CALL_UNITS, placementLoad, RecentAdmissions, SESSION_UNITS } from "./placement-load.ts";
 import { CPULoadSampler, cpuBudget } from "./system.ts";
 import { versionInfo } from "./version.ts";
 import { KNOWN_TYPES, type ClientMessage } from "./ws/codec.ts";
@@ -41,6 +42,7 @@ export class Rtcd {
   private readonly ws: WSServer;
   readonly api: ApiServer;
   private readonly cpu: CPULoadSampler;
+  private readonly admitted = new RecentAdmissions();
   private stopping: Promise<void> | undefined;
   readonly config: Config;
   private readonly log: Logger;
@@ -93,6 +95,8 @@ export class Rtcd {
       opts.maxSessions,
       { perClient: config.limits.sessions_per_client, perCall: config.limits.sessions_per_call },
     );
+    this.registry.onAdmitted = (newCall) =>
+      this.admitted.add(performance.now(), SESSION_UNITS + (newCall ? CALL_UNITS : 0));
     this.drainer = new Drainer(
       this.registry,
       this.metrics,
@@ -114,7 +118,16 @@ export class Rtcd {
         allowSelfRegistration: sec.allow_self_registration,
         enableAdmin: sec.enable_admin,
         version: () => versionInfo(),
-        cpuLoad: () => this.cpu.load,
+        // The CPU sample blended with recent admissions; the highest load
+        // while new calls would be refused (placement-load.ts).
+        cpuLoad: () =>
+          placementLoad({
+            sampled: this.cpu.load,
+            recentUnits: this.admitted.weighted(performance.now()),
+            draining: !this.registry.acceptingNewCalls,
+            budget,
+            random: Math.random(),
+          }),
         ready: () => this.drainer.ready,
         healthy: () => this.media.healthy?.() ?? true,
       },

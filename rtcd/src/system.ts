@@ -14,7 +14,7 @@ import { availableParallelism } from "node:os";
 const USER_HZ = 100;
 // rtcd divides by zero on a fully busy host and then cannot encode +Inf
 // (the response is empty); we report a large finite load instead.
-const MAX_LOAD = 1e6;
+export const MAX_LOAD = 1e6;
 
 export function readIdleSeconds(stat = "/proc/stat"): number | undefined {
   try {

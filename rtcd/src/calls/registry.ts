@@ -42,6 +42,9 @@ export class CallRegistry {
   private accepting = true;
   // Called whenever the last session has ended.
   onEmpty: (() => void) | undefined;
+  // Called for every session admitted (newCall: it started a call here), so
+  // that /system counts it as load before the CPU sample can (placement-load.ts).
+  onAdmitted: ((newCall: boolean) => void) | undefined;
 
   private readonly media: MediaPlane;
   private readonly out: Outbound;
@@ -142,6 +145,7 @@ export class CallRegistry {
     this.perGroup.set(groupID, (this.perGroup.get(groupID) ?? 0) + 1);
     this.metrics.rtcSessions.inc({ groupID });
     log.info("calls: session joined", { userID: cfg.UserID, newCall, sessions: this.size });
+    this.onAdmitted?.(newCall);
 
     const events = {
       send: (m: Omit<RTCMessage, "group_id" | "user_id" | "session_id" | "call_id">) => this.emit(s, m),

@@ -90,6 +90,7 @@ export async function startRtcd(o: StartOptions): Promise<Running> {
   proc.stderr!.pipe(log);
   const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
+  // A start that times out leaves no process behind (nothing else holds it).
   await until(
     `${o.impl} answering /version`,
     async () => {
@@ -102,7 +103,10 @@ export async function startRtcd(o: StartOptions): Promise<Running> {
     },
     20_000,
     () => `${o.impl} did not start (exit ${proc.exitCode}):\n${tail(logFile)}`,
-  );
+  ).catch((err: unknown) => {
+    proc.kill("SIGKILL");
+    throw err;
+  });
   return { impl: o.impl, url, proc, logFile, exited };
 }
 
