@@ -69,11 +69,13 @@ describe("two workers, placement by load", () => {
     await c.connected();
     expect(plane.workerLoads()[1 - busy]!.sessions).toBe(1);
 
-    // /system's load needs two host samples (one a second) since start.
+    // /system answers a positive, finite load with two workers busy (an
+    // idle value until two host samples exist; placement-load.ts).
     const cpuLoad = async () =>
       ((await (await fetch(`${base}/system`)).json()) as { cpu_load: number }).cpu_load;
-    await until("/system's cpu_load sampled", async () => (await cpuLoad()) > 0, 5_000);
-    expect(await cpuLoad()).toBeGreaterThan(0);
+    const load = await cpuLoad();
+    expect(load).toBeGreaterThan(0);
+    expect(Number.isFinite(load)).toBe(true);
   });
 });
 
