@@ -17,7 +17,7 @@
 //   --source URL      the OCI source label (default: the git remote "origin")
 //   --plain-http      talk HTTP to the registry (a local test registry)
 //   --dry-run         print every command instead of running it
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -104,12 +104,20 @@ function runner(dryRun: boolean) {
       return "";
     }
     say(`${envText.join("")}${[cmd, ...args].join(" ")}`);
-    return execFileSync(cmd, args, {
+    // Captured means stdout and stderr together: helm prints the pushed digest on stderr.
+    const pipe = opts.capture ? "pipe" : "inherit";
+    const r = spawnSync(cmd, args, {
       cwd: repoRoot,
       env: { ...process.env, ...opts.env },
       encoding: "utf8",
-      stdio: ["ignore", opts.capture ? "pipe" : "inherit", "inherit"],
+      stdio: ["ignore", pipe, pipe],
     });
+    const out = `${r.stdout ?? ""}${r.stderr ?? ""}`;
+    if (r.status !== 0) {
+      process.stderr.write(out);
+      throw new Error(`${cmd} ${args[0] ?? ""} exited with ${r.status ?? r.signal}`);
+    }
+    return out;
   };
 }
 
@@ -155,7 +163,6 @@ const arch = o.archs[0]!;
 function pushImages(): void {
   run("bash", ["e2e/images/build-images.sh", ...IMAGES.map((i) => i.build)], {
     env: { MMRTCD_IMAGE_REVISION: gitOrEmpty(["rev-parse", "HEAD"]), MMRTCD_IMAGE_SOURCE: o.source },
-    capture: true,
   });
   for (const img of IMAGES) {
     const ref = `${o.registry}/${img.name}:${o.version}-${arch}`;
