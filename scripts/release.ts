@@ -126,7 +126,7 @@ const run = runner(o.dryRun);
 const want = releaseVersion();
 if (o.version !== want) {
   fail(
-    `--version ${o.version} is not package.json's ${want}: bump it first (npm version, Chart.yaml appVersion)`,
+    `--version ${o.version} is not package.json's ${want}: bump it first (npm version, Chart.yaml appVersion, the kustomization's newTag)`,
   );
 }
 const mismatches = versionMismatches();

@@ -3,13 +3,16 @@
 // (the operator's `rtcd-operator version` and rtcd's /version read theirs),
 // the chart's appVersion (its default image tags) and the images' labels
 // (build-images.sh reads the root file; the Dockerfiles check it against the
-// workspace's). `npm version <v> --workspaces --include-workspace-root` bumps
-// the package files together; the chart's appVersion is the one hand edit.
+// workspace's), and the kustomization's operator image tag. `npm version <v>
+// --workspaces --include-workspace-root` bumps the package files together; the
+// chart's appVersion and the kustomization's newTag are hand edits.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 
 export const repoRoot = join(import.meta.dirname, "..", "..");
+// The operator image the kustomization installs (`kubectl apply -k operator/config/default`).
+const KUSTOMIZATION = "operator/config/manager/kustomization.yaml";
 
 function packageVersion(root: string, dir: string): string {
   return (JSON.parse(readFileSync(join(root, dir, "package.json"), "utf8")) as { version: string }).version;
@@ -22,6 +25,10 @@ export function releaseVersion(root = repoRoot): string {
 
 /** Every place that states the version, by name. */
 export function statedVersions(root = repoRoot): Record<string, string> {
+  const kustomization = parse(readFileSync(join(root, KUSTOMIZATION), "utf8")) as {
+    images: { name: string; newTag?: string }[];
+  };
+  const operatorImage = kustomization.images.find((i) => i.name === "mattermost-rtcd-operator");
   const chart = parse(readFileSync(join(root, "charts/mattermost-rtcd/Chart.yaml"), "utf8")) as {
     appVersion: string;
   };
@@ -31,6 +38,7 @@ export function statedVersions(root = repoRoot): Record<string, string> {
     "rtcd/package.json": packageVersion(root, "rtcd"),
     "e2e/package.json": packageVersion(root, "e2e"),
     "charts/mattermost-rtcd/Chart.yaml appVersion": String(chart.appVersion),
+    [`${KUSTOMIZATION} newTag`]: String(operatorImage?.newTag),
   };
 }
 
