@@ -11,7 +11,7 @@ import { releaseVersion, repoRoot, versionMismatches } from "./versions.ts";
 const version = releaseVersion();
 
 describe("the release version", () => {
-  it("is stated the same in every package.json and the chart's appVersion", () => {
+  it("is stated the same in every package.json, the chart's appVersion and the kustomization's tag", () => {
     expect(versionMismatches()).toEqual([]);
   });
 
