@@ -3,19 +3,20 @@
 # proxy only (no release downloads are reachable here), and caches them outside
 # the repository keyed by version, so a second run is a no-op.
 #
-#   build-bins.sh [control-plane|kubelet|node|all]
+#   build-bins.sh [control-plane|kubelet|node|actionlint|all]
 #
 # `kubelet` (alias `node`) builds what a real node runs: kubelet, kube-proxy, CoreDNS.
 # `all` (what CI runs) builds both sets with one `go build` for the six
 # Kubernetes binaries, so the packages they share compile once and the real
-# nodes' binaries are not a separate, later build. MMRTCD_BUILD_PARALLEL=1
+# nodes' binaries are not a separate, later build; `all` also builds
+# actionlint, which `npm test` runs over .github/workflows. MMRTCD_BUILD_PARALLEL=1
 # builds the other modules (etcd, kwok, helm, CoreDNS) alongside the
 # Kubernetes one; not the default, as it has not yet been measured to help on
 # 2 cores (go build already keeps both busy while it compiles).
 #
 # Versions come from e2e/cluster/versions.env and can be overridden by the
 # environment (K8S_VERSION, ETCD_VERSION, KWOK_VERSION, HELM_VERSION,
-# COREDNS_VERSION).
+# COREDNS_VERSION, ACTIONLINT_VERSION).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
@@ -116,6 +117,11 @@ build_others() { # control-plane|node|all
   if [ "$1" != control-plane ]; then
     build_simple coredns "$COREDNS_VERSION" github.com/coredns/coredns github.com/coredns/coredns
   fi
+  if [ "$1" = all ]; then build_actionlint; fi
+}
+
+build_actionlint() {
+  build_simple actionlint "$ACTIONLINT_VERSION" github.com/rhysd/actionlint github.com/rhysd/actionlint/cmd/actionlint
 }
 
 # With MMRTCD_BUILD_PARALLEL, the Kubernetes build alongside the other
@@ -147,5 +153,6 @@ case $what in
   # Everything a real node runs: kubelet, kube-proxy and the cluster DNS.
   kubelet | node) build_set node "${node_bins[@]}" ;;
   all) build_set all "${control_plane_bins[@]}" "${node_bins[@]}" ;;
-  *) echo "usage: build-bins.sh [control-plane|kubelet|node|all]" >&2; exit 2 ;;
+  actionlint) build_actionlint ;;
+  *) echo "usage: build-bins.sh [control-plane|kubelet|node|actionlint|all]" >&2; exit 2 ;;
 esac

@@ -27,6 +27,7 @@ export interface Versions {
   ETCD_VERSION: string;
   KWOK_VERSION: string;
   HELM_VERSION: string;
+  ACTIONLINT_VERSION: string;
 }
 
 /** versions.env with the same environment overrides the build script honours. */
@@ -37,7 +38,7 @@ export function versions(): Versions {
     const [, key, fallback] = m;
     if (key && fallback) out[key] = process.env[key] || fallback;
   }
-  for (const key of ["K8S_VERSION", "ETCD_VERSION", "KWOK_VERSION", "HELM_VERSION"]) {
+  for (const key of ["K8S_VERSION", "ETCD_VERSION", "KWOK_VERSION", "HELM_VERSION", "ACTIONLINT_VERSION"]) {
     if (!out[key]) throw new Error(`${key} is missing from ${join(clusterDir, "versions.env")}`);
   }
   return out as unknown as Versions;
@@ -52,7 +53,8 @@ export type Tool =
   | "kwok"
   | "helm"
   | "kubelet"
-  | "kube-proxy";
+  | "kube-proxy"
+  | "actionlint";
 
 export function toolPath(tool: Tool): string {
   const v = versions();
@@ -64,6 +66,8 @@ export function toolPath(tool: Tool): string {
         return `kwok-${v.KWOK_VERSION}`;
       case "helm":
         return `helm-${v.HELM_VERSION}`;
+      case "actionlint":
+        return `actionlint-${v.ACTIONLINT_VERSION}`;
       default:
         return `kubernetes-${v.K8S_VERSION}`;
     }

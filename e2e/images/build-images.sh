@@ -35,9 +35,11 @@ BASE_RECIPE=3
 node_bin=$repo/node_modules/node/bin/node
 npm_dir=${MMRTCD_NPM_DIR:-$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")}
 
-# The Debian mirror the machine already uses (deb822 or one-line sources).
+# The Debian mirror the machine already uses (deb822 or one-line sources), or
+# MMRTCD_DEBIAN_MIRROR (a machine that is not Debian, e.g. a CI runner).
 debian_mirror() {
   local m
+  [ -n "${MMRTCD_DEBIAN_MIRROR:-}" ] && { echo "$MMRTCD_DEBIAN_MIRROR"; return; }
   m=$(grep -hE '^(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null |
     sed -E 's/^URIs:[[:space:]]*//; s/^deb[[:space:]]+(\[[^]]*\][[:space:]]+)?//' | awk '{print $1}' |
     grep -E '/debian/?$' | head -n1 || true)
@@ -145,6 +147,18 @@ worker_build() {
   fi
 }
 
+# The OCI labels (see the Dockerfiles): version and licenses from the root
+# package.json, the one version source; revision and source from
+# MMRTCD_IMAGE_REVISION and MMRTCD_IMAGE_SOURCE, which the release sets (left
+# empty otherwise, so a new commit does not rebuild the images e2e uses).
+label_args() {
+  local version licenses
+  version=$("$node_bin" -p 'require(process.argv[1]).version' "$repo/package.json")
+  licenses=$("$node_bin" -p 'require(process.argv[1]).license' "$repo/package.json")
+  printf '%s\n' --build-arg "VERSION=$version" --build-arg "LICENSES=$licenses" \
+    --build-arg "REVISION=${MMRTCD_IMAGE_REVISION:-}" --build-arg "SOURCE=${MMRTCD_IMAGE_SOURCE:-}"
+}
+
 build_app() { # name dockerfile-dir image-repo
   local name=$1 dir=$2 repo_name=$3 base_id key tar ctxdir worker_mode=${MMRTCD_WORKER_BUILD:-offline} worker_bin=""
   base_id=$(bah images --noheading --format '{{.ID}}' "$BASE_NAME" | head -n1)
@@ -156,8 +170,10 @@ build_app() { # name dockerfile-dir image-repo
         { log "MMRTCD_WORKER_BUILD=prebuilt-context but no cached worker (run: bash rtcd/worker-build/build-worker.sh)"; exit 1; }
     fi
   fi
+  local labels=()
+  mapfile -t labels < <(label_args)
   # The worker binary's own hash is an input when it comes prebuilt.
-  key=$( (echo "$base_id" "$worker_mode"; [ -z "$worker_bin" ] || sha256sum <"$worker_bin"
+  key=$( (echo "$base_id" "$worker_mode" "${labels[*]}"; [ -z "$worker_bin" ] || sha256sum <"$worker_bin"
     cd "$repo" && context_files "$dir" | xargs sha256sum) | sha256sum | cut -c1-16)
   tar=$out/$name-$key.tar
   echo "$tar"
@@ -181,7 +197,7 @@ build_app() { # name dockerfile-dir image-repo
   # rtcd's sources does not recompile the worker. Not part of any layer.
   mkdir -p "$out/build-cache"
   if ! bah bud --isolation chroot -v "$out/build-cache:/cache" --network host --pull-never --layers=false \
-    --ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit "nproc=$nproc:$nproc" --build-arg "MEDIASOUP_WORKER_BUILD=$worker_mode" \
+    --ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit "nproc=$nproc:$nproc" --build-arg "MEDIASOUP_WORKER_BUILD=$worker_mode" "${labels[@]}" \
     -f "$ctxdir/$dir/Dockerfile" -t "localhost/$repo_name:local" "$ctxdir" >"$out/$name-build.log" 2>&1; then
     tail -40 "$out/$name-build.log" >&2
     rm -rf "$ctxdir"

@@ -15,6 +15,13 @@ import {
 import type { Schema } from "../src/api/openapi.ts";
 import { specSchema } from "../src/api/schema.ts";
 
+// The release's version (root package.json): our rtcd's default tag.
+const RELEASE = (
+  JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  }
+).version;
+
 function cr(spec: MattermostRTCDSpec | undefined, name = "rtcd"): MattermostRTCD {
   return { apiVersion: `${GROUP}/${VERSION}`, kind: KIND, metadata: { name, namespace: "calls" }, spec };
 }
@@ -83,10 +90,10 @@ describe("CRD", () => {
     expect(text).not.toMatch(/"tsName"|"tsType"|"check"/);
   });
 
-  it("defaults to the official chart's values", () => {
+  it("defaults to the official chart's values, with our rtcd at the release's version as the image", () => {
     const p = spec.properties!;
-    expect(p.image!.properties!.repository!.default).toBe("mattermost/rtcd");
-    expect(p.image!.properties!.tag!.default).toBe("v1.2.6");
+    expect(p.image!.properties!.repository!.default).toBe("mattermost-rtcd-mediasoup");
+    expect(p.image!.properties!.tag!.default).toBe(RELEASE);
     expect(p.image!.properties!.pullPolicy!.default).toBe("IfNotPresent");
     expect(p.deploymentType!.default).toBe("Deployment");
     expect(p.terminationGracePeriodSeconds!.default).toBe(18000);
@@ -145,7 +152,7 @@ describe("applyDefaults", () => {
     expect(c.spec).toMatchObject({
       paused: false,
       deploymentType: "Deployment",
-      image: { repository: "mattermost/rtcd", tag: "v1.2.6", pullPolicy: "IfNotPresent" },
+      image: { repository: "mattermost-rtcd-mediasoup", tag: RELEASE, pullPolicy: "IfNotPresent" },
       terminationGracePeriodSeconds: 18000,
       apiPort: 8045,
       rtcPort: 8443,
@@ -173,11 +180,17 @@ describe("applyDefaults", () => {
     expectTypeOf(c.spec.probes.readiness.periodSeconds).toEqualTypeOf<number>();
     // No default: scaling owns it.
     expectTypeOf(c.spec.replicas).toEqualTypeOf<number | undefined>();
-    expect(c.spec.image.tag).toBe("v1.2.6");
+    expect(c.spec.image.tag).toBe(RELEASE);
   });
 
   it("keeps what the user set, including an explicit empty list", () => {
-    const c = applyDefaults(cr({ rtcPort: 9000, rtcd: { iceServers: [] }, image: { tag: "v1.2.5" } }));
+    const c = applyDefaults(
+      cr({
+        rtcPort: 9000,
+        rtcd: { iceServers: [] },
+        image: { repository: "mattermost/rtcd", tag: "v1.2.5" },
+      }),
+    );
     expect(c.spec!.rtcPort).toBe(9000);
     expect(c.spec!.rtcd!.iceServers).toEqual([]);
     expect(c.spec!.image).toEqual({

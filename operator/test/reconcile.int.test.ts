@@ -90,7 +90,8 @@ describe("MattermostRTCD reconcile", () => {
 
   it("rolls the workload when the spec changes", async () => {
     const before = (await getOrUndefined(ns.name, "deployment", "alpha"))!;
-    await apply(cr("alpha", { replicas: 3, image: { tag: "v1.2.7" } }));
+    // Mattermost's image, an explicit choice the operator supports as well as ours.
+    await apply(cr("alpha", { replicas: 3, image: { repository: "mattermost/rtcd", tag: "v1.2.7" } }));
     const after = await waitFor(
       async () => {
         const d = await getOrUndefined(ns.name, "deployment", "alpha");

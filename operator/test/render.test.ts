@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { MattermostRTCDSpec } from "../src/api/index.ts";
 import {
@@ -83,13 +84,20 @@ describe("render: objects and naming", () => {
   });
 });
 
+// The release's version (root package.json): the operator and our rtcd are released together.
+const RELEASE = (
+  JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  }
+).version;
+
 describe("render: the seed's defaults", () => {
-  it("runs 2 replicas of mattermost/rtcd with the 5-hour grace period", () => {
+  it("runs 2 replicas of our rtcd, at the release's version, with the 5-hour grace period", () => {
     const d = deployment();
     expect(d.spec!.replicas).toBe(2);
     expect(d.spec!.strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } });
     expect(d.spec!.template.spec!.terminationGracePeriodSeconds).toBe(18000);
-    expect(container().image).toBe("mattermost/rtcd:v1.2.6");
+    expect(container().image).toBe(`mattermost-rtcd-mediasoup:${RELEASE}`);
     expect(container().imagePullPolicy).toBe("IfNotPresent");
     expect(deployment({ replicas: 5 }).spec!.replicas).toBe(5);
   });
@@ -172,8 +180,12 @@ describe("render: the seed's defaults", () => {
 
 describe("render: probes and draining", () => {
   it("probes /version on Mattermost's image and /readyz, /healthz on this project's", () => {
-    expect(container().readinessProbe!.httpGet!.path).toBe("/version");
-    expect(container().livenessProbe!.httpGet!.path).toBe("/version");
+    // The default image is ours.
+    expect(container().readinessProbe!.httpGet!.path).toBe("/readyz");
+    expect(container().livenessProbe!.httpGet!.path).toBe("/healthz");
+    const mattermost = container({ image: { repository: "mattermost/rtcd", tag: "v1.2.6" } });
+    expect(mattermost.readinessProbe!.httpGet!.path).toBe("/version");
+    expect(mattermost.livenessProbe!.httpGet!.path).toBe("/version");
     const ours = container({
       image: { repository: "registry.example.com/acme/mattermost-rtcd-mediasoup", tag: "0.1.0" },
     });
@@ -192,7 +204,7 @@ describe("render: probes and draining", () => {
       rtcd: { tls: { enabled: true, secretName: "t" } },
     });
     expect(c.readinessProbe!.httpGet).toEqual({ path: "/system", port: "api", scheme: "HTTPS" });
-    expect(c.livenessProbe!.httpGet!.path).toBe("/version");
+    expect(c.livenessProbe!.httpGet!.path).toBe("/healthz");
   });
 
   it("tells rtcd to finish draining 10 s before the kubelet kills it", () => {

@@ -14,6 +14,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
+import { DEFAULT_IMAGE } from "@mattermost-rtcd/operator/api";
 import { toolPath, up, type ClusterInfo } from "../../cluster/index.ts";
 
 export type ProviderName = "local" | "kind" | "existing";
@@ -186,6 +187,12 @@ function kind(prepare: boolean): ClusterInfo {
       run("docker", ["build", "-f", dockerfile, "-t", image, "."], { inherit: true });
       run("kind", ["load", "docker-image", image, "--name", name], { inherit: true });
     }
+    // A MattermostRTCD that names no image runs our rtcd at the operator's
+    // version: load the image just built under that name too, as a user's
+    // cluster would pull the released one.
+    const byDefault = `${DEFAULT_IMAGE.repository}:${DEFAULT_IMAGE.tag}`;
+    run("docker", ["tag", images.rtcd, byDefault]);
+    run("kind", ["load", "docker-image", byDefault, "--name", name], { inherit: true });
   }
   const server = run(
     "kubectl",

@@ -1,9 +1,22 @@
 // Spec fields that shape the pod: image, scheduling, security, probes. The
 // defaults are the official Helm chart's (the seed), hardened where the chart
 // left a field empty (security contexts).
+import { VERSION_INFO } from "../version.ts";
 import { bool, int, intOrString, list, obj, opaque, str, stringMap, type Schema } from "./openapi.ts";
 
-export const DEFAULT_IMAGE = { repository: "mattermost/rtcd", tag: "v1.2.6", pullPolicy: "IfNotPresent" };
+/**
+ * Our rtcd, at the version released with this operator (they are versioned and
+ * released together), as the chart's default. The repository names no
+ * registry, like the chart's default: the public registry is the release
+ * workflow's REGISTRY variable, not yet decided; once it is, prefix it here and
+ * in the chart's values.yaml. Mattermost's `mattermost/rtcd` stays a
+ * supported, explicit choice.
+ */
+export const DEFAULT_IMAGE = {
+  repository: "mattermost-rtcd-mediasoup",
+  tag: VERSION_INFO.version,
+  pullPolicy: "IfNotPresent",
+};
 
 /** Seconds a stopping pod may keep serving its calls: the chart's 5 hours. */
 export const DEFAULT_GRACE_SECONDS = 18000;

@@ -45,12 +45,12 @@ export interface Condition {
 export interface DefaultedImageSpec extends Omit<ImageSpec, "repository" | "tag" | "pullPolicy"> {
   /**
    * Image repository. `mattermost/rtcd` is Mattermost's rtcd; a repository ending in `mattermost-rtcd-mediasoup` is this project's rtcd.
-   * @default "mattermost/rtcd"
+   * @default "mattermost-rtcd-mediasoup"
    */
   repository: string;
   /**
    * Image tag.
-   * @default "v1.2.6"
+   * @default "0.1.0"
    */
   tag: string;
   /**
@@ -371,12 +371,12 @@ export interface ICEServer {
 export interface ImageSpec {
   /**
    * Image repository. `mattermost/rtcd` is Mattermost's rtcd; a repository ending in `mattermost-rtcd-mediasoup` is this project's rtcd.
-   * @default "mattermost/rtcd"
+   * @default "mattermost-rtcd-mediasoup"
    */
   repository?: string;
   /**
    * Image tag.
-   * @default "v1.2.6"
+   * @default "0.1.0"
    */
   tag?: string;
   /**
