@@ -18,6 +18,7 @@ import { render } from "../render/index.ts";
 import { DEFAULT_CLUSTER_DOMAIN } from "../render/names.ts";
 import { Manager } from "../controller/manager.ts";
 import { defaultRateLimiter } from "../controller/workqueue.ts";
+import { templateTarget } from "../autoscale/sampler.ts";
 import { parseBindAddress, serveMetrics, serveProbes } from "../controller/http.ts";
 import { createLogger, isLevel, LEVELS, type Level } from "../util/log.ts";
 import { VERSION_INFO } from "../version.ts";
@@ -93,6 +94,16 @@ program
     duration,
     defaultRateLimiter.maxDelayMs,
   )
+  .option(
+    "--autoscale-interval <duration>",
+    "how often the load of autoscaled instances is read from rtcd",
+    duration,
+    15_000,
+  )
+  .option(
+    "--rtcd-url-template <template>",
+    "where to read a pod's /system and /metrics, e.g. http://{podIP}:{port} (default) or a proxy URL with {namespace} and {pod}",
+  )
   .addOption(new Option("--log-level <level>", "minimum log level").choices(LEVELS).default("info"))
   .action(async (opts: RunOptions) => {
     await run(opts);
@@ -138,6 +149,8 @@ interface RunOptions {
   clusterDomain: string;
   retryBaseDelay: number;
   retryMaxDelay: number;
+  autoscaleInterval: number;
+  rtcdUrlTemplate?: string;
   logLevel: string;
 }
 
@@ -162,6 +175,8 @@ async function run(opts: RunOptions): Promise<void> {
       maxConcurrentReconciles: opts.maxConcurrentReconciles,
       resyncPeriodMs: opts.resyncPeriod,
       clusterDomain: opts.clusterDomain,
+      autoscaleIntervalMs: Math.max(1000, opts.autoscaleInterval),
+      ...(opts.rtcdUrlTemplate ? { rtcdTarget: templateTarget(opts.rtcdUrlTemplate) } : {}),
       rateLimiter: {
         ...defaultRateLimiter,
         baseDelayMs: opts.retryBaseDelay,

@@ -15,6 +15,8 @@ import { LeaderElector } from "./leader.ts";
 import { SecretWatch } from "./secret-watch.ts";
 import { createMetrics, type OperatorMetrics } from "./metrics.ts";
 import type { Logger } from "../util/log.ts";
+import { Autoscaler } from "../autoscale/autoscaler.ts";
+import { Sampler, type TargetResolver } from "../autoscale/sampler.ts";
 
 const CONTROLLER = "mattermostrtcd";
 const INSTANCE_LABEL = "app.kubernetes.io/instance";
@@ -33,6 +35,10 @@ export interface ManagerOptions {
   resyncPeriodMs: number;
   rateLimiter?: RateLimiterOptions;
   clusterDomain?: string;
+  /** How often autoscaled instances are sampled and reconciled (default 15 s). */
+  autoscaleIntervalMs?: number;
+  /** Where to reach a pod's rtcd API (default: its pod IP and spec.apiPort). */
+  rtcdTarget?: TargetResolver;
 }
 
 export class Manager {
@@ -130,8 +136,16 @@ export class Manager {
     for (const w of this.secretWatches) w.start();
 
     const events = new EventRecorder(this.client, "mattermost-rtcd-operator", this.log);
+    const autoscaler = new Autoscaler({
+      sampler: new Sampler({ resolve: this.opts.rtcdTarget }),
+      intervalMs: this.opts.autoscaleIntervalMs ?? 15_000,
+      onSampled: (ns, name) => this.enqueue(ns, name),
+      log: this.log,
+      metrics: this.metrics.autoscaler,
+    });
     this.reconciler = new Reconciler(this.client, this.caches(), events, this.log, {
       clusterDomain: this.opts.clusterDomain,
+      autoscaler,
     });
 
     if (this.opts.leaderElection) {
@@ -196,6 +210,8 @@ export class Manager {
         } else {
           this.metrics.reconcileTotal.inc({ controller: CONTROLLER, result: "success" });
           this.queue.forget(key);
+          // Autoscaled instances only: their load changes without any event.
+          if (res.requeueAfterMs) this.queue.addAfter(key, res.requeueAfterMs);
         }
       } catch (err) {
         this.metrics.reconcileTotal.inc({ controller: CONTROLLER, result: "error" });

@@ -14,7 +14,15 @@ import type {
   V1Secret,
   V1Service,
 } from "@kubernetes/client-node";
-import { GROUP, KIND, VERSION, applyDefaults, type MattermostRTCD } from "../api/index.ts";
+import {
+  GROUP,
+  KIND,
+  VERSION,
+  applyDefaults,
+  type AutoscalingStatus,
+  type DefaultedMattermostRTCD,
+  type MattermostRTCD,
+} from "../api/index.ts";
 import {
   adminSecretName,
   generatedAdminSecretRequired,
@@ -29,6 +37,8 @@ import { KubeApiError, isNotFound, type KubeClient } from "./kube-client.ts";
 import { firstDifference } from "./semantic.ts";
 import { conflictMessage, controlledBy, findConflicts } from "./ownership.ts";
 import type { EventRecorder } from "./events.ts";
+import type { Autoscaler } from "../autoscale/autoscaler.ts";
+import { planAutoscale, reportAutoscale, type AutoscalePlan } from "./autoscale-step.ts";
 import type { Logger } from "../util/log.ts";
 import { errorMessage } from "../util/errors.ts";
 
@@ -68,6 +78,8 @@ export interface ReconcileResult {
   retry: boolean;
   applied: number;
   deleted: number;
+  /** Reconcile again after this long even without events (autoscaled instances). */
+  requeueAfterMs?: number;
 }
 
 export interface Problem {
@@ -82,15 +94,17 @@ export class Reconciler {
   private readonly log: Logger;
 
   private readonly clusterDomain: string | undefined;
+  private readonly autoscaler: Autoscaler | undefined;
 
   constructor(
     client: KubeClient,
     caches: Caches,
     events: EventRecorder,
     log: Logger,
-    opts: { clusterDomain?: string } = {},
+    opts: { clusterDomain?: string; autoscaler?: Autoscaler } = {},
   ) {
     this.clusterDomain = opts.clusterDomain;
+    this.autoscaler = opts.autoscaler;
     this.client = client;
     this.caches = caches;
     this.events = events;
@@ -101,7 +115,10 @@ export class Reconciler {
     const result: ReconcileResult = { retry: false, applied: 0, deleted: 0 };
     const cached = this.caches.getCR(namespace, name);
     // Deleted: owner references let the garbage collector remove the rest.
-    if (!cached || cached.metadata?.deletionTimestamp) return result;
+    if (!cached || cached.metadata?.deletionTimestamp) {
+      this.autoscaler?.forget(namespace, name);
+      return result;
+    }
     const cr = applyDefaults(structuredClone(cached));
     const log = this.log.child({ namespace, name });
     const problems: Problem[] = [];
@@ -128,11 +145,15 @@ export class Reconciler {
       if (admin.value) secrets.values.push(admin.value);
     }
 
+    let scale: AutoscalePlan | undefined;
     if (problems.length === 0) {
       try {
+        scale = await this.planAutoscale(cr, log);
+        if (scale) result.requeueAfterMs = this.autoscaler!.intervalMs;
         const { objects, warnings } = render(cr, {
           serviceMonitorAvailable: this.caches.serviceMonitorAvailable(),
           secretsChecksum: secretsChecksum(cr.metadata?.uid ?? "", secrets.values),
+          ...(scale ? { replicas: scale.replicas } : {}),
         });
         for (const w of warnings) this.events.record(cr, "Warning", "RenderWarning", w);
         const desired = objects.map((o) => withOwner(o, cr));
@@ -142,6 +163,7 @@ export class Reconciler {
         } else {
           result.applied = await this.applyAll(cr, desired, log, fresh);
           result.deleted = await this.prune(cr, desired, log);
+          if (scale && this.autoscaler) reportAutoscale(this.autoscalerDeps(), cr, scale, log);
         }
       } catch (err) {
         problems.push(applyProblem(err));
@@ -152,9 +174,27 @@ export class Reconciler {
       log.warn("degraded", { reason: p.reason, error: p.message });
       this.events.record(cr, "Warning", p.reason, p.message);
     }
-    await this.writeStatus(cr, problems, log, fresh);
+    await this.writeStatus(cr, problems, log, fresh, scale?.status);
     result.retry = problems.length > 0;
     return result;
+  }
+
+  private autoscalerDeps() {
+    return {
+      client: this.client,
+      autoscaler: this.autoscaler!,
+      events: this.events,
+      fieldManager: FIELD_MANAGER,
+    };
+  }
+
+  private async planAutoscale(cr: DefaultedMattermostRTCD, log: Logger): Promise<AutoscalePlan | undefined> {
+    if (!this.autoscaler) return undefined;
+    const ns = cr.metadata!.namespace!;
+    const name = cr.metadata!.name!;
+    const live = this.caches.getOwned(RESOURCES.Deployment, ns, name) as V1Deployment | undefined;
+    const owned = live && controlledBy(live, cr) ? live : undefined;
+    return planAutoscale(this.autoscalerDeps(), cr, owned, this.caches.listPods(ns, name), log);
   }
 
   /**
@@ -333,6 +373,7 @@ export class Reconciler {
     problems: Problem[],
     log: Logger,
     fresh: Map<string, KubernetesObject>,
+    autoscaling?: AutoscalingStatus,
   ): Promise<void> {
     const ns = cr.metadata!.namespace!;
     const name = cr.metadata!.name!;
@@ -354,6 +395,7 @@ export class Reconciler {
       now: new Date(),
       clusterDomain: this.clusterDomain,
       pods: this.caches.listPods(ns, name),
+      ...(autoscaling ? { autoscaling } : {}),
     });
     if (statusEqual(cr.status, status)) return;
     try {
