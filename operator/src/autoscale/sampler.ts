@@ -63,12 +63,9 @@ export function sumMetric(text: string, name: string): number | undefined {
     if (!line.startsWith(name)) continue;
     const rest = line.slice(name.length);
     if (rest[0] !== "{" && rest[0] !== " ") continue;
-    const value = Number(
-      rest
-        .slice(rest.lastIndexOf(rest.includes("}") ? "}" : " ") + 1)
-        .trim()
-        .split(/\s+/)[0],
-    );
+    // `name{labels} value [timestamp]`: the value is the first field after the labels.
+    const afterLabels = rest[0] === "{" ? rest.slice(rest.lastIndexOf("}") + 1) : rest;
+    const value = Number(afterLabels.trim().split(/\s+/)[0]);
     if (Number.isFinite(value)) total = (total ?? 0) + value;
   }
   return total;
