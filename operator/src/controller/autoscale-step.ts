@@ -7,12 +7,13 @@
 //    controller, which removes the lowest cost first, removes the emptiest
 //    pods; a pod with calls goes only when every pod has calls);
 // 3. after the apply, Events say what changed and which pods drain.
-import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
+import type { KubernetesObject, V1Deployment, V1Pod } from "@kubernetes/client-node";
 import type { AutoscalingStatus, DefaultedMattermostRTCD } from "../api/index.ts";
-import { RESOURCES } from "../api/resources.ts";
+import { RESOURCES, type ResourceType } from "../api/resources.ts";
 import { DELETION_COST_ANNOTATION, policyOf, type Autoscaler } from "../autoscale/autoscaler.ts";
 import type { PodSample } from "../autoscale/desired-replicas.ts";
 import type { EventRecorder } from "./events.ts";
+import { controlledBy } from "./ownership.ts";
 import type { KubeClient } from "./kube-client.ts";
 import type { Logger } from "../util/log.ts";
 import { errorMessage } from "../util/errors.ts";
@@ -33,15 +34,23 @@ export interface AutoscalePlan {
   samples: readonly PodSample[];
 }
 
+/** The reconciler's caches, as far as this step reads them. */
+export interface AutoscaleCaches {
+  getOwned(type: ResourceType, namespace: string, name: string): KubernetesObject | undefined;
+  listPods(namespace: string, instance: string): readonly V1Pod[];
+}
+
 export async function planAutoscale(
   deps: AutoscaleDeps,
+  caches: AutoscaleCaches,
   cr: DefaultedMattermostRTCD,
-  live: V1Deployment | undefined,
-  pods: readonly V1Pod[],
   log: Logger,
 ): Promise<AutoscalePlan | undefined> {
   const ns = cr.metadata!.namespace!;
   const name = cr.metadata!.name!;
+  const found = caches.getOwned(RESOURCES.Deployment, ns, name) as V1Deployment | undefined;
+  const live = found && controlledBy(found, cr) ? found : undefined;
+  const pods = caches.listPods(ns, name);
   const policy = policyOf(cr);
   if (!policy) {
     deps.autoscaler.forget(ns, name);

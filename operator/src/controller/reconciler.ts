@@ -4,7 +4,8 @@
 // except the Secrets it references (read, never cached: they hold values), so
 // a reconcile of an unchanged CR makes no write.
 // A little over ~400 lines: the steps of one reconcile, in order; the pure
-// parts (render, status, ownership, semantic diff) already live apart.
+// parts (render, status, ownership, semantic diff) and the autoscaling step
+// (autoscale-step.ts) already live apart.
 import { createHash, randomBytes } from "node:crypto";
 import type {
   KubernetesObject,
@@ -14,15 +15,8 @@ import type {
   V1Secret,
   V1Service,
 } from "@kubernetes/client-node";
-import {
-  GROUP,
-  KIND,
-  VERSION,
-  applyDefaults,
-  type AutoscalingStatus,
-  type DefaultedMattermostRTCD,
-  type MattermostRTCD,
-} from "../api/index.ts";
+import { GROUP, KIND, VERSION, applyDefaults, type MattermostRTCD } from "../api/index.ts";
+import type { AutoscalingStatus } from "../api/index.ts";
 import {
   adminSecretName,
   generatedAdminSecretRequired,
@@ -148,7 +142,7 @@ export class Reconciler {
     let scale: AutoscalePlan | undefined;
     if (problems.length === 0) {
       try {
-        scale = await this.planAutoscale(cr, log);
+        if (this.autoscaler) scale = await planAutoscale(this.autoscalerDeps(), this.caches, cr, log);
         if (scale) result.requeueAfterMs = this.autoscaler!.intervalMs;
         const { objects, warnings } = render(cr, {
           serviceMonitorAvailable: this.caches.serviceMonitorAvailable(),
@@ -186,15 +180,6 @@ export class Reconciler {
       events: this.events,
       fieldManager: FIELD_MANAGER,
     };
-  }
-
-  private async planAutoscale(cr: DefaultedMattermostRTCD, log: Logger): Promise<AutoscalePlan | undefined> {
-    if (!this.autoscaler) return undefined;
-    const ns = cr.metadata!.namespace!;
-    const name = cr.metadata!.name!;
-    const live = this.caches.getOwned(RESOURCES.Deployment, ns, name) as V1Deployment | undefined;
-    const owned = live && controlledBy(live, cr) ? live : undefined;
-    return planAutoscale(this.autoscalerDeps(), cr, owned, this.caches.listPods(ns, name), log);
   }
 
   /**
