@@ -3,7 +3,7 @@
 // malformed quantity must fail when the CR is applied, not later. Every
 // refusal names the field.
 import { describe, expect, it } from "vitest";
-import { tryKubectl, useNamespace, cr, installCrd } from "@mattermost-rtcd/e2e/testing";
+import { kubectl, tryKubectl, useNamespace, cr, installCrd } from "@mattermost-rtcd/e2e/testing";
 
 const ns = useNamespace("operator-admission");
 installCrd();
@@ -133,6 +133,15 @@ describe("spec.autoscaling, as the API server decides it", () => {
       expect(r.stderr).toMatch(want);
     });
   }
+
+  it("refuses kubectl scale (the scale subresource an HPA writes) while autoscaling is enabled", async () => {
+    await kubectl(["apply", "-n", ns.name, "-f", "-"], { input: cr("scaled", { autoscaling: sessions }) });
+    const r = await tryKubectl(["scale", "-n", ns.name, "mattermostrtcd", "scaled", "--replicas=3"]);
+    expect(r.ok).toBe(false);
+    expect(r.stderr).toMatch(
+      /spec\.replicas: Forbidden: must be unset when spec\.autoscaling\.enabled is true/,
+    );
+  });
 
   it("accepts autoscaling on CPU and sessions with a CPU limit, and replicas once it is switched off", async () => {
     const on = await dryRun({
