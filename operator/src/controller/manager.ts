@@ -104,7 +104,8 @@ export class Manager {
       );
       this.crInformers.push(cri);
       for (const type of this.types) this.addOwned(type, this.ownedInformer(type, ns));
-      // Pods only feed status (why a rollout waits); they are never written.
+      // Pods feed status (why a rollout waits) and the autoscaler; the only
+      // write to them is the deletion-cost annotation before a scale-in.
       this.podInformers.push(
         new ResilientInformer<V1Pod>(
           this.kc,
