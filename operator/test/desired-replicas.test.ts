@@ -152,6 +152,22 @@ describe("desiredReplicas", () => {
     expect(desiredReplicas({ policy, current: 5, samples: [], history: [], now: 0 }).desired).toBe(5);
   });
 
+  it("lets a pod that never started (Pending: no node fits) not hold the fleet, as it holds no call", () => {
+    const samples = [
+      ...pods(3, { sessions: 0 }),
+      { pod: "stuck", ready: false, draining: false, pending: true },
+    ];
+    const d = desiredReplicas({
+      policy: { ...policy, scaleDownStabilizationSeconds: 0 },
+      current: 4,
+      samples,
+      history: [],
+      now: 0,
+    });
+    expect(d.missingData).toBe(false);
+    expect(d.desired).toBe(2);
+  });
+
   it("still scales up on partial data, counting a silent pod as idle (the growth is then a lower bound)", () => {
     const samples = pods(3, { sessions: 300 });
     samples[2] = { pod: "p2", ready: true, draining: false };

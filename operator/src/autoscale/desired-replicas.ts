@@ -5,8 +5,10 @@
 // - growth is immediate; shrinking goes only down to the highest
 //   recommendation of the stabilisation window (the HPA's rule), and the
 //   window starts again when the operator starts (no history yet);
-// - missing data (a pod unready or silent, fewer pods than replicas) never
-//   shrinks the fleet; it may still grow it, counting silent pods as idle.
+// - missing data (a started pod unready or silent, no serving pod at all)
+//   never shrinks the fleet; it may still grow it, counting silent pods as
+//   idle. A pod that never started holds no call, so it is not missing data
+//   (else one unschedulable pod would pin the fleet at its peak).
 
 export interface AutoscalerPolicy {
   minReplicas: number;
@@ -23,6 +25,8 @@ export interface PodSample {
   ready: boolean;
   /** Stopping (deletionTimestamp set): no longer capacity, still holding calls. */
   draining: boolean;
+  /** Not started (phase Pending, e.g. no node fits): neither capacity nor calls. */
+  pending?: boolean;
   cpuPercent?: number;
   sessions?: number;
   calls?: number;
@@ -89,8 +93,8 @@ export function desiredReplicas(input: DesiredInput): Decision {
     (p.targetCPUPercent === undefined || s.cpuPercent !== undefined) &&
     (p.targetSessionsPerPod === undefined || s.sessions !== undefined);
   const sampled = serving.filter(complete);
-  const notDraining = samples.filter((s) => !s.draining).length;
-  const missingData = serving.length === 0 || sampled.length < notDraining || notDraining < current;
+  const started = samples.filter((s) => !s.draining && !s.pending).length;
+  const missingData = serving.length === 0 || sampled.length < started;
 
   const sum = (xs: readonly PodSample[], f: (s: PodSample) => number | undefined) =>
     xs.reduce((a, s) => a + (f(s) ?? 0), 0);
@@ -115,7 +119,7 @@ export function desiredReplicas(input: DesiredInput): Decision {
   const seed = input.history.length ? input.history : [{ at: now, replicas: current }];
   const since = now - p.scaleDownStabilizationSeconds * 1000;
   const held = missingData && recommended < current ? current : recommended;
-  const history = [...seed.filter((h) => h.at >= since), { at: now, replicas: held }];
+  const history = [...seed.filter((h) => h.at > since), { at: now, replicas: held }];
 
   let desired: number;
   let reason: string;

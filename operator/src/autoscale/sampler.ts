@@ -97,6 +97,7 @@ export class Sampler {
       pod: pod.metadata?.name ?? "",
       ready: isReady(pod),
       draining: !!pod.metadata?.deletionTimestamp,
+      ...(pod.status?.phase === "Pending" || !pod.status?.phase ? { pending: true } : {}),
     };
     const url = base.ready || base.draining ? this.resolve(pod, apiPort, tls) : undefined;
     if (!url) return base;
