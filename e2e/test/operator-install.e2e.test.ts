@@ -75,13 +75,15 @@ describe("kubectl apply -k operator/config/default", () => {
     expect(await canI("patch", "deployments.apps")).toBe(true);
     expect(await canI("patch", "mattermostrtcds.rtcd.mattermost.com/status")).toBe(true);
     expect(await canI("create", "leases.coordination.k8s.io", OP_NS)).toBe(true);
-    // Pods are read (for status), never written.
+    // Pods are read (for status) and patched only for the autoscaler's
+    // deletion-cost annotation; never created or deleted.
     expect(await canI("watch", "pods")).toBe(true);
-    // Not: editing its own spec, leases elsewhere, pods, nodes, RBAC, namespaces.
+    expect(await canI("patch", "pods")).toBe(true);
+    // Not: editing its own spec, leases elsewhere, deleting pods, nodes, RBAC, namespaces.
     expect(await canI("patch", "mattermostrtcds.rtcd.mattermost.com")).toBe(false);
     expect(await canI("create", "leases.coordination.k8s.io", "default")).toBe(false);
     expect(await canI("delete", "pods")).toBe(false);
-    expect(await canI("patch", "pods")).toBe(false);
+    expect(await canI("create", "pods")).toBe(false);
     expect(await canI("list", "nodes")).toBe(false);
     expect(await canI("create", "clusterrolebindings.rbac.authorization.k8s.io")).toBe(false);
     expect(await canI("delete", "namespaces")).toBe(false);

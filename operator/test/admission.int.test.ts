@@ -3,7 +3,7 @@
 // malformed quantity must fail when the CR is applied, not later. Every
 // refusal names the field.
 import { describe, expect, it } from "vitest";
-import { tryKubectl, useNamespace, cr, installCrd } from "@mattermost-rtcd/e2e/testing";
+import { kubectl, tryKubectl, useNamespace, cr, installCrd } from "@mattermost-rtcd/e2e/testing";
 
 const ns = useNamespace("operator-admission");
 installCrd();
@@ -89,5 +89,69 @@ describe("the API server accepts", () => {
     });
     expect(r.stderr).toBe("");
     expect(r.ok).toBe(true);
+  });
+});
+
+describe("spec.autoscaling, as the API server decides it", () => {
+  const sessions = { maxReplicas: 6, targetSessionsPerPod: 200 };
+  const refusedScaling: [string, Record<string, unknown>, RegExp][] = [
+    [
+      "on a DaemonSet",
+      { deploymentType: "DaemonSet", autoscaling: sessions },
+      /spec\.autoscaling: Forbidden: not allowed when spec\.deploymentType is DaemonSet/,
+    ],
+    [
+      "next to a fixed spec.replicas (two owners of one number)",
+      { replicas: 3, autoscaling: sessions },
+      /spec\.replicas: Forbidden: must be unset when spec\.autoscaling\.enabled is true/,
+    ],
+    [
+      "a CPU target without a CPU limit to measure it against",
+      { autoscaling: { maxReplicas: 6, targetCPUPercent: 70 } },
+      /spec\.autoscaling\.targetCPUPercent: Required value: needs spec\.resources\.limits\.cpu/,
+    ],
+    [
+      "minReplicas above maxReplicas",
+      { autoscaling: { ...sessions, minReplicas: 7 } },
+      /spec\.autoscaling\.minReplicas: Invalid value: .*must not exceed spec\.autoscaling\.maxReplicas/,
+    ],
+    [
+      "no target at all",
+      { autoscaling: { maxReplicas: 6 } },
+      /spec\.autoscaling: Required value: set targetCPUPercent, targetSessionsPerPod or both/,
+    ],
+    [
+      "no maxReplicas",
+      { autoscaling: { targetSessionsPerPod: 200 } },
+      /spec\.autoscaling\.maxReplicas: Required value/,
+    ],
+  ];
+  for (const [what, spec, want] of refusedScaling) {
+    it(`refuses autoscaling ${what}`, async () => {
+      const r = await dryRun(spec);
+      expect(r.ok, `accepted: ${JSON.stringify(spec)}`).toBe(false);
+      expect(r.stderr).toMatch(want);
+    });
+  }
+
+  it("refuses kubectl scale (the scale subresource an HPA writes) while autoscaling is enabled", async () => {
+    await kubectl(["apply", "-n", ns.name, "-f", "-"], { input: cr("scaled", { autoscaling: sessions }) });
+    const r = await tryKubectl(["scale", "-n", ns.name, "mattermostrtcd", "scaled", "--replicas=3"]);
+    expect(r.ok).toBe(false);
+    expect(r.stderr).toMatch(
+      /spec\.replicas: Forbidden: must be unset when spec\.autoscaling\.enabled is true/,
+    );
+  });
+
+  it("accepts autoscaling on CPU and sessions with a CPU limit, and replicas once it is switched off", async () => {
+    const on = await dryRun({
+      resources: { limits: { cpu: "2" } },
+      autoscaling: { ...sessions, targetCPUPercent: 70, minReplicas: 2, bufferPods: 1 },
+    });
+    expect(on.stderr).toBe("");
+    expect(on.ok).toBe(true);
+    const off = await dryRun({ replicas: 3, autoscaling: { ...sessions, enabled: false } });
+    expect(off.stderr).toBe("");
+    expect(off.ok).toBe(true);
   });
 });

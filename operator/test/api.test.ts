@@ -70,7 +70,7 @@ describe("CRD", () => {
     const cols = (version.additionalPrinterColumns as { name: string; priority?: number }[])
       .filter((c) => !c.priority)
       .map((c) => c.name);
-    expect(cols).toEqual(["Type", "Desired", "Ready", "Endpoint", "Age"]);
+    expect(cols).toEqual(["Type", "Desired", "Ready", "Sessions", "Load%", "Headroom", "Endpoint", "Age"]);
   });
 
   it("is structural: every node has a type or is int-or-string, and carries a description", () => {
@@ -251,6 +251,36 @@ describe("validateOffline", () => {
     ]);
     expect(errors({ rtcd: { tls: { enabled: true } } })).toEqual([
       "spec.rtcd.tls.secretName: required when spec.rtcd.tls.enabled is true",
+    ]);
+  });
+
+  it("ties spec.autoscaling to the workload, the replicas and the CPU limit", () => {
+    const cpu = { resources: { limits: { cpu: "2" } } };
+    expect(errors({ autoscaling: { maxReplicas: 5, targetSessionsPerPod: 100 } })).toEqual([]);
+    expect(errors({ ...cpu, autoscaling: { maxReplicas: 5, targetCPUPercent: 70 } })).toEqual([]);
+    expect(
+      errors({ deploymentType: "DaemonSet", autoscaling: { maxReplicas: 5, targetSessionsPerPod: 100 } }),
+    ).toEqual([
+      "spec.autoscaling: not allowed when spec.deploymentType is DaemonSet (a DaemonSet runs one pod per node)",
+    ]);
+    expect(errors({ replicas: 3, autoscaling: { maxReplicas: 5, targetSessionsPerPod: 100 } })).toEqual([
+      "spec.replicas: must be unset when spec.autoscaling.enabled is true: the operator owns the replica count",
+    ]);
+    // Switched off, the block stays and spec.replicas rules again.
+    expect(
+      errors({ replicas: 3, autoscaling: { enabled: false, maxReplicas: 5, targetSessionsPerPod: 100 } }),
+    ).toEqual([]);
+    expect(errors({ autoscaling: { maxReplicas: 5, targetCPUPercent: 70 } })).toEqual([
+      "spec.autoscaling.targetCPUPercent: needs spec.resources.limits.cpu: rtcd's cpu_load is measured against the pod's CPU budget",
+    ]);
+    expect(errors({ autoscaling: { minReplicas: 6, maxReplicas: 5, targetSessionsPerPod: 1 } })).toEqual([
+      "spec.autoscaling.minReplicas: must not exceed spec.autoscaling.maxReplicas",
+    ]);
+    expect(errors({ autoscaling: { maxReplicas: 5 } })).toEqual([
+      "spec.autoscaling: set targetCPUPercent, targetSessionsPerPod or both",
+    ]);
+    expect(errors({ autoscaling: { targetSessionsPerPod: 1 } } as never)).toEqual([
+      "spec.autoscaling.maxReplicas: required",
     ]);
   });
 

@@ -102,6 +102,18 @@ describe("render: the seed's defaults", () => {
     expect(deployment({ replicas: 5 }).spec!.replicas).toBe(5);
   });
 
+  it("starts an autoscaled Deployment at minReplicas, and takes the autoscaler's count when given", () => {
+    const spec: MattermostRTCDSpec = {
+      autoscaling: { minReplicas: 3, maxReplicas: 9, targetSessionsPerPod: 50 },
+    };
+    expect(deployment(spec).spec!.replicas).toBe(3);
+    const given = render(cr(spec), { serviceMonitorAvailable: false, replicas: 7 }).objects;
+    expect(given.find((o) => o.kind === "Deployment")).toMatchObject({ spec: { replicas: 7 } });
+    // Switched off: spec.replicas (here its default) rules again.
+    const off = { autoscaling: { enabled: false, minReplicas: 3, maxReplicas: 9, targetSessionsPerPod: 50 } };
+    expect(deployment(off).spec!.replicas).toBe(2);
+  });
+
   it("uses host networking with the chart's ports", () => {
     const p = pod();
     expect(p.hostNetwork).toBe(true);

@@ -171,6 +171,26 @@ describe("computeStatus", () => {
     expect(st.readyReplicas).toBe(2);
   });
 
+  it("carries the autoscaler's capacity report, and a change of it is a reason to write", () => {
+    const spec = { autoscaling: { maxReplicas: 4, targetSessionsPerPod: 10 } };
+    const autoscaling = {
+      desiredReplicas: 2,
+      readyPods: 2,
+      sessions: 7,
+      loadPercent: 35,
+      headroomSessions: 13,
+    };
+    const base = { cr: cr(spec), workload: deploy(settled), services: [], problems: [], now: T0 };
+    const st = computeStatus({ ...base, autoscaling });
+    expect(st.autoscaling).toEqual(autoscaling);
+    expect(statusEqual(st, computeStatus({ ...base, autoscaling: { ...autoscaling, sessions: 8 } }))).toBe(
+      false,
+    );
+    expect(computeStatus({ ...base, cr: cr({ ...spec, paused: true }), autoscaling }).autoscaling).toBe(
+      undefined,
+    );
+  });
+
   it("counts a DaemonSet's pods", () => {
     const ds: V1DaemonSet = {
       apiVersion: "apps/v1",

@@ -283,10 +283,12 @@ cluster-wide with operator.clusterWide. Each verb is one the operator uses.
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "list", "watch", "create", "delete"]
-# Pods are read (to say in status why a rollout waits), never written.
+# Pods are read (to say in status why a rollout waits); patch only sets the
+# autoscaler's controller.kubernetes.io/pod-deletion-cost annotation before
+# a scale-in, so that the emptiest pods go first.
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["list", "watch"]
+  verbs: ["list", "watch", "patch"]
 # Pod status: only the condition of the readiness gate that says Mattermost's
 # client is registered on the pod (spec.mattermostClient).
 - apiGroups: [""]

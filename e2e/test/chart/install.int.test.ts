@@ -458,7 +458,7 @@ describe("operator mode", () => {
     expect(await can("watch", "mattermostrtcds.rtcd.mattermost.com", "--all-namespaces")).toBe("no");
     expect(await can("create", "leases.coordination.k8s.io", "-n", ns.name)).toBe("yes");
     expect(await can("list", "nodes")).toBe("no");
-    // Pods are read for status, never written.
+    // Pods are read for status and patched only for the autoscaler's deletion cost; never deleted.
     expect(await can("list", "pods", "-n", ns.name)).toBe("yes");
     expect(await can("delete", "pods", "-n", ns.name)).toBe("no");
     expect(await can("create", "statefulsets.apps", "-n", ns.name)).toBe("no");

@@ -46,6 +46,11 @@ export function crd(): object {
             { name: "Type", type: "string", jsonPath: ".spec.deploymentType" },
             { name: "Desired", type: "integer", jsonPath: ".status.desiredReplicas" },
             { name: "Ready", type: "integer", jsonPath: ".status.readyReplicas" },
+            // Capacity at a glance; empty unless spec.autoscaling is enabled.
+            { name: "Sessions", type: "integer", jsonPath: ".status.autoscaling.sessions" },
+            { name: "Load%", type: "integer", jsonPath: ".status.autoscaling.loadPercent" },
+            { name: "Headroom", type: "integer", jsonPath: ".status.autoscaling.headroomSessions" },
+            { name: "Draining", type: "integer", jsonPath: ".status.autoscaling.drainingPods", priority: 1 },
             {
               name: "Status",
               type: "string",

@@ -13,6 +13,7 @@ import {
 } from "./schema-pod.ts";
 import { networking, podDisruptionBudget, rtcd, serviceMonitor } from "./schema-rtcd.ts";
 import { mattermostClient } from "./schema-mattermost.ts";
+import { autoscaling, autoscalingSpecRules, autoscalingStatus } from "./schema-autoscaling.ts";
 
 export const DEFAULT_API_PORT = 8045;
 export const DEFAULT_RTC_PORT = 8443;
@@ -41,9 +42,10 @@ export const specSchema: Schema = obj(
       { enum: ["Deployment", "DaemonSet"], default: "Deployment", maxLength: 16 },
     ),
     replicas: int(
-      "Pods of a Deployment (default 2). Not allowed for a DaemonSet. Also set through the scale subresource (kubectl scale, HorizontalPodAutoscaler).",
+      "Pods of a Deployment (default 2). Not allowed for a DaemonSet, nor with spec.autoscaling enabled. Also set through the scale subresource (kubectl scale, HorizontalPodAutoscaler).",
       { minimum: 0, maximum: 1000 },
     ),
+    autoscaling,
     updateStrategy,
     terminationGracePeriodSeconds: int(
       "Seconds a stopping pod may keep serving its calls before it is killed (5 hours, as in the official chart). A stopping pod leaves the API Service's DNS at once, so the Mattermost plugin places no new calls on it. This project's rtcd also turns /readyz to 503, refuses new calls and ends on its own 10 s before this deadline (RTCD_DRAIN_DEADLINESECONDS), closing the remaining sessions cleanly. Mattermost's rtcd has no deadline: it waits for its sessions and is killed when the grace period ends.",
@@ -103,6 +105,7 @@ export const specSchema: Schema = obj(
         fieldPath: ".updateStrategy.maxSurge",
         check: (s: SpecView) => s.updateStrategy?.maxSurge === undefined || s.deploymentType !== "DaemonSet",
       },
+      ...autoscalingSpecRules,
     ],
   },
 );
@@ -145,6 +148,7 @@ export const statusSchema: Schema = obj(
     availableReplicas: count("Pods ready for the minimum ready time."),
     selector: str("Label selector of the pods (the scale subresource's selector)."),
     endpoint: str("URL of rtcd's API for the Mattermost setting MM_CALLS_RTCD_SERVICE_URL."),
+    autoscaling: autoscalingStatus,
   },
   { tsName: "MattermostRTCDStatus" },
 );

@@ -12,6 +12,119 @@ import type {
 } from "@kubernetes/client-node";
 
 /**
+ * Size the Deployment from the load rtcd reports: the larger of CPU against target and sessions against target decides; growth is immediate, shrinking waits for scaleDownStabilizationSeconds and removes the emptiest pods first. When enabled, spec.replicas must be unset: the operator owns the Deployment's replicas. Not allowed for a DaemonSet.
+ */
+export interface AutoscalingSpec {
+  /**
+   * Autoscale (default true when the block is present; false keeps the settings but hands replicas back to spec.replicas).
+   * @default true
+   */
+  enabled?: boolean;
+  /**
+   * Fewest pods (default 2: one per zone survives a zone outage).
+   * @default 2
+   */
+  minReplicas?: number;
+  /**
+   * Most pods.
+   */
+  maxReplicas: number;
+  /**
+   * Target CPU use per pod, in percent of the pod's CPU limit, as rtcd's /system cpu_load reports it (our rtcd measures against its cgroup budget). Needs spec.resources.limits.cpu. 70 leaves room for a call to grow.
+   */
+  targetCPUPercent?: number;
+  /**
+   * Target RTC sessions (participants) per pod, from rtcd_rtc_sessions_total. The signal that works with Mattermost's rtcd image, whose cpu_load measures the node.
+   */
+  targetSessionsPerPod?: number;
+  /**
+   * Shrink only to the highest recommendation of this window (default 600): calls last minutes to hours, and a pod removed too early is paid for by the next burst.
+   * @default 600
+   */
+  scaleDownStabilizationSeconds?: number;
+  /**
+   * Pods kept above what the load needs (default 1), so that a burst of new calls lands on a warm, idle pod while a new one starts. A count, not a fraction: a fraction of a small fleet rounds to nothing.
+   * @default 1
+   */
+  bufferPods?: number;
+}
+
+/**
+ * What the autoscaler saw and decided (present while spec.autoscaling is enabled).
+ */
+export interface AutoscalingStatus {
+  /**
+   * Replicas the autoscaler asks for now.
+   */
+  desiredReplicas?: number;
+  /**
+   * What the load alone asks for (before the scale-down window).
+   */
+  recommendedReplicas?: number;
+  /**
+   * Ready pods that take new calls.
+   */
+  readyPods?: number;
+  /**
+   * Pods stopping: out of DNS, finishing their calls.
+   */
+  drainingPods?: number;
+  /**
+   * Ready pods whose load was read at the last sample.
+   */
+  sampledPods?: number;
+  /**
+   * RTC sessions on the ready pods now.
+   */
+  sessions?: number;
+  /**
+   * Calls on the ready pods now, when rtcd reports them.
+   */
+  calls?: number;
+  /**
+   * Mean CPU use of the sampled pods, in percent of their CPU limit.
+   */
+  cpuPercent?: number;
+  /**
+   * Mean sessions per sampled pod.
+   */
+  sessionsPerPod?: number;
+  /**
+   * Load against target: the larger of CPU and sessions, in percent of its target (100 means at target).
+   */
+  loadPercent?: number;
+  /**
+   * Sessions the ready pods can still take at target before the fleet must grow (the buffer pods included).
+   */
+  headroomSessions?: number;
+  /**
+   * Why the autoscaler asks for desiredReplicas.
+   */
+  reason?: string;
+  /**
+   * When the autoscaler last changed the replicas.
+   */
+  lastScaleTime?: string;
+  /**
+   * Pods that are stopping and what they still hold.
+   */
+  draining?: {
+    /**
+     * Pod name.
+     */
+    pod: string;
+    /**
+     * Sessions it still holds, if read.
+     */
+    sessions?: number;
+    /**
+     * Calls it still holds, if read.
+     */
+    calls?: number;
+  }[];
+}
+
+/**
  * A condition in the Kubernetes convention (kstatus, Argo CD and Flux read Ready, Progressing, Degraded).
  */
 export interface Condition {
@@ -39,6 +152,33 @@ export interface Condition {
    * metadata.generation this condition was computed for.
    */
   observedGeneration?: number;
+}
+
+/** AutoscalingSpec after defaulting: the properties with a schema default are set. */
+export interface DefaultedAutoscalingSpec extends Omit<
+  AutoscalingSpec,
+  "enabled" | "minReplicas" | "scaleDownStabilizationSeconds" | "bufferPods"
+> {
+  /**
+   * Autoscale (default true when the block is present; false keeps the settings but hands replicas back to spec.replicas).
+   * @default true
+   */
+  enabled: boolean;
+  /**
+   * Fewest pods (default 2: one per zone survives a zone outage).
+   * @default 2
+   */
+  minReplicas: number;
+  /**
+   * Shrink only to the highest recommendation of this window (default 600): calls last minutes to hours, and a pod removed too early is paid for by the next burst.
+   * @default 600
+   */
+  scaleDownStabilizationSeconds: number;
+  /**
+   * Pods kept above what the load needs (default 1), so that a burst of new calls lands on a warm, idle pod while a new one starts. A count, not a fraction: a fraction of a small fleet rounds to nothing.
+   * @default 1
+   */
+  bufferPods: number;
 }
 
 /** ImageSpec after defaulting: the properties with a schema default are set. */
@@ -80,6 +220,7 @@ export interface DefaultedMattermostRTCDSpec extends Omit<
   | "paused"
   | "image"
   | "deploymentType"
+  | "autoscaling"
   | "updateStrategy"
   | "terminationGracePeriodSeconds"
   | "apiPort"
@@ -108,6 +249,10 @@ export interface DefaultedMattermostRTCDSpec extends Omit<
    * @default "Deployment"
    */
   deploymentType: "Deployment" | "DaemonSet";
+  /**
+   * Size the Deployment from the load rtcd reports: the larger of CPU against target and sessions against target decides; growth is immediate, shrinking waits for scaleDownStabilizationSeconds and removes the emptiest pods first. When enabled, spec.replicas must be unset: the operator owns the Deployment's replicas. Not allowed for a DaemonSet.
+   */
+  autoscaling?: DefaultedAutoscalingSpec;
   /**
    * How pods are replaced on a change. RollingUpdate and Recreate apply to a Deployment, RollingUpdate and OnDelete to a DaemonSet.
    * @default {}
@@ -484,9 +629,13 @@ export interface MattermostRTCDSpec {
    */
   deploymentType?: "Deployment" | "DaemonSet";
   /**
-   * Pods of a Deployment (default 2). Not allowed for a DaemonSet. Also set through the scale subresource (kubectl scale, HorizontalPodAutoscaler).
+   * Pods of a Deployment (default 2). Not allowed for a DaemonSet, nor with spec.autoscaling enabled. Also set through the scale subresource (kubectl scale, HorizontalPodAutoscaler).
    */
   replicas?: number;
+  /**
+   * Size the Deployment from the load rtcd reports: the larger of CPU against target and sessions against target decides; growth is immediate, shrinking waits for scaleDownStabilizationSeconds and removes the emptiest pods first. When enabled, spec.replicas must be unset: the operator owns the Deployment's replicas. Not allowed for a DaemonSet.
+   */
+  autoscaling?: AutoscalingSpec;
   /**
    * How pods are replaced on a change. RollingUpdate and Recreate apply to a Deployment, RollingUpdate and OnDelete to a DaemonSet.
    * @default {}
@@ -633,6 +782,10 @@ export interface MattermostRTCDStatus {
    * URL of rtcd's API for the Mattermost setting MM_CALLS_RTCD_SERVICE_URL.
    */
   endpoint?: string;
+  /**
+   * What the autoscaler saw and decided (present while spec.autoscaling is enabled).
+   */
+  autoscaling?: AutoscalingStatus;
 }
 
 /**

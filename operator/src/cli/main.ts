@@ -19,6 +19,7 @@ import { DEFAULT_CLUSTER_DOMAIN } from "../render/names.ts";
 import { Manager } from "../controller/manager.ts";
 import { podAddressFromFile } from "../controller/registration.ts";
 import { defaultRateLimiter } from "../controller/workqueue.ts";
+import { templateTarget } from "../autoscale/sampler.ts";
 import { parseBindAddress, serveMetrics, serveProbes } from "../controller/http.ts";
 import { createLogger, isLevel, LEVELS, type Level } from "../util/log.ts";
 import { VERSION_INFO } from "../version.ts";
@@ -94,6 +95,16 @@ program
     duration,
     defaultRateLimiter.maxDelayMs,
   )
+  .option(
+    "--autoscale-interval <duration>",
+    "how often the load of autoscaled instances is read from rtcd",
+    duration,
+    15_000,
+  )
+  .option(
+    "--rtcd-url-template <template>",
+    "where to read a pod's /system and /metrics, e.g. http://{podIP}:{port} (default) or a proxy URL with {namespace} and {pod}",
+  )
   .addOption(new Option("--log-level <level>", "minimum log level").choices(LEVELS).default("info"))
   .addOption(
     // For tests on clusters whose pods run nothing (kwok): where each pod's rtcd API really is.
@@ -147,6 +158,8 @@ interface RunOptions {
   retryBaseDelay: number;
   retryMaxDelay: number;
   testingPodAddressFile?: string;
+  autoscaleInterval: number;
+  rtcdUrlTemplate?: string;
   logLevel: string;
 }
 
@@ -172,6 +185,8 @@ async function run(opts: RunOptions): Promise<void> {
       resyncPeriodMs: opts.resyncPeriod,
       clusterDomain: opts.clusterDomain,
       podAddress: opts.testingPodAddressFile ? podAddressFromFile(opts.testingPodAddressFile) : undefined,
+      autoscaleIntervalMs: Math.max(1000, opts.autoscaleInterval),
+      ...(opts.rtcdUrlTemplate ? { rtcdTarget: templateTarget(opts.rtcdUrlTemplate) } : {}),
       rateLimiter: {
         ...defaultRateLimiter,
         baseDelayMs: opts.retryBaseDelay,

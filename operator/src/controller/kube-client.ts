@@ -192,6 +192,21 @@ export class KubeClient {
     });
   }
 
+  /** JSON merge patch: for fields of objects the operator does not own (a pod's annotation). */
+  mergePatch<T extends KubernetesObject>(
+    t: ResourceType,
+    namespace: string,
+    name: string,
+    patch: object,
+    fieldManager?: string,
+  ): Promise<T> {
+    return this.request("patch", HttpMethod.PATCH, t, resourcePath(t, namespace, name), {
+      query: { fieldManager },
+      body: patch,
+      contentType: "application/merge-patch+json",
+    });
+  }
+
   async delete(
     t: ResourceType,
     namespace: string | undefined,

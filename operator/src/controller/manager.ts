@@ -17,6 +17,8 @@ import type { PodAddress } from "./registration.ts";
 import { mattermostSecretsOf } from "../render/mattermost-secret.ts";
 import { createMetrics, type OperatorMetrics } from "./metrics.ts";
 import type { Logger } from "../util/log.ts";
+import { Autoscaler } from "../autoscale/autoscaler.ts";
+import { Sampler, type TargetResolver } from "../autoscale/sampler.ts";
 
 const CONTROLLER = "mattermostrtcd";
 const INSTANCE_LABEL = "app.kubernetes.io/instance";
@@ -37,6 +39,10 @@ export interface ManagerOptions {
   clusterDomain?: string;
   /** Where the registrar reaches each pod's rtcd (default: the pod IP). */
   podAddress?: PodAddress;
+  /** How often autoscaled instances are sampled and reconciled (default 15 s). */
+  autoscaleIntervalMs?: number;
+  /** Where to reach a pod's rtcd API (default: its pod IP and spec.apiPort). */
+  rtcdTarget?: TargetResolver;
 }
 
 export class Manager {
@@ -102,7 +108,8 @@ export class Manager {
       );
       this.crInformers.push(cri);
       for (const type of this.types) this.addOwned(type, this.ownedInformer(type, ns));
-      // Pods only feed status (why a rollout waits); they are never written.
+      // Pods feed status (why a rollout waits) and the autoscaler; the only
+      // write to them is the deletion-cost annotation before a scale-in.
       this.podInformers.push(
         new ResilientInformer<V1Pod>(
           this.kc,
@@ -134,9 +141,17 @@ export class Manager {
     for (const w of this.secretWatches) w.start();
 
     const events = new EventRecorder(this.client, "mattermost-rtcd-operator", this.log);
+    const autoscaler = new Autoscaler({
+      sampler: new Sampler({ resolve: this.opts.rtcdTarget }),
+      intervalMs: this.opts.autoscaleIntervalMs ?? 15_000,
+      onSampled: (ns, name) => this.enqueue(ns, name),
+      log: this.log,
+      metrics: this.metrics.autoscaler,
+    });
     this.reconciler = new Reconciler(this.client, this.caches(), events, this.log, {
       clusterDomain: this.opts.clusterDomain,
       podAddress: this.opts.podAddress,
+      autoscaler,
     });
 
     if (this.opts.leaderElection) {
@@ -201,6 +216,8 @@ export class Manager {
         } else {
           this.metrics.reconcileTotal.inc({ controller: CONTROLLER, result: "success" });
           this.queue.forget(key);
+          // Autoscaled instances only: their load changes without any event.
+          if (res.requeueAfterMs) this.queue.addAfter(key, res.requeueAfterMs);
         }
       } catch (err) {
         this.metrics.reconcileTotal.inc({ controller: CONTROLLER, result: "error" });

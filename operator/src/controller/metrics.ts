@@ -1,6 +1,7 @@
 // Operator metrics. Names follow controller-runtime's, so dashboards and alerts
 // written for Go operators work unchanged.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { AutoscalerMetricsSink } from "../autoscale/autoscaler.ts";
 
 export interface OperatorMetrics {
   registry: Registry;
@@ -13,7 +14,10 @@ export interface OperatorMetrics {
   queueRetries: Counter<"name">;
   leader: Gauge<"name">;
   apiRequests: Counter<"verb" | "resource" | "code">;
+  autoscaler: AutoscalerMetricsSink;
 }
+
+type InstanceLabels = "namespace" | "name";
 
 export function createMetrics(): OperatorMetrics {
   const registry = new Registry();
@@ -77,5 +81,55 @@ export function createMetrics(): OperatorMetrics {
       labelNames: ["verb", "resource", "code"],
       registers: [registry],
     }),
+    autoscaler: autoscalerMetrics(registry),
+  };
+}
+
+/** The autoscaler's decisions and the load that drove them, per MattermostRTCD. */
+function autoscalerMetrics(registry: Registry): AutoscalerMetricsSink {
+  const gauge = (name: string, help: string) =>
+    new Gauge<InstanceLabels>({ name, help, labelNames: ["namespace", "name"], registers: [registry] });
+  const desired = gauge("rtcd_operator_autoscaler_desired_replicas", "Replicas the autoscaler asks for");
+  const recommended = gauge(
+    "rtcd_operator_autoscaler_recommended_replicas",
+    "Replicas the load alone asks for, before the scale-down window",
+  );
+  const load = gauge(
+    "rtcd_operator_autoscaler_load_percent",
+    "Load against target (the larger of CPU and sessions), percent",
+  );
+  const cpu = gauge(
+    "rtcd_operator_autoscaler_cpu_percent",
+    "Mean CPU use of the sampled pods, percent of limit",
+  );
+  const sessions = gauge("rtcd_operator_autoscaler_sessions", "RTC sessions on the ready pods");
+  const headroom = gauge(
+    "rtcd_operator_autoscaler_headroom_sessions",
+    "Sessions the ready pods can still take at target",
+  );
+  const ready = gauge("rtcd_operator_autoscaler_ready_pods", "Ready pods taking new calls");
+  const draining = gauge("rtcd_operator_autoscaler_draining_pods", "Pods draining their calls");
+  const all = [desired, recommended, load, cpu, sessions, headroom, ready, draining];
+  return {
+    decided(namespace, name, d) {
+      const l = { namespace, name };
+      desired.set(l, d.desired);
+      recommended.set(l, d.recommended);
+      sessions.set(l, d.load.sessions);
+      ready.set(l, d.load.readyPods);
+      draining.set(l, d.load.drainingPods);
+      // Unknown is absent, not 0: a dashboard must not read "idle" from "not measured".
+      for (const [g, v] of [
+        [load, d.load.loadPercent],
+        [cpu, d.load.cpuPercent],
+        [headroom, d.load.headroomSessions],
+      ] as const) {
+        if (v === undefined) g.remove(l);
+        else g.set(l, v);
+      }
+    },
+    forget(namespace, name) {
+      for (const g of all) g.remove({ namespace, name });
+    },
   };
 }

@@ -4,7 +4,8 @@
 // except the Secrets it references (read, never cached: they hold values), so
 // a reconcile of an unchanged CR makes no write.
 // A little over ~400 lines: the steps of one reconcile, in order; the pure
-// parts (render, status, ownership, semantic diff) already live apart.
+// parts (render, status, ownership, semantic diff) and the autoscaling step
+// (autoscale-step.ts) already live apart.
 import { createHash, randomBytes } from "node:crypto";
 import type {
   KubernetesObject,
@@ -22,6 +23,7 @@ import {
   type DefaultedMattermostRTCD,
   type MattermostRTCD,
 } from "../api/index.ts";
+import type { AutoscalingStatus } from "../api/index.ts";
 import {
   adminSecretName,
   generatedAdminSecretRequired,
@@ -36,6 +38,8 @@ import { KubeApiError, isNotFound, type KubeClient } from "./kube-client.ts";
 import { firstDifference } from "./semantic.ts";
 import { conflictMessage, controlledBy, findConflicts } from "./ownership.ts";
 import type { EventRecorder } from "./events.ts";
+import type { Autoscaler } from "../autoscale/autoscaler.ts";
+import { planAutoscale, reportAutoscale, type AutoscalePlan } from "./autoscale-step.ts";
 import type { Logger } from "../util/log.ts";
 import { errorMessage } from "../util/errors.ts";
 import { mattermostSecretName } from "../render/mattermost-secret.ts";
@@ -79,6 +83,8 @@ export interface ReconcileResult {
   retry: boolean;
   applied: number;
   deleted: number;
+  /** Reconcile again after this long even without events (autoscaled instances). */
+  requeueAfterMs?: number;
 }
 
 export interface Problem {
@@ -94,16 +100,18 @@ export class Reconciler {
 
   private readonly clusterDomain: string | undefined;
   private readonly registrar: Registrar;
+  private readonly autoscaler: Autoscaler | undefined;
 
   constructor(
     client: KubeClient,
     caches: Caches,
     events: EventRecorder,
     log: Logger,
-    opts: { clusterDomain?: string; podAddress?: PodAddress } = {},
+    opts: { clusterDomain?: string; podAddress?: PodAddress; autoscaler?: Autoscaler } = {},
   ) {
     this.clusterDomain = opts.clusterDomain;
     this.registrar = new Registrar(client, opts.podAddress);
+    this.autoscaler = opts.autoscaler;
     this.client = client;
     this.caches = caches;
     this.events = events;
@@ -114,7 +122,10 @@ export class Reconciler {
     const result: ReconcileResult = { retry: false, applied: 0, deleted: 0 };
     const cached = this.caches.getCR(namespace, name);
     // Deleted: owner references let the garbage collector remove the rest.
-    if (!cached || cached.metadata?.deletionTimestamp) return result;
+    if (!cached || cached.metadata?.deletionTimestamp) {
+      this.autoscaler?.forget(namespace, name);
+      return result;
+    }
     const cr = applyDefaults(structuredClone(cached));
     const log = this.log.child({ namespace, name });
     const problems: Problem[] = [];
@@ -141,11 +152,15 @@ export class Reconciler {
       if (admin.value) secrets.values.push(admin.value);
     }
 
+    let scale: AutoscalePlan | undefined;
     if (problems.length === 0) {
       try {
+        if (this.autoscaler) scale = await planAutoscale(this.autoscalerDeps(), this.caches, cr, log);
+        if (scale) result.requeueAfterMs = this.autoscaler!.intervalMs;
         const { objects, warnings } = render(cr, {
           serviceMonitorAvailable: this.caches.serviceMonitorAvailable(),
           secretsChecksum: secretsChecksum(cr.metadata?.uid ?? "", secrets.values),
+          ...(scale ? { replicas: scale.replicas } : {}),
         });
         for (const w of warnings) this.events.record(cr, "Warning", "RenderWarning", w);
         const desired = objects.map((o) => withOwner(o, cr));
@@ -157,6 +172,7 @@ export class Reconciler {
           result.deleted = await this.prune(cr, desired, log);
           if (cr.spec.mattermostClient)
             problems.push(...(await this.mattermostClient(cr, secrets.values, log)));
+          if (scale && this.autoscaler) reportAutoscale(this.autoscalerDeps(), cr, scale, log);
         }
       } catch (err) {
         problems.push(applyProblem(err));
@@ -167,9 +183,18 @@ export class Reconciler {
       log.warn("degraded", { reason: p.reason, error: p.message });
       this.events.record(cr, "Warning", p.reason, p.message);
     }
-    await this.writeStatus(cr, problems, log, fresh);
+    await this.writeStatus(cr, problems, log, fresh, scale?.status);
     result.retry = problems.length > 0;
     return result;
+  }
+
+  private autoscalerDeps() {
+    return {
+      client: this.client,
+      autoscaler: this.autoscaler!,
+      events: this.events,
+      fieldManager: FIELD_MANAGER,
+    };
   }
 
   /**
@@ -389,6 +414,7 @@ export class Reconciler {
     problems: Problem[],
     log: Logger,
     fresh: Map<string, KubernetesObject>,
+    autoscaling?: AutoscalingStatus,
   ): Promise<void> {
     const ns = cr.metadata!.namespace!;
     const name = cr.metadata!.name!;
@@ -410,6 +436,7 @@ export class Reconciler {
       now: new Date(),
       clusterDomain: this.clusterDomain,
       pods: this.caches.listPods(ns, name),
+      ...(autoscaling ? { autoscaling } : {}),
     });
     if (statusEqual(cr.status, status)) return;
     try {

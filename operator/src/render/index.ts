@@ -35,6 +35,8 @@ export interface RenderOptions {
   serviceMonitorAvailable: boolean;
   /** From the reconciler, which reads the Secrets; offline renders have none. */
   secretsChecksum?: string;
+  /** The autoscaler's replicas for an autoscaled Deployment (spec.replicas is then unset). */
+  replicas?: number;
 }
 
 export interface RenderResult {
@@ -53,7 +55,7 @@ export function render(input: MattermostRTCD, opts: RenderOptions): RenderResult
     configMap(cr, data),
     apiService(cr),
     rtcService(cr),
-    workload(cr, template),
+    workload(cr, template, opts.replicas),
     podDisruptionBudget(cr),
     serviceMonitor(cr, opts.serviceMonitorAvailable, warnings),
   ]

@@ -7,7 +7,15 @@ import { meta, nameOf, object, selectorLabels } from "./names.ts";
 
 const PROGRESS_MARGIN_SECONDS = 600;
 
-export function workload(cr: DefaultedMattermostRTCD, template: V1PodTemplateSpec): KubernetesObject {
+/**
+ * `autoscaled`: the autoscaler's replicas. Without them (an offline render) an
+ * autoscaled Deployment starts at minReplicas.
+ */
+export function workload(
+  cr: DefaultedMattermostRTCD,
+  template: V1PodTemplateSpec,
+  autoscaled?: number,
+): KubernetesObject {
   const s = cr.spec;
   const u = s.updateStrategy;
   const selector = { matchLabels: selectorLabels(nameOf(cr)) };
@@ -25,7 +33,7 @@ export function workload(cr: DefaultedMattermostRTCD, template: V1PodTemplateSpe
   }
   return object<V1Deployment>(RESOURCES.Deployment, meta(cr, nameOf(cr)), {
     spec: {
-      replicas: s.replicas ?? DEFAULT_REPLICAS,
+      replicas: autoscaled ?? replicasOf(cr),
       // A replacement pod may wait for a draining one to free its node or
       // zone for the whole grace period; only after that is a rollout stuck.
       progressDeadlineSeconds: s.terminationGracePeriodSeconds + PROGRESS_MARGIN_SECONDS,
@@ -40,4 +48,10 @@ export function workload(cr: DefaultedMattermostRTCD, template: V1PodTemplateSpe
       template,
     },
   });
+}
+
+function replicasOf(cr: DefaultedMattermostRTCD): number {
+  const a = cr.spec.autoscaling;
+  if (a && a.enabled !== false) return a.minReplicas;
+  return cr.spec.replicas ?? DEFAULT_REPLICAS;
 }

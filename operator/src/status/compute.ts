@@ -3,7 +3,7 @@
 // Stalled while they are True), replica counts for the scale
 // subresource, and the endpoint to give the Mattermost server.
 import type { V1DaemonSet, V1Deployment, V1Pod, V1Service } from "@kubernetes/client-node";
-import type { Condition, MattermostRTCD, MattermostRTCDStatus } from "../api/index.ts";
+import type { AutoscalingStatus, Condition, MattermostRTCD, MattermostRTCDStatus } from "../api/index.ts";
 import { endpoint, instanceSelector } from "../render/index.ts";
 
 export interface StatusProblem {
@@ -22,6 +22,8 @@ export interface StatusInput {
   clusterDomain?: string;
   /** This instance's pods, to say why a rollout waits (the workload's status does not). */
   pods?: readonly V1Pod[];
+  /** What the autoscaler saw and decided, for an autoscaled instance. */
+  autoscaling?: AutoscalingStatus;
 }
 
 interface Counts {
@@ -183,6 +185,7 @@ export function computeStatus(input: StatusInput): MattermostRTCDStatus {
     availableReplicas: c.available,
     selector: instanceSelector(cr.metadata!.name!),
     endpoint: endpoint(cr, input.clusterDomain),
+    ...(input.autoscaling && !cr.spec?.paused ? { autoscaling: input.autoscaling } : {}),
   };
 }
 
