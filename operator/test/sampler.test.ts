@@ -2,7 +2,9 @@
 // over its labels, the CPU budget it divides cpu_load by, and where it asks.
 import type { V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { cpuBudget, podIPTarget, sumMetric, templateTarget } from "../src/autoscale/sampler.ts";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { cpuBudget, podIPTarget, Sampler, sumMetric, templateTarget } from "../src/autoscale/sampler.ts";
 
 const pod = (p: Partial<V1Pod>): V1Pod => ({ metadata: { name: "r-1", namespace: "ns" }, ...p });
 
@@ -39,5 +41,31 @@ describe("sampler", () => {
     expect(templateTarget("http://127.0.0.1:9000/{namespace}/{pod}/")(p, 8045, false)).toBe(
       "http://127.0.0.1:9000/ns/r-1",
     );
+  });
+
+  it("takes the CPU from our rtcd_system_cpu_load gauge, /system's cpu_load only without it", async () => {
+    // Ours: /system answers a placement signal (here a draining pod's
+    // highest load), the gauge the plain sample. Mattermost's: /system only.
+    let gauge = true;
+    const srv = createServer((req, res) => {
+      if (req.url === "/system") res.end(JSON.stringify({ cpu_load: gauge ? Number.MAX_VALUE : 2 }));
+      else res.end(`rtcd_rtc_sessions_total{groupID="a"} 1\n${gauge ? "rtcd_system_cpu_load 1\n" : ""}`);
+    });
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+    const port = (srv.address() as AddressInfo).port;
+    try {
+      const sampler = new Sampler({ resolve: () => `http://127.0.0.1:${port}` });
+      const p = pod({
+        spec: { containers: [{ name: "rtcd", resources: { limits: { cpu: "2" } } }] },
+        status: { phase: "Running", podIP: "10.0.0.7", conditions: [{ type: "Ready", status: "True" }] },
+      });
+      // load 1 on a 2-CPU budget: half idle, 50 %.
+      expect((await sampler.sample([p], 8045, false))[0]).toMatchObject({ cpuPercent: 50, sessions: 1 });
+      gauge = false;
+      // load 2 on 2 CPUs: a quarter idle, 75 %.
+      expect((await sampler.sample([p], 8045, false))[0]).toMatchObject({ cpuPercent: 75, sessions: 1 });
+    } finally {
+      srv.close();
+    }
   });
 });

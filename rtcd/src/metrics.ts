@@ -41,6 +41,8 @@ export class Metrics {
   readonly wsConnections;
   readonly wsMessages;
   readonly draining;
+  // Where rtcd_system_cpu_load reads the sample (service.ts sets it).
+  cpuLoadSource: () => number = () => 0;
   readonly joinsRefused;
   readonly limitRefusals;
   readonly mediaWorkerDeaths;
@@ -128,6 +130,18 @@ export class Metrics {
       [],
     );
     this.mediaWorkerDeaths.inc(0);
+    // The CPU sample alone: /system's cpu_load is a placement signal (recent
+    // admissions and a jitter blended in, the highest load while draining;
+    // placement-load.ts), so the operator's autoscaler reads the load here.
+    const cpuLoad = (): number => this.cpuLoadSource();
+    new Gauge({
+      name: "rtcd_system_cpu_load",
+      help: "The sampled CPU load on rtcd's /system scale (elapsed over idle CPU-seconds of the CPU budget), without placement adjustments (not in rtcd)",
+      registers,
+      collect() {
+        this.set(cpuLoad());
+      },
+    });
 
     if (opts.processMetrics ?? true) {
       // rtcd_process_* as client_golang's process collector names them, plus

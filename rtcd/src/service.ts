@@ -76,6 +76,7 @@ export class Rtcd {
       },
       budget,
     });
+    this.metrics.cpuLoadSource = () => this.cpu.load;
     this.ws = new WSServer(
       { ...DEFAULT_WS_OPTIONS, maxConnsPerClient: config.limits.ws_connections_per_client, ...opts.ws },
       this.auth,

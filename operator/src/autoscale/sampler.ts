@@ -9,6 +9,13 @@ import { cpuPercentFromLoad, type PodSample } from "./desired-replicas.ts";
 
 /** rtcd's gauge of active RTC sessions (Mattermost's rtcd and ours, labelled by groupID). */
 export const SESSIONS_METRIC = "rtcd_rtc_sessions_total";
+/**
+ * Ours only: the CPU sample alone. Our /system's cpu_load is a placement
+ * signal (recent admissions and a jitter blended in, the highest load while
+ * draining), so it is read only where this gauge is missing (Mattermost's
+ * rtcd, whose /system is the plain sample).
+ */
+export const CPU_LOAD_METRIC = "rtcd_system_cpu_load";
 
 /** Where to reach one pod's rtcd API; undefined when it cannot be reached (no IP yet). */
 export type TargetResolver = (pod: V1Pod, apiPort: number, tls: boolean) => string | undefined;
@@ -105,7 +112,9 @@ export class Sampler {
       this.get(`${url}/system`, tls),
       this.get(`${url}/metrics`, tls),
     ]);
-    const load = system ? (safeJson(system) as { cpu_load?: unknown } | undefined)?.cpu_load : undefined;
+    const sampled = metrics === undefined ? undefined : sumMetric(metrics, CPU_LOAD_METRIC);
+    const load =
+      sampled ?? (system ? (safeJson(system) as { cpu_load?: unknown } | undefined)?.cpu_load : undefined);
     const budget = cpuBudget(pod);
     const cpuPercent =
       typeof load === "number" && budget !== undefined ? cpuPercentFromLoad(load, budget) : undefined;
