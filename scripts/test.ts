@@ -1,6 +1,6 @@
 // `npm test`: every check CI runs, in order, with the time each took.
 // Stages: lint and format, type check, no import cycles, generated files fresh,
-// the cached Kubernetes binaries and mediasoup worker (built once if missing),
+// the cached Kubernetes binaries, mediasoup worker and prometheus (built once if missing),
 // then the unit, integration and e2e tiers of Vitest (the latter two on the
 // local cluster, started if it is not running). Prints a table of the stages,
 // then one "Tests: N passed, N failed, N skipped" line that counts Vitest's
@@ -29,6 +29,9 @@ const stages: Stage[] = [
   // Both are cached: seconds when built, a one-time build on a fresh machine.
   { name: "k8s-bins", cmd: [process.execPath, "e2e/cluster/cli.ts", "build"] },
   { name: "worker", cmd: ["bash", "rtcd/worker-build/build-worker.sh"] },
+  // prometheus and promtool: the alert rules' promtool tests and the
+  // dashboard's proof on a real Prometheus (cached like the others).
+  { name: "prometheus", cmd: ["bash", "e2e/cluster/build-bins.sh", "prometheus"] },
   {
     name: "vitest",
     cmd: [bin("vitest"), "run", "--reporter=default", "--reporter=json", `--outputFile.json=${reportFile}`],
