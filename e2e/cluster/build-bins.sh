@@ -62,7 +62,7 @@ build_kubernetes() {
   (cd "$mod" && go mod tidy >/dev/null 2>&1 || go mod tidy)
   local ld="-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$K8S_VERSION" | cut -d. -f2) -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION"
   # One go build for every binary so they share the compile work.
-  (cd "$mod" && go build -trimpath -ldflags "$ld" -o "$out/" "${pkgs[@]}")
+  (cd "$mod" && go build -trimpath -tags remove_all_sd,enable_kubernetes_sd -ldflags "$ld" -o "$out/" "${pkgs[@]}")
 }
 
 build_simple() { # name version module-path pkg [replace...]
@@ -74,7 +74,7 @@ build_simple() { # name version module-path pkg [replace...]
   printf 'module mmrtcd.local/%sbin\n\ngo 1.25\n\nrequire %s %s\n' "$name" "$modpath" "$version" > "$mod/go.mod"
   printf 'package tools\n\nimport _ "%s"\n' "$pkg" > "$mod/tools.go"
   (cd "$mod" && go mod tidy >/dev/null 2>&1 || go mod tidy)
-  (cd "$mod" && go build -trimpath -ldflags "-s -w" -o "$out/$name" "$pkg")
+  (cd "$mod" && go build -trimpath -tags remove_all_sd,enable_kubernetes_sd -ldflags "-s -w" -o "$out/$name" "$pkg")
 }
 
 # The kwok binary has no built-in stages (kwokctl injects them); keep the
@@ -104,13 +104,16 @@ build_helm() {
   printf 'module mmrtcd.local/helmbin\n\ngo 1.25\n\nrequire helm.sh/helm/v3 %s\n' "$HELM_VERSION" > "$mod/go.mod"
   printf 'package tools\n\nimport _ "helm.sh/helm/v3/cmd/helm"\n' > "$mod/tools.go"
   (cd "$mod" && go mod tidy >/dev/null 2>&1 || go mod tidy)
-  (cd "$mod" && go build -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" -o "$out/helm" helm.sh/helm/v3/cmd/helm)
+  (cd "$mod" && go build -trimpath -tags remove_all_sd,enable_kubernetes_sd -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" -o "$out/helm" helm.sh/helm/v3/cmd/helm)
 }
 
 # prometheus and promtool from one module, one go build so they share the
 # compile work. The Go module's v0.X.Y is Prometheus release 3.X.Y. Built
 # without the `builtinassets` tag: no web UI (its assets are not in the
-# module), the HTTP API the tests use is all there.
+# module), the HTTP API the tests use is all there. Service discovery is
+# Kubernetes and static only (`remove_all_sd`): the cloud SDKs of the other
+# mechanisms were most of a cold build that had not finished after 40 minutes
+# on a loaded 2-core machine, and nothing here uses them.
 build_prometheus() {
   local out="$cache/prometheus-$PROMETHEUS_VERSION"
   [ -x "$out/prometheus" ] && [ -x "$out/promtool" ] && { log "prometheus $PROMETHEUS_VERSION: cached"; return; }
@@ -124,7 +127,7 @@ build_prometheus() {
   printf 'module mmrtcd.local/prometheusbin\n\ngo 1.25\n\nrequire github.com/prometheus/prometheus %s\n' "$PROMETHEUS_VERSION" > "$mod/go.mod"
   printf 'package tools\n\nimport (\n\t_ "github.com/prometheus/prometheus/cmd/prometheus"\n\t_ "github.com/prometheus/prometheus/cmd/promtool"\n)\n' > "$mod/tools.go"
   (cd "$mod" && go mod tidy >/dev/null 2>&1 || go mod tidy)
-  (cd "$mod" && go build -trimpath -ldflags "-s -w -X github.com/prometheus/common/version.Version=$release" -o "$out/" \
+  (cd "$mod" && go build -trimpath -tags remove_all_sd,enable_kubernetes_sd -ldflags "-s -w -X github.com/prometheus/common/version.Version=$release" -o "$out/" \
     github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool)
 }
 
