@@ -24,9 +24,9 @@ import { until } from "./support/wait.ts";
 
 const KEY = "p".repeat(40);
 const RULES = join(repoRoot, "charts/mattermost-rtcd/files/monitoring/alerts.yaml");
-// What Grafana's $__rate_interval comes to here: several 1 s scrapes, and
-// short enough that the call's first seconds (the joins) stay in the window.
-const RATE_INTERVAL = "30s";
+// $__rate_interval as Grafana picks it for a few hours' range; long enough
+// that the second call's joins stay in the window while the test runs.
+const RATE_INTERVAL = "2m";
 // Mattermost's "RTP Tracks Writes" panel: rtcd times each write of a
 // forwarded packet in Go; ours forwards inside the mediasoup worker, where
 // Node cannot time a write, so the histogram exists but stays empty
@@ -43,6 +43,22 @@ describe("the dashboard and alerts on a real Prometheus scraping our rtcd", () =
   let stats: NodeJS.Timeout | undefined;
   let instance = "";
 
+  async function call(url: string, c: PluginConn, callID: string): Promise<void> {
+    const speaker = new Peer(c, callID, `${callID}-speaker`);
+    const listener = new Peer(c, callID, `${callID}-listener`);
+    peers.push(speaker, listener);
+    speaker.join();
+    listener.join();
+    await untilJoined(url, KEY, callID, [speaker.sessionID, listener.sessionID]);
+    await speaker.offer({ send: true, dataChannel: true });
+    await listener.offer({ send: false, dataChannel: true });
+    await speaker.connected();
+    await listener.connected();
+    speaker.startAudio();
+    await until(`audio in ${callID}`, () => listener.received.length >= 25, 15_000);
+    await until(`calls-dc open in ${callID}`, () => speaker.dcOpen && listener.dcOpen, 10_000);
+  }
+
   beforeAll(async () => {
     ({ r, conn } = await startForPlugin("ours", "prometheus", KEY));
     instance = new URL(r.url).host;
@@ -53,21 +69,27 @@ describe("the dashboard and alerts on a real Prometheus scraping our rtcd", () =
       ruleFiles: [RULES],
     });
 
-    // A call as the Calls client makes one: a speaker and a listener, each
-    // with calls-dc, on which clients report loss, RTT and jitter.
-    const speaker = new Peer(conn, "call", "speaker");
-    const listener = new Peer(conn, "call", "listener");
-    peers.push(speaker, listener);
-    speaker.join();
-    listener.join();
-    await untilJoined(r.url, KEY, "call", ["speaker", "listener"]);
-    await speaker.offer({ send: true, dataChannel: true });
-    await listener.offer({ send: false, dataChannel: true });
-    await speaker.connected();
-    await listener.connected();
-    speaker.startAudio();
-    await until("audio at the listener", () => listener.received.length >= 25, 15_000);
-    await until("calls-dc open", () => speaker.dcOpen && listener.dcOpen, 10_000);
+    // Two calls as the Calls client makes them: a speaker and a listener,
+    // each with calls-dc, on which clients report loss, RTT and jitter.
+    // The second starts once Prometheus has seen the first's histograms: a
+    // series' first sample is not an increase to Prometheus, so rates (join
+    // time, signaling lock times) need events after it, as on a long-running
+    // rtcd.
+    await call(r.url, conn, "call1");
+    await until(
+      "Prometheus to have the first call's histograms",
+      async () => {
+        for (const m of [
+          "rtcd_rtc_connection_time",
+          "rtcd_rtc_signaling_lock_grab_time",
+          "rtcd_rtc_signaling_lock_locked_time",
+        ])
+          if ((await prom!.query(`${m}_count`)).length === 0) return false;
+        return true;
+      },
+      30_000,
+    );
+    await call(r.url, conn, "call2");
     const report = () => {
       for (const p of peers) {
         p.dc?.send(encodeDCMessage({ type: DCType.LossRate, value: 0.01 }));
