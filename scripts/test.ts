@@ -1,7 +1,7 @@
 // `npm test`: every check CI runs, in order, with the time each took.
 // Stages: lint and format, type check, no import cycles, generated files fresh,
-// the cached Kubernetes binaries, mediasoup worker and actionlint (built once
-// if missing), then the unit, integration and e2e tiers of Vitest (the latter two on the
+// the cached Kubernetes binaries, mediasoup worker, actionlint and prometheus (built
+// once if missing), then the unit, integration and e2e tiers of Vitest (the latter two on the
 // local cluster, started if it is not running). Prints a table of the stages,
 // then one "Tests: N passed, N failed, N skipped" line that counts Vitest's
 // tests only: a stage is not a test, but a failed stage still fails the run.
@@ -31,6 +31,9 @@ const stages: Stage[] = [
   { name: "worker", cmd: ["bash", "rtcd/worker-build/build-worker.sh"] },
   // The workflow linter scripts/workflows.test.ts runs (a minute to build once).
   { name: "actionlint", cmd: ["bash", "e2e/cluster/build-bins.sh", "actionlint"] },
+  // prometheus and promtool: the alert rules' promtool tests and the
+  // dashboard's proof on a real Prometheus (cached like the others).
+  { name: "prometheus", cmd: ["bash", "e2e/cluster/build-bins.sh", "prometheus"] },
   {
     name: "vitest",
     cmd: [bin("vitest"), "run", "--reporter=default", "--reporter=json", `--outputFile.json=${reportFile}`],

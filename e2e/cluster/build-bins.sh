@@ -3,20 +3,22 @@
 # proxy only (no release downloads are reachable here), and caches them outside
 # the repository keyed by version, so a second run is a no-op.
 #
-#   build-bins.sh [control-plane|kubelet|node|actionlint|all]
+#   build-bins.sh [control-plane|kubelet|node|actionlint|prometheus|all]
 #
 # `kubelet` (alias `node`) builds what a real node runs: kubelet, kube-proxy, CoreDNS.
 # `all` (what CI runs) builds both sets with one `go build` for the six
 # Kubernetes binaries, so the packages they share compile once and the real
 # nodes' binaries are not a separate, later build; `all` also builds
-# actionlint, which `npm test` runs over .github/workflows. MMRTCD_BUILD_PARALLEL=1
+# actionlint, which `npm test` runs over .github/workflows. `prometheus` builds
+# prometheus and promtool (the alert rules' tests and the dashboard's proof on
+# a real Prometheus); `all` includes it. MMRTCD_BUILD_PARALLEL=1
 # builds the other modules (etcd, kwok, helm, CoreDNS) alongside the
 # Kubernetes one; not the default, as it has not yet been measured to help on
 # 2 cores (go build already keeps both busy while it compiles).
 #
 # Versions come from e2e/cluster/versions.env and can be overridden by the
 # environment (K8S_VERSION, ETCD_VERSION, KWOK_VERSION, HELM_VERSION,
-# COREDNS_VERSION, ACTIONLINT_VERSION).
+# COREDNS_VERSION, ACTIONLINT_VERSION, PROMETHEUS_VERSION).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
@@ -61,7 +63,7 @@ build_kubernetes() {
   (cd "$mod" && go mod tidy >/dev/null 2>&1 || go mod tidy)
   local ld="-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$K8S_VERSION" | cut -d. -f2) -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION"
   # One go build for every binary so they share the compile work.
-  (cd "$mod" && go build -trimpath -ldflags "$ld" -o "$out/" "${pkgs[@]}")
+  (cd "$mod" && go build -trimpath -tags remove_all_sd,enable_kubernetes_sd -ldflags "$ld" -o "$out/" "${pkgs[@]}")
 }
 
 build_simple() { # name version module-path pkg [replace...]
@@ -73,7 +75,7 @@ build_simple() { # name version module-path pkg [replace...]
   printf 'module mmrtcd.local/%sbin\n\ngo 1.25\n\nrequire %s %s\n' "$name" "$modpath" "$version" > "$mod/go.mod"
   printf 'package tools\n\nimport _ "%s"\n' "$pkg" > "$mod/tools.go"
   (cd "$mod" && go mod tidy >/dev/null 2>&1 || go mod tidy)
-  (cd "$mod" && go build -trimpath -ldflags "-s -w" -o "$out/$name" "$pkg")
+  (cd "$mod" && go build -trimpath -tags remove_all_sd,enable_kubernetes_sd -ldflags "-s -w" -o "$out/$name" "$pkg")
 }
 
 # The kwok binary has no built-in stages (kwokctl injects them); keep the
@@ -103,7 +105,31 @@ build_helm() {
   printf 'module mmrtcd.local/helmbin\n\ngo 1.25\n\nrequire helm.sh/helm/v3 %s\n' "$HELM_VERSION" > "$mod/go.mod"
   printf 'package tools\n\nimport _ "helm.sh/helm/v3/cmd/helm"\n' > "$mod/tools.go"
   (cd "$mod" && go mod tidy >/dev/null 2>&1 || go mod tidy)
-  (cd "$mod" && go build -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" -o "$out/helm" helm.sh/helm/v3/cmd/helm)
+  (cd "$mod" && go build -trimpath -tags remove_all_sd,enable_kubernetes_sd -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" -o "$out/helm" helm.sh/helm/v3/cmd/helm)
+}
+
+# prometheus and promtool from one module, one go build so they share the
+# compile work. The Go module's v0.X.Y is Prometheus release 3.X.Y. Built
+# without the `builtinassets` tag: no web UI (its assets are not in the
+# module), the HTTP API the tests use is all there. Service discovery is
+# Kubernetes and static only (`remove_all_sd`): the cloud SDKs of the other
+# mechanisms were most of a cold build that had not finished after 40 minutes
+# on a loaded 2-core machine, and nothing here uses them.
+build_prometheus() {
+  local out="$cache/prometheus-$PROMETHEUS_VERSION"
+  [ -x "$out/prometheus" ] && [ -x "$out/promtool" ] && { log "prometheus $PROMETHEUS_VERSION: cached"; return; }
+  log "prometheus $PROMETHEUS_VERSION: building prometheus and promtool"
+  local mod="$cache/src/prometheus-$PROMETHEUS_VERSION" minor patch release
+  # v0.316.0 -> 3.16.0 (the release number `prometheus --version` reports).
+  minor=$(echo "$PROMETHEUS_VERSION" | cut -d. -f2)
+  patch=$(echo "$PROMETHEUS_VERSION" | cut -d. -f3)
+  release="${minor:0:1}.$((10#${minor:1})).$patch"
+  mkdir -p "$mod" "$out"
+  printf 'module mmrtcd.local/prometheusbin\n\ngo 1.25\n\nrequire github.com/prometheus/prometheus %s\n' "$PROMETHEUS_VERSION" > "$mod/go.mod"
+  printf 'package tools\n\nimport (\n\t_ "github.com/prometheus/prometheus/cmd/prometheus"\n\t_ "github.com/prometheus/prometheus/cmd/promtool"\n)\n' > "$mod/tools.go"
+  (cd "$mod" && go mod tidy >/dev/null 2>&1 || go mod tidy)
+  (cd "$mod" && go build -trimpath -tags remove_all_sd,enable_kubernetes_sd -ldflags "-s -w -X github.com/prometheus/common/version.Version=$release" -o "$out/" \
+    github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool)
 }
 
 # The modules other than k8s.io/kubernetes, in build order.
@@ -113,6 +139,9 @@ build_others() { # control-plane|node|all
     build_simple kwok "$KWOK_VERSION" sigs.k8s.io/kwok sigs.k8s.io/kwok/cmd/kwok
     kwok_stages
     build_helm
+  fi
+  if [ "$1" = all ]; then
+    build_prometheus
   fi
   if [ "$1" != control-plane ]; then
     build_simple coredns "$COREDNS_VERSION" github.com/coredns/coredns github.com/coredns/coredns
@@ -152,7 +181,8 @@ case $what in
   control-plane) build_set control-plane "${control_plane_bins[@]}" ;;
   # Everything a real node runs: kubelet, kube-proxy and the cluster DNS.
   kubelet | node) build_set node "${node_bins[@]}" ;;
+  prometheus) build_prometheus ;;
   all) build_set all "${control_plane_bins[@]}" "${node_bins[@]}" ;;
   actionlint) build_actionlint ;;
-  *) echo "usage: build-bins.sh [control-plane|kubelet|node|actionlint|all]" >&2; exit 2 ;;
+  *) echo "usage: build-bins.sh [control-plane|kubelet|node|actionlint|prometheus|all]" >&2; exit 2 ;;
 esac

@@ -192,6 +192,32 @@ const metrics = group("Prometheus scraping of rtcd's /metrics.", {
     tlsConfig: anyObject("Endpoint tlsConfig when rtcd serves TLS."),
     relabelings: objects("Endpoint relabelings."),
   }),
+  prometheusRule: group(
+    "A PrometheusRule (Prometheus Operator) with rtcd's alerts (files/monitoring/alerts.yaml; runbooks in docs/runbooks/).",
+    {
+      enabled: bool("Create the PrometheusRule (needs the monitoring.coreos.com CRDs)."),
+      namespace: str("Namespace of the PrometheusRule; the release's when empty."),
+      labels: def("stringMap", "Extra labels, e.g. the one your Prometheus selects rules by."),
+      runbookBaseURL: str(
+        "Where the runbooks are published: each alert's runbook_url becomes <runbookBaseURL>/<alert>.md. Empty: the path in this repository, docs/runbooks/<alert>.md.",
+      ),
+    },
+  ),
+});
+
+const grafana = group("Grafana objects.", {
+  dashboard: group(
+    "A ConfigMap holding rtcd's dashboard (files/monitoring/dashboard.json) for Grafana's dashboard sidecar.",
+    {
+      enabled: bool("Create the dashboard ConfigMap."),
+      namespace: str("Namespace of the ConfigMap (the one the sidecar watches); the release's when empty."),
+      labels: def(
+        "stringMap",
+        'Labels on the ConfigMap; the sidecar finds dashboards by one (the Grafana chart\'s default is grafana_dashboard: "1").',
+      ),
+      annotations: def("stringMap", "Annotations, e.g. the sidecar's folder annotation."),
+    },
+  ),
 });
 
 const tests = group("The `helm test` hook, which checks that rtcd answers /version.", {
@@ -316,6 +342,7 @@ export const valuesSchema: JsonSchema = {
     priorityClassName: str("PriorityClass of the rtcd pods."),
     podDisruptionBudget,
     metrics,
+    grafana,
     tests,
     clusterDomain: str(
       "The cluster's DNS domain: the rtcd URL for the Mattermost server (NOTES, the MattermostRTCD's status.endpoint) is <service>.<namespace>.svc.<clusterDomain>.",

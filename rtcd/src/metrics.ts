@@ -1,9 +1,12 @@
 // Prometheus metrics with rtcd's names, labels, types and buckets: the
 // official dashboards query these. The media plane fills the RTP/RTC ones.
-// Beyond rtcd: rtcd_draining, rtcd_joins_refused_total,
-// rtcd_limit_refusals_total and rtcd_media_worker_deaths_total.
+// Beyond rtcd: rtcd_draining, rtcd_calls, rtcd_joins_refused_total,
+// rtcd_limit_refusals_total, rtcd_media_worker_deaths_total,
+// rtcd_cpu_seconds_total and rtcd_cpu_budget_cores (the dashboard and the
+// alerts in charts/mattermost-rtcd/files/monitoring use them).
 import { readFileSync } from "node:fs";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { OwnCPU } from "./system.ts";
 
 // Every value of rtcd_limit_refusals_total's label.
 export const LIMITS = [
@@ -43,6 +46,7 @@ export class Metrics {
   readonly draining;
   // Where rtcd_system_cpu_load reads the sample (service.ts sets it).
   cpuLoadSource: () => number = () => 0;
+  readonly calls;
   readonly joinsRefused;
   readonly limitRefusals;
   readonly mediaWorkerDeaths;
@@ -108,6 +112,9 @@ export class Metrics {
 
     this.draining = gauge("rtcd_draining", "1 while the process drains after SIGTERM (not in rtcd)", []);
     this.draining.set(0);
+    // Calls, not sessions: a draining pod's remaining calls are what its
+    // termination waits for.
+    this.calls = gauge("rtcd_calls", "Calls in progress (not in rtcd)", ["groupID"]);
     this.joinsRefused = counter(
       "rtcd_joins_refused_total",
       "Joins refused, e.g. new calls while draining (not in rtcd)",
@@ -156,6 +163,27 @@ export class Metrics {
         },
       });
     }
+  }
+
+  // rtcd's own CPU (process and media workers) and its budget, the two
+  // numbers /system's cpu_load weighs against the host's idle time: their
+  // ratio is how full this pod is, whatever the node's other load.
+  watchCPU(own: OwnCPU): void {
+    const registers = [this.registry];
+    new Counter({
+      name: "rtcd_cpu_seconds_total",
+      help: "CPU seconds used by rtcd and its media workers (not in rtcd)",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(own.seconds());
+      },
+    });
+    new Gauge({
+      name: "rtcd_cpu_budget_cores",
+      help: "CPUs rtcd may use: its cgroup CPU quota, else the CPUs available (not in rtcd)",
+      registers,
+    }).set(own.budget);
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

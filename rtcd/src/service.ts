@@ -69,13 +69,15 @@ export class Rtcd {
     });
     this.media = typeof opts.media === "function" ? opts.media(this.metrics, log) : opts.media;
     const media = this.media;
-    this.cpu = new CPULoadSampler(undefined, {
+    const own = {
       seconds: () => {
         const u = process.cpuUsage();
         return (u.user + u.system) / 1e6 + (media.cpuSeconds?.() ?? 0);
       },
       budget,
-    });
+    };
+    this.cpu = new CPULoadSampler(undefined, own);
+    this.metrics.watchCPU(own);
     this.metrics.cpuLoadSource = () => this.cpu.load;
     this.ws = new WSServer(
       { ...DEFAULT_WS_OPTIONS, maxConnsPerClient: config.limits.ws_connections_per_client, ...opts.ws },

@@ -100,6 +100,17 @@ describe("CallRegistry", () => {
     expect(await gauge(metrics, "rtcd_rtc_sessions_total")).toBe('rtcd_rtc_sessions_total{groupID="g1"} 2');
   });
 
+  test("rtcd_calls counts the calls in progress per group, so a draining pod shows what it still holds", async () => {
+    const { reg, metrics } = setup();
+    reg.join("g1", "conn1", join("a", "s1"));
+    reg.join("g1", "conn1", join("a", "s2"));
+    reg.join("g1", "conn1", join("b", "s3"));
+    expect(await gauge(metrics, "rtcd_calls")).toBe('rtcd_calls{groupID="g1"} 2');
+    reg.leave("g1", "s3");
+    reg.leave("g1", "s1");
+    expect(await gauge(metrics, "rtcd_calls")).toBe('rtcd_calls{groupID="g1"} 1');
+  });
+
   test("invalid joins, duplicate sessions and oversized props are ignored", () => {
     const { reg, sent } = setup();
     reg.join("g", "conn1", { callID: "c", userID: "u" });

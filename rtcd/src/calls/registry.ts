@@ -140,7 +140,10 @@ export class CallRegistry {
     let calls = this.groups.get(groupID);
     if (!calls) this.groups.set(groupID, (calls = new Map()));
     let members = calls.get(cfg.CallID);
-    if (!members) calls.set(cfg.CallID, (members = new Set()));
+    if (!members) {
+      calls.set(cfg.CallID, (members = new Set()));
+      this.metrics.calls.inc({ groupID });
+    }
     members.add(cfg.SessionID);
     this.perGroup.set(groupID, (this.perGroup.get(groupID) ?? 0) + 1);
     this.metrics.rtcSessions.inc({ groupID });
@@ -269,7 +272,10 @@ export class CallRegistry {
     const calls = this.groups.get(groupID);
     const members = calls?.get(callID);
     members?.delete(sessionID);
-    if (members?.size === 0) calls!.delete(callID);
+    if (members?.size === 0) {
+      calls!.delete(callID);
+      this.metrics.calls.dec({ groupID });
+    }
     if (calls?.size === 0) this.groups.delete(groupID);
     const left = (this.perGroup.get(groupID) ?? 1) - 1;
     if (left > 0) this.perGroup.set(groupID, left);
