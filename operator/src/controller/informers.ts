@@ -1,13 +1,17 @@
 // Informers that keep watching whatever happens. client-node's ListWatch
 // relists on 410 Gone by itself, but on any other error (API server restart,
-// connection reset) it reports the error and stops; we restart it with
-// backoff. Restarting resumes from the last resourceVersion, and a relist
-// reports objects deleted meanwhile, so no event is lost.
+// connection reset, a list that timed out) it reports the error and stops; we
+// restart it with exponential backoff. Restarting resumes from the last
+// resourceVersion as client-go's reflector does (the server answers 410 when
+// that is too old, and then it relists, reporting objects deleted meanwhile),
+// so no event is lost. A watch that goes silent is ended by client-node's
+// inactivity timeout and resumed the same way.
 import { ListWatch, Watch, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import type { KubeClient } from "./kube-client.ts";
 import type { ResourceType } from "../api/resources.ts";
 import { resourcePath } from "./kube-client.ts";
 import { errorMessage } from "../util/errors.ts";
+import { Backoff, monotonicClock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
 
 export type EventHandler<T> = (type: "add" | "update" | "delete", obj: T) => void;
@@ -23,7 +27,9 @@ export class ResilientInformer<T extends KubernetesObject> {
   private stopped = false;
   private synced = false;
   private readonly syncWaiters: (() => void)[] = [];
-  private restartDelayMs = 0;
+  // "connect" fires before each list/watch attempt, not on success, so it
+  // cannot reset the backoff: the delay starts over only after a quiet minute.
+  private readonly backoff = new Backoff(monotonicClock);
   private restartTimer: ReturnType<typeof setTimeout> | undefined;
   readonly opts: InformerOptions;
   private readonly log: Logger;
@@ -52,7 +58,6 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.informer.on("update", (o) => onEvent("update", o));
     this.informer.on("delete", (o) => onEvent("delete", o));
     this.informer.on("connect", () => {
-      this.restartDelayMs = 0;
       if (!this.synced) {
         // "connect" fires before the initial list; the list completes before
         // the watch is opened, which is when the cache is complete.
@@ -103,12 +108,12 @@ export class ResilientInformer<T extends KubernetesObject> {
 
   private onError(err: unknown): void {
     if (this.stopped) return;
-    this.restartDelayMs = Math.min(this.restartDelayMs ? this.restartDelayMs * 2 : 500, 30_000);
-    this.log.warn("watch failed; restarting", { error: errorMessage(err), retryInMs: this.restartDelayMs });
+    const retryInMs = this.backoff.next();
+    this.log.warn("watch failed; restarting", { error: errorMessage(err), retryInMs });
     this.restartTimer = setTimeout(() => {
       if (this.stopped) return;
       this.informer.start().catch((e: unknown) => this.onError(e));
-    }, this.restartDelayMs);
+    }, retryInMs);
     this.restartTimer.unref();
   }
 }
