@@ -121,6 +121,9 @@ async function setup() {
   return { server, clock, client: clientFor(server.url) };
 }
 
+// Real HTTP round trips on a loaded 2-core machine.
+const WAIT = { timeout: 10_000 };
+
 const opts = {
   namespace: "ns",
   name: "op",
@@ -141,11 +144,11 @@ describe("leader election", () => {
       () => events.push("start"),
       () => events.push("stop"),
     );
-    await vi.waitFor(() => expect(events).toEqual(["start"]));
+    await vi.waitFor(() => expect(events).toEqual(["start"]), WAIT);
 
     server.hang = true;
     clock.advance(2_000); // the next renew is sent and hangs
-    await vi.waitFor(() => expect(server.held.length).toBe(1));
+    await vi.waitFor(() => expect(server.held.length).toBe(1), WAIT);
     clock.advance(7_999);
     expect(events).toEqual(["start"]);
     expect(elector.isLeading()).toBe(true);
@@ -174,15 +177,18 @@ describe("leader election", () => {
       () => (started = true),
       () => {},
     );
-    await vi.waitFor(() => expect(server.requests).toBe(1));
+    // A round is over once its answer is in and the next one is scheduled.
+    const roundDone = (n: number) =>
+      vi.waitFor(() => expect([server.requests, clock.pending()]).toEqual([n, 1]), WAIT);
+    await roundDone(1);
     for (let t = 2_000; t < 15_000; t += 2_000) {
       const before = server.requests;
       clock.advance(2_000);
-      await vi.waitFor(() => expect(server.requests).toBe(before + 1));
+      await roundDone(before + 1);
     }
     expect(started).toBe(false);
     clock.advance(2_000); // 16 s since it first saw that record unchanged
-    await vi.waitFor(() => expect(started).toBe(true));
+    await vi.waitFor(() => expect(started).toBe(true), WAIT);
     expect(server.lease?.spec["holderIdentity"]).toBe(elector.identity);
     expect(server.lease?.spec["leaseTransitions"]).toBe(1);
   });
@@ -196,10 +202,10 @@ describe("leader election", () => {
       () => events.push("start"),
       () => events.push("stop"),
     );
-    await vi.waitFor(() => expect(events).toEqual(["start"]));
+    await vi.waitFor(() => expect(events).toEqual(["start"]), WAIT);
     server.lease!.spec["holderIdentity"] = "usurper";
     clock.advance(2_000);
-    await vi.waitFor(() => expect(events).toEqual(["start", "stop"]));
+    await vi.waitFor(() => expect(events).toEqual(["start", "stop"]), WAIT);
   });
 
   it("refuses a renew deadline that is not shorter than the lease duration", async () => {
