@@ -12,6 +12,7 @@ import type { ResourceType } from "../api/resources.ts";
 import { resourcePath } from "./kube-client.ts";
 import { errorMessage } from "../util/errors.ts";
 import { Backoff, monotonicClock } from "../util/clock.ts";
+import { slimForCache } from "./cache-transform.ts";
 import type { Logger } from "../util/log.ts";
 
 export type EventHandler<T> = (type: "add" | "update" | "delete", obj: T) => void;
@@ -20,6 +21,24 @@ export interface InformerOptions {
   type: ResourceType;
   namespace?: string; // undefined: all namespaces
   labelSelector?: string;
+}
+
+/** A Watch whose events carry objects already slimmed for the cache. */
+class SlimmingWatch extends Watch {
+  private readonly type: ResourceType;
+  constructor(kc: KubeConfig, type: ResourceType) {
+    super(kc);
+    this.type = type;
+  }
+  override watch(...[path, query, callback, done]: Parameters<Watch["watch"]>): ReturnType<Watch["watch"]> {
+    return super.watch(
+      path,
+      query,
+      (phase: string, obj: KubernetesObject, raw: unknown) =>
+        callback(phase, phase === "ERROR" || phase === "BOOKMARK" ? obj : slimForCache(this.type, obj), raw),
+      done,
+    );
+  }
 }
 
 export class ResilientInformer<T extends KubernetesObject> {
@@ -50,10 +69,11 @@ export class ResilientInformer<T extends KubernetesObject> {
       for (const item of res.items) {
         item.apiVersion ??= opts.type.group ? `${opts.type.group}/${opts.type.version}` : opts.type.version;
         item.kind ??= opts.type.kind;
+        slimForCache(opts.type, item);
       }
       return { ...res, metadata: res.metadata ?? {} };
     };
-    this.informer = new ListWatch<T>(path, new Watch(kc), list, false, opts.labelSelector);
+    this.informer = new ListWatch<T>(path, new SlimmingWatch(kc, opts.type), list, false, opts.labelSelector);
     this.informer.on("add", (o) => onEvent("add", o));
     this.informer.on("update", (o) => onEvent("update", o));
     this.informer.on("delete", (o) => onEvent("delete", o));
