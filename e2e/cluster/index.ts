@@ -236,6 +236,53 @@ async function upControlPlane(): Promise<ClusterInfo> {
   }
 }
 
+export type RestartableComponent = "etcd" | "kube-apiserver";
+
+/**
+ * Kills one control-plane process the way a crash or an OOM kill does
+ * (SIGKILL: no graceful shutdown, connections reset), then starts it again
+ * with the same command line and waits until it is healthy. Tests use it to
+ * prove that clients converge across an API server or etcd restart.
+ */
+export async function restartComponent(name: RestartableComponent): Promise<void> {
+  const state = stateDir();
+  const records = readRecords(state);
+  const rec = records.find((r) => r.name === name);
+  if (!rec || !isOurs(rec)) throw new Error(`${name} is not running in the local cluster (${state})`);
+  process.kill(rec.pid, "SIGKILL");
+  const port = name === "etcd" ? ports().etcd : ports().apiserver;
+  await waitUntil(async () => !isOurs(rec) && (await portFree(port)), 30_000, `${name} to exit`);
+  const pki = ensurePki(join(state, "pki"), SERVICE_IP, [hostIp(state)]);
+  const c = components(state, pki, ports()).find((x) => x.name === name)!;
+  const fresh = startDetached(c.name, binaryOf(c), c.args, rec.log, c.listen);
+  writeRecords(
+    state,
+    records.map((r) => (r === rec ? fresh : r)),
+  );
+  const healthy =
+    name === "etcd"
+      ? async () => {
+          try {
+            return (await fetch(`http://127.0.0.1:${ports().etcd}/health`)).ok;
+          } catch {
+            return false;
+          }
+        }
+      : apiReady;
+  // A cold kube-apiserver runs its post-start hooks before /readyz passes: over
+  // a minute on a loaded 2-core machine.
+  await waitHealthy(fresh, healthy, 180_000);
+  log(`${name} restarted (pid ${fresh.pid})`);
+}
+
+async function waitUntil(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
 /** Stops only the processes `up` recorded, then removes the cluster's state. */
 export async function down(): Promise<string[]> {
   const state = stateDir();

@@ -43,6 +43,7 @@ import {
   startOperator,
   sum,
   type OperatorProcess,
+  type Sample,
 } from "./process.ts";
 
 const CRD_FILE = join(import.meta.dirname, "../../crds/rtcd.mattermost.com_mattermostrtcds.yaml");
@@ -130,6 +131,7 @@ const cpuDelta = (a: Record<string, number>, b: Record<string, number>) =>
 const throttled = (a: number | undefined, b: number | undefined) =>
   a === undefined || b === undefined ? undefined : Math.round(b - a);
 const mib = (b: number) => Math.round(b / 1048576);
+const heapUsed = (s: Sample[]) => sum(s, "nodejs_heap_size_used_bytes");
 const sec = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms) / 1000);
 
 async function main(): Promise<number> {
@@ -221,6 +223,7 @@ async function main(): Promise<number> {
     clearInterval(ticker);
     const atReady = {
       proc: procStats(op.pid)!,
+      heap: heapUsed(await op.samples()),
       cp: controlPlaneCpu(),
       throttle: await controllerManagerThrottleSeconds(stateDir()),
     };
@@ -235,6 +238,9 @@ async function main(): Promise<number> {
       createSeconds: sec(createdMs),
       peakRssMiB: mib(after.proc.peakRssBytes),
       rssAtStartMiB: mib(before.proc.rssBytes),
+      rssAtReadyMiB: mib(atReady.proc.rssBytes),
+      heapUsedAtStartMiB: mib(heapUsed(before.samples)),
+      heapUsedAtReadyMiB: mib(atReady.heap),
       cpuSeconds: Math.round((atReady.proc.cpuSeconds - before.proc.cpuSeconds) * 100) / 100,
       cpuSecondsTotal: Math.round(after.proc.cpuSeconds * 100) / 100,
       reconciles:
@@ -277,7 +283,11 @@ async function main(): Promise<number> {
     const resyncReq = apiRequests(periodic.samples);
     const writes = new Map([...resyncReq].filter(([k, v]) => WRITE_VERBS.has(k.split(" ")[0]!) && v > 0));
     const writeCount = total(writes);
+    const afterResync = procStats(op2.pid);
     result["resync"] = {
+      rssAfterResyncMiB: afterResync && mib(afterResync.rssBytes),
+      peakRssMiB: afterResync && mib(afterResync.peakRssBytes),
+      heapUsedAfterResyncMiB: mib(heapUsed(periodic.samples)),
       reconciles: periodic.reconciles,
       settled: cold.settled && periodic.settled,
       coldStartSeconds: sec(coldMs),
@@ -337,6 +347,9 @@ async function main(): Promise<number> {
     result["ratio"] = ratio;
     log(`  floor: ${sec(floorMs)} s; ratio ${ratio}`);
     printTable(N, result, opReq, floorReq, writes);
+    process.stdout.write(
+      `rerun: npm run bench:operator -- --crs ${N} --namespaces ${M} --replicas ${REPLICAS}\n`,
+    );
     if (opMs === undefined || floorMs === undefined) exitCode = 1;
   } finally {
     for (const op of ops) await op.stop();

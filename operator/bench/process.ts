@@ -136,7 +136,14 @@ export async function startOperator(
       "--max-concurrent-reconciles",
       "4",
     ],
-    { stdio: ["ignore", fd, fd] },
+    {
+      stdio: ["ignore", fd, fd],
+      // As the operator image runs it (operator/Dockerfile).
+      env: {
+        ...process.env,
+        NODE_OPTIONS: `${process.env["NODE_OPTIONS"] ?? ""} --max-semi-space-size=2`.trim(),
+      },
+    },
   );
   const exited = new Promise<void>((resolve) => proc.on("exit", () => resolve()));
   return {

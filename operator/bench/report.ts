@@ -21,7 +21,14 @@ export function printTable(
     ["time to all Ready (s)", o["readySeconds"], f["readySeconds"]],
     ["  of which creating/applying (s)", o["createSeconds"], f["applySeconds"]],
     ["ratio operator / floor", r["ratio"], ""],
+    ["operator RSS at start, before the first CR (MiB)", o["rssAtStartMiB"], ""],
+    [`operator RSS with ${N} CRs Ready (MiB)`, o["rssAtReadyMiB"], ""],
     ["operator peak RSS (MiB)", o["peakRssMiB"], ""],
+    [
+      "operator JS heap used at start / all Ready (MiB)",
+      `${o["heapUsedAtStartMiB"]} / ${o["heapUsedAtReadyMiB"]}`,
+      "",
+    ],
     [
       "controller-manager rate-limit wait (s)",
       o["controllerManagerThrottledSeconds"],
@@ -41,6 +48,9 @@ export function printTable(
       (floorReq.get(k) ?? 0) / N,
     ]);
   }
+  rows.push(["restart + resync: RSS after (MiB)", s["rssAfterResyncMiB"], ""]);
+  rows.push(["restart + resync: peak RSS (MiB)", s["peakRssMiB"], ""]);
+  rows.push(["restart + resync: JS heap used (MiB)", s["heapUsedAfterResyncMiB"], ""]);
   rows.push(["resync: reconciles", s["reconciles"], ""]);
   rows.push(["resync: writes (must be 0)", s["writes"], ""]);
   for (const [k, v] of writes) rows.push([`  ${k}`, v, ""]);

@@ -1,7 +1,7 @@
 // Ports for tests on a cluster other files use at the same time: host ports
 // clash only with the same port on the same node, and node ports are
 // cluster-wide, so tests pick ports nobody else holds.
-import { getJson } from "./index.ts";
+import { getJson } from "./kube.ts";
 
 /** `count` node ports (30000-32767) no Service in the cluster uses now. */
 export async function freeNodePorts(count: number): Promise<number[]> {

@@ -1,13 +1,18 @@
 // Informers that keep watching whatever happens. client-node's ListWatch
 // relists on 410 Gone by itself, but on any other error (API server restart,
-// connection reset) it reports the error and stops; we restart it with
-// backoff. Restarting resumes from the last resourceVersion, and a relist
-// reports objects deleted meanwhile, so no event is lost.
+// connection reset, a list that timed out) it reports the error and stops; we
+// restart it with exponential backoff. Restarting resumes from the last
+// resourceVersion as client-go's reflector does (the server answers 410 when
+// that is too old, and then it relists, reporting objects deleted meanwhile),
+// so no event is lost. A watch that goes silent is ended by client-node's
+// inactivity timeout and resumed the same way.
 import { ListWatch, Watch, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import type { KubeClient } from "./kube-client.ts";
 import type { ResourceType } from "../api/resources.ts";
 import { resourcePath } from "./kube-client.ts";
 import { errorMessage } from "../util/errors.ts";
+import { Backoff, monotonicClock } from "../util/clock.ts";
+import { slimForCache } from "./cache-transform.ts";
 import type { Logger } from "../util/log.ts";
 
 export type EventHandler<T> = (type: "add" | "update" | "delete", obj: T) => void;
@@ -18,12 +23,32 @@ export interface InformerOptions {
   labelSelector?: string;
 }
 
+/** A Watch whose events carry objects already slimmed for the cache. */
+class SlimmingWatch extends Watch {
+  private readonly type: ResourceType;
+  constructor(kc: KubeConfig, type: ResourceType) {
+    super(kc);
+    this.type = type;
+  }
+  override watch(...[path, query, callback, done]: Parameters<Watch["watch"]>): ReturnType<Watch["watch"]> {
+    return super.watch(
+      path,
+      query,
+      (phase: string, obj: KubernetesObject, raw: unknown) =>
+        callback(phase, phase === "ERROR" || phase === "BOOKMARK" ? obj : slimForCache(this.type, obj), raw),
+      done,
+    );
+  }
+}
+
 export class ResilientInformer<T extends KubernetesObject> {
   private readonly informer: ListWatch<T>;
   private stopped = false;
   private synced = false;
   private readonly syncWaiters: (() => void)[] = [];
-  private restartDelayMs = 0;
+  // "connect" fires before each list/watch attempt, not on success, so it
+  // cannot reset the backoff: the delay starts over only after a quiet minute.
+  private readonly backoff = new Backoff(monotonicClock);
   private restartTimer: ReturnType<typeof setTimeout> | undefined;
   readonly opts: InformerOptions;
   private readonly log: Logger;
@@ -44,15 +69,15 @@ export class ResilientInformer<T extends KubernetesObject> {
       for (const item of res.items) {
         item.apiVersion ??= opts.type.group ? `${opts.type.group}/${opts.type.version}` : opts.type.version;
         item.kind ??= opts.type.kind;
+        slimForCache(opts.type, item);
       }
       return { ...res, metadata: res.metadata ?? {} };
     };
-    this.informer = new ListWatch<T>(path, new Watch(kc), list, false, opts.labelSelector);
+    this.informer = new ListWatch<T>(path, new SlimmingWatch(kc, opts.type), list, false, opts.labelSelector);
     this.informer.on("add", (o) => onEvent("add", o));
     this.informer.on("update", (o) => onEvent("update", o));
     this.informer.on("delete", (o) => onEvent("delete", o));
     this.informer.on("connect", () => {
-      this.restartDelayMs = 0;
       if (!this.synced) {
         // "connect" fires before the initial list; the list completes before
         // the watch is opened, which is when the cache is complete.
@@ -103,12 +128,12 @@ export class ResilientInformer<T extends KubernetesObject> {
 
   private onError(err: unknown): void {
     if (this.stopped) return;
-    this.restartDelayMs = Math.min(this.restartDelayMs ? this.restartDelayMs * 2 : 500, 30_000);
-    this.log.warn("watch failed; restarting", { error: errorMessage(err), retryInMs: this.restartDelayMs });
+    const retryInMs = this.backoff.next();
+    this.log.warn("watch failed; restarting", { error: errorMessage(err), retryInMs });
     this.restartTimer = setTimeout(() => {
       if (this.stopped) return;
       this.informer.start().catch((e: unknown) => this.onError(e));
-    }, this.restartDelayMs);
+    }, retryInMs);
     this.restartTimer.unref();
   }
 }

@@ -27,6 +27,25 @@ export class KubeApiError extends Error {
   }
 }
 
+/** The API server did not answer (headers and body) within the request's timeout. */
+export class KubeTimeoutError extends Error {
+  readonly timeoutMs: number;
+  constructor(message: string, timeoutMs: number) {
+    super(message);
+    this.name = "KubeTimeoutError";
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * Every request has a deadline: an API server that accepts a connection and
+ * then stops answering (overloaded, partitioned, restarting behind a load
+ * balancer) must not hold a reconcile worker or the leader's renew loop
+ * forever. Lists of thousands of objects take seconds on a loaded server;
+ * 30 s is what client-go's default transport allows for a response.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
 export function isNotFound(err: unknown): boolean {
   return err instanceof KubeApiError && err.status === 404;
 }
@@ -52,17 +71,31 @@ interface RequestOptions {
   accept?: string;
 }
 
+// Shared by a client and the views withTimeout() makes of it, so that every
+// request is counted and all of them use one pool of kept-alive connections.
+interface Shared {
+  observers: RequestObserver[];
+  dispatcher: ReturnType<RequestContext["getDispatcher"]> | undefined;
+}
+
 export class KubeClient {
   readonly kc: KubeConfig;
-  private readonly observers: RequestObserver[] = [];
-  private dispatcher: ReturnType<RequestContext["getDispatcher"]> | undefined;
+  readonly timeoutMs: number;
+  private readonly shared: Shared;
 
-  constructor(kc: KubeConfig) {
+  constructor(kc: KubeConfig, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS, shared?: Shared) {
     this.kc = kc;
+    this.timeoutMs = timeoutMs;
+    this.shared = shared ?? { observers: [], dispatcher: undefined };
+  }
+
+  /** The same client (counters, connections) with another request timeout, e.g. for lease calls. */
+  withTimeout(timeoutMs: number): KubeClient {
+    return new KubeClient(this.kc, timeoutMs, this.shared);
   }
 
   onRequest(o: RequestObserver): void {
-    this.observers.push(o);
+    this.shared.observers.push(o);
   }
 
   private async request<T>(
@@ -82,7 +115,7 @@ export class KubeClient {
     // keeping the first one lets requests share kept-alive TLS connections
     // (measured: 3x less operator CPU at 1000 CRs). Headers, and so rotating
     // tokens, are still taken fresh for every request.
-    this.dispatcher ??= ctx.getDispatcher();
+    this.shared.dispatcher ??= ctx.getDispatcher();
     const headers: Record<string, string> = {
       ...ctx.getHeaders(),
       Accept: opts.accept ?? "application/json",
@@ -93,24 +126,38 @@ export class KubeClient {
       headers["Content-Type"] = opts.contentType ?? "application/json";
     }
     let status = 0;
+    // One deadline for the headers and the whole body: a server that sends
+    // headers and then stalls mid-body is as stuck as one that sends nothing.
+    const signal = AbortSignal.timeout(this.timeoutMs);
     try {
-      const res = await fetch(url, { method, headers, body, dispatcher: this.dispatcher });
-      status = res.status;
-      const text = await res.text();
+      let text: string;
+      try {
+        const res = await fetch(url, { method, headers, body, dispatcher: this.shared.dispatcher, signal });
+        status = res.status;
+        text = await res.text();
+      } catch (err) {
+        if (signal.aborted) {
+          throw new KubeTimeoutError(
+            `${method} ${path}: no answer within ${this.timeoutMs} ms`,
+            this.timeoutMs,
+          );
+        }
+        throw err;
+      }
       const parsed: unknown = text ? safeJson(text) : undefined;
-      if (res.status >= 400) {
+      if (status >= 400) {
         const s = (parsed ?? {}) as { reason?: string; message?: string; details?: unknown };
         throw new KubeApiError(
-          res.status,
-          s.reason ?? String(res.status),
-          s.message ?? `${method} ${path}: HTTP ${res.status}`,
+          status,
+          s.reason ?? String(status),
+          s.message ?? `${method} ${path}: HTTP ${status}`,
           s.details,
         );
       }
       return parsed as T;
     } finally {
       const resource = t.group ? `${t.plural}.${t.group}` : t.plural;
-      for (const o of this.observers) o(verb, resource, status);
+      for (const o of this.shared.observers) o(verb, resource, status);
     }
   }
 

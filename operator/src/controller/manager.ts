@@ -160,8 +160,13 @@ export class Manager {
       this.elector.run(
         () => this.startLeading(),
         () => {
-          // A controller that lost its lease must not act on stale beliefs;
-          // exiting hands the work to whoever holds the lease now.
+          // A controller that lost its lease must not act on stale beliefs.
+          // Stop taking work at once, then exit rather than re-campaign: the
+          // workers, queue and caches of this term would have to be drained
+          // and reset to lead again safely, while a restarted pod starts
+          // clean, and the standby (caches warm) already holds the lease.
+          this.leading = false;
+          this.queue.shutdown();
           this.metrics.leader.set({ name: this.opts.leaderElection!.name }, 0);
           this.log.error("leadership lost; exiting");
           process.exit(1);

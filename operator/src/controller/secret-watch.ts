@@ -11,6 +11,7 @@ import type { KubeClient } from "./kube-client.ts";
 import { resourcePath } from "./kube-client.ts";
 import { RESOURCES } from "../api/resources.ts";
 import { errorMessage } from "../util/errors.ts";
+import { Backoff, monotonicClock } from "../util/clock.ts";
 import type { Logger } from "../util/log.ts";
 
 const META_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
@@ -75,7 +76,7 @@ export class SecretWatch {
   }
 
   private async run(): Promise<void> {
-    let delayMs = 0;
+    const backoff = new Backoff(monotonicClock);
     let first = true;
     while (!this.stopped) {
       try {
@@ -85,10 +86,9 @@ export class SecretWatch {
           first = false;
         }
         await this.watchOnce();
-        delayMs = 0;
       } catch (err) {
         if (this.stopped) return;
-        delayMs = Math.min(Math.max(delayMs * 2, 500), 30_000);
+        const delayMs = backoff.next();
         this.log.warn("secret watch failed; retrying", { error: errorMessage(err), retryInMs: delayMs });
         await new Promise((r) => setTimeout(r, delayMs).unref());
       }
