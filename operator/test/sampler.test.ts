@@ -49,7 +49,11 @@ describe("sampler", () => {
     let gauge = true;
     const srv = createServer((req, res) => {
       if (req.url === "/system") res.end(JSON.stringify({ cpu_load: gauge ? Number.MAX_VALUE : 2 }));
-      else res.end(`rtcd_rtc_sessions_total{groupID="a"} 1\n${gauge ? "rtcd_system_cpu_load 1\n" : ""}`);
+      else
+        res.end(
+          `rtcd_rtc_sessions_total{groupID="a"} 1\n` +
+            (gauge ? 'rtcd_system_cpu_load 1\nrtcd_calls{groupID="a"} 1\n' : ""),
+        );
     });
     await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
     const port = (srv.address() as AddressInfo).port;
@@ -60,10 +64,17 @@ describe("sampler", () => {
         status: { phase: "Running", podIP: "10.0.0.7", conditions: [{ type: "Ready", status: "True" }] },
       });
       // load 1 on a 2-CPU budget: half idle, 50 %.
-      expect((await sampler.sample([p], 8045, false))[0]).toMatchObject({ cpuPercent: 50, sessions: 1 });
+      expect((await sampler.sample([p], 8045, false))[0]).toMatchObject({
+        cpuPercent: 50,
+        sessions: 1,
+        calls: 1,
+      });
       gauge = false;
       // load 2 on 2 CPUs: a quarter idle, 75 %.
-      expect((await sampler.sample([p], 8045, false))[0]).toMatchObject({ cpuPercent: 75, sessions: 1 });
+      // Mattermost's rtcd: no call count at all.
+      const theirs = (await sampler.sample([p], 8045, false))[0]!;
+      expect(theirs).toMatchObject({ cpuPercent: 75, sessions: 1 });
+      expect(theirs.calls).toBeUndefined();
     } finally {
       srv.close();
     }

@@ -16,6 +16,8 @@ export const SESSIONS_METRIC = "rtcd_rtc_sessions_total";
  * rtcd, whose /system is the plain sample).
  */
 export const CPU_LOAD_METRIC = "rtcd_system_cpu_load";
+/** Ours only: calls in progress (labelled by groupID); Mattermost's rtcd exports no call count. */
+export const CALLS_METRIC = "rtcd_calls";
 
 /** Where to reach one pod's rtcd API; undefined when it cannot be reached (no IP yet). */
 export type TargetResolver = (pod: V1Pod, apiPort: number, tls: boolean) => string | undefined;
@@ -119,10 +121,12 @@ export class Sampler {
     const cpuPercent =
       typeof load === "number" && budget !== undefined ? cpuPercentFromLoad(load, budget) : undefined;
     const sessions = metrics === undefined ? undefined : (sumMetric(metrics, SESSIONS_METRIC) ?? 0);
+    const calls = metrics === undefined ? undefined : sumMetric(metrics, CALLS_METRIC);
     return {
       ...base,
       ...(cpuPercent !== undefined ? { cpuPercent } : {}),
       ...(sessions !== undefined ? { sessions } : {}),
+      ...(calls !== undefined ? { calls } : {}),
     };
   }
 
