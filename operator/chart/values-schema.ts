@@ -182,6 +182,29 @@ const podDisruptionBudget = group("A PodDisruptionBudget limiting voluntary evic
   ),
 });
 
+const autoscaling = group(
+  "Operator mode only, deployment only: the operator sizes the Deployment from its pods' load (the MattermostRTCD's spec.autoscaling; docs/autoscaling.md). configuration.replicas is then ignored.",
+  {
+    enabled: bool("Let the operator size the fleet."),
+    minReplicas: int("Fewest pods.", { minimum: 1 }),
+    maxReplicas: int("Most pods.", { minimum: 1 }),
+    targetSessionsPerPod: nullable(
+      { type: "integer", minimum: 1 },
+      "Sessions per pod to aim for (works with either rtcd image).",
+    ),
+    targetCPUPercent: nullable(
+      { type: "integer", minimum: 1, maximum: 100 },
+      "CPU per pod to aim for, against resources.limits.cpu (which it needs).",
+    ),
+    scaleDownStabilizationSeconds: int("Shrink only to the highest recommendation of this window.", {
+      minimum: 0,
+    }),
+    bufferPods: int("Spare pods kept on top of what the load needs, so a burst lands on warm pods.", {
+      minimum: 0,
+    }),
+  },
+);
+
 const metrics = group("Prometheus scraping of rtcd's /metrics.", {
   serviceMonitor: group("A ServiceMonitor (Prometheus Operator).", {
     enabled: bool("Create a ServiceMonitor (needs the monitoring.coreos.com CRDs)."),
@@ -341,6 +364,7 @@ export const valuesSchema: JsonSchema = {
     ),
     priorityClassName: str("PriorityClass of the rtcd pods."),
     podDisruptionBudget,
+    autoscaling,
     metrics,
     grafana,
     tests,

@@ -32,7 +32,17 @@ cannot express fail with the key named, rather than being dropped.
 {{- with $v.imagePullSecrets }}{{ $_ := set $spec "imagePullSecrets" . }}{{ end }}
 {{- $daemonset := eq $v.deploymentType "daemonset" }}
 {{- $_ := set $spec "deploymentType" (ternary "DaemonSet" "Deployment" $daemonset) }}
-{{- if not $daemonset }}{{ $_ := set $spec "replicas" (int $c.replicas) }}{{ end }}
+{{- $as := $v.autoscaling | default dict }}
+{{- if and $as.enabled $daemonset }}
+{{- fail "autoscaling.enabled is for deploymentType: deployment (a DaemonSet runs one pod per node)" }}
+{{- end }}
+{{- if $as.enabled }}
+{{- /* The operator owns the replicas then: the API refuses spec.replicas beside it. */}}
+{{- $a := dict "enabled" true "minReplicas" (int $as.minReplicas) "maxReplicas" (int $as.maxReplicas) "scaleDownStabilizationSeconds" (int $as.scaleDownStabilizationSeconds) "bufferPods" (int $as.bufferPods) }}
+{{- if not (kindIs "invalid" $as.targetSessionsPerPod) }}{{ $_ := set $a "targetSessionsPerPod" (int $as.targetSessionsPerPod) }}{{ end }}
+{{- if not (kindIs "invalid" $as.targetCPUPercent) }}{{ $_ := set $a "targetCPUPercent" (int $as.targetCPUPercent) }}{{ end }}
+{{- $_ := set $spec "autoscaling" $a }}
+{{- else if not $daemonset }}{{ $_ := set $spec "replicas" (int $c.replicas) }}{{ end }}
 {{- $strategy := dict "type" ($c.updateStrategy | default "RollingUpdate") }}
 {{- if eq $strategy.type "RollingUpdate" }}{{ $_ := set $strategy "maxUnavailable" ($c.maxUnavailable | default 1) }}{{ end }}
 {{- $_ := set $spec "updateStrategy" $strategy }}

@@ -40,4 +40,7 @@ names the keys to change.
 {{- if and $pdb.enabled (not (kindIs "invalid" $pdb.minAvailable)) (not (kindIs "invalid" $pdb.maxUnavailable)) }}
 {{- fail "podDisruptionBudget: set minAvailable or maxUnavailable, not both (set the other to null)" }}
 {{- end }}
+{{- if and ($v.autoscaling | default dict).enabled (not $v.operator.enabled) }}
+{{- fail "autoscaling.enabled needs operator.enabled: true (the operator reads the pods' load and sizes the fleet; the chart alone cannot)" }}
+{{- end }}
 {{- end }}

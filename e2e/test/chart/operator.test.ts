@@ -395,3 +395,38 @@ describe("operator.watchNamespaces", () => {
     expect(errorOp({ operator: { watchNamespaces: ["other"], customResource: "never" } })).toBe("");
   });
 });
+
+// spec.autoscaling from the chart: the operator sizes the fleet, so the
+// resource carries no replicas (the API server refuses both); the chart
+// alone cannot autoscale, nor can a DaemonSet.
+describe("autoscaling", () => {
+  const values = {
+    autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 6, targetSessionsPerPod: 200 },
+  };
+
+  test("operator mode: spec.autoscaling, no spec.replicas, valid for the API", () => {
+    const r = cr(values, {});
+    const spec = r.spec as Record<string, unknown>;
+    expect(spec["autoscaling"]).toEqual({
+      enabled: true,
+      minReplicas: 2,
+      maxReplicas: 6,
+      targetSessionsPerPod: 200,
+      scaleDownStabilizationSeconds: 600,
+      bufferPods: 1,
+    });
+    expect(spec["replicas"]).toBeUndefined();
+    expect(validFor(r)).toEqual([]);
+    // Off (the default): the fixed replicas as before, no autoscaling.
+    const off = cr({}, {}).spec as Record<string, unknown>;
+    expect(off["autoscaling"]).toBeUndefined();
+    expect(off["replicas"]).toBe(2);
+  });
+
+  test("refused, with the reason, in direct mode and for a DaemonSet", () => {
+    expect(renderError(values)).toMatch(/autoscaling.enabled needs operator.enabled/);
+    expect(errorOp({ ...values, deploymentType: "daemonset" }, { args: CR_API })).toMatch(
+      /autoscaling.enabled is for deploymentType: deployment/,
+    );
+  });
+});
