@@ -46,6 +46,19 @@ describe.each<Impl>(["rtcd", "ours"])("bad input against %s", (impl) => {
     return n;
   }
 
+  // A session of the "bad" call, joined and known to rtcd.
+  async function joinBad(id: string): Promise<void> {
+    conn.send("join", {
+      callID: "bad",
+      userID: "u",
+      sessionID: id,
+      channelID: "c",
+      av1Support: false,
+      dcSignaling: false,
+    });
+    await until("joined", async () => (await status(id)) === 200);
+  }
+
   function rtc(sessionID: string, type: number, data: Buffer): void {
     const msg: RtcMsg = {
       group_id: "plugin",
@@ -118,15 +131,7 @@ describe.each<Impl>(["rtcd", "ours"])("bad input against %s", (impl) => {
   test.each(cases)("%s: an error for that session only", async (_name, data, rtcdEnds) => {
     const id = `bad-${Math.random().toString(36).slice(2, 8)}`;
     const before = await errorsTotal();
-    conn.send("join", {
-      callID: "bad",
-      userID: "u",
-      sessionID: id,
-      channelID: "c",
-      av1Support: false,
-      dcSignaling: false,
-    });
-    await until("joined", async () => (await status(id)) === 200);
+    await joinBad(id);
     rtc(id, 2, data());
     const closed = await until("close", () => conn.closes.includes(id), 3_000).then(
       () => true,
@@ -156,15 +161,7 @@ describe.each<Impl>(["rtcd", "ours"])("bad input against %s", (impl) => {
         );
       const before = await refusals();
       const id = "too-many-tracks";
-      conn.send("join", {
-        callID: "bad",
-        userID: "u",
-        sessionID: id,
-        channelID: "c",
-        av1Support: false,
-        dcSignaling: false,
-      });
-      await until("joined", async () => (await status(id)) === 200);
+      await joinBad(id);
       rtc(id, 2, Buffer.from(JSON.stringify({ type: "offer", sdp: await goodOffer(9) })));
       await until("the session closed", () => conn.closes.includes(id), 5_000);
       expect(await status(id)).toBe(404);
