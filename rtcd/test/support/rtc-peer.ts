@@ -373,9 +373,14 @@ export class Peer {
     this.levelId ??= audioLevelIdIn(this.pc.localDescription?.sdp) ?? AUDIO_LEVEL_ID;
     this.audio.writeRtp(opusPacket(this.seq++, (this.ts += 960), this.levelId, this.level));
     this.sent++;
+    // When each packet left (the last 10 minutes' worth at 50 per second),
+    // so a test can tell a gap rtcd caused from one of its own process.
+    this.sentAt.push(Date.now());
+    if (this.sentAt.length > 30_000) this.sentAt.splice(0, 10_000);
   }
 
   private levelId: number | undefined;
+  readonly sentAt: number[] = [];
 
   connected(timeoutMs = 10_000): Promise<void> {
     return this.signaling.connected(timeoutMs);
