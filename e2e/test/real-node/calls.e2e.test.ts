@@ -237,18 +237,26 @@ describe.skipIf(!!skip)("rtcd on real nodes (operator mode, HostNetwork)", () =>
   test("helm install (operator mode): rtcd pods Ready through their real probes, as non-root on a read-only root", async () => {
     const t0 = Date.now();
     await install();
-    const pods = await rtcdPods();
-    service = (
-      await getJson<{ items: { metadata: { name: string }; spec: { clusterIP?: string } }[] }>([
-        "get",
-        "services",
-        "-n",
-        ns.name,
-        "-l",
-        "app.kubernetes.io/component=rtcd",
-      ])
-    ).items.find((s) => s.spec.clusterIP === "None")!.metadata.name;
+    // helm --wait covers the release's own objects (the operator); the rtcd
+    // Services are the operator's, made once it has reconciled the resource:
+    // wait for the headless one rather than race it (a warm node lost that
+    // race in CI: install returned after 2.6 s).
+    service = await waitFor(
+      async () =>
+        (
+          await getJson<{ items: { metadata: { name: string }; spec: { clusterIP?: string } }[] }>([
+            "get",
+            "services",
+            "-n",
+            ns.name,
+            "-l",
+            "app.kubernetes.io/component=rtcd",
+          ])
+        ).items.find((s) => s.spec.clusterIP === "None")?.metadata.name,
+      { timeoutMs: 120_000, intervalMs: 500, what: "the operator's headless rtcd Service" },
+    );
     const pod = await servingPod();
+    const pods = await rtcdPods();
     expect(pods.length).toBeGreaterThanOrEqual(1);
     const spec = await getJson<{
       spec: { hostNetwork?: boolean; containers: { readinessProbe: { httpGet: { path: string } } }[] };
