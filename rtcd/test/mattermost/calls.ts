@@ -124,11 +124,9 @@ export async function runThreeUsers(s: Stack): Promise<void> {
   d.op(c, "reconnect");
   await d.waitFor("c's WebSocket to drop", isEv("ws_disconnected", c), 20_000, from);
   await d.waitFor("c's WebSocket to reconnect", isEv("ws_connected", c), 30_000, from);
-  // The client's reconnect message and its next signal reach the plugin as
-  // separate WebSocket messages that Mattermost hands over concurrently, so a
-  // mute sent the moment the socket is back can be handled before the plugin
-  // has moved the session to the new connection, and is dropped ("session not
-  // found") — with either rtcd. The test is about signaling over the new
+  // A mute sent the moment the socket is back can reach the plugin before it
+  // has moved the session to the new connection (seen: its handleReconnect
+  // logged 17 ms after the mute), and is then dropped, with either rtcd. The test is about signaling over the new
   // WebSocket, not that race, so it waits for the plugin's own record of the
   // move (logged under its lock, before the new connection is registered).
   const cUser = m[2]!.mmUserID;
