@@ -12,6 +12,7 @@ import {
   cr,
   getJson,
   getOrUndefined,
+  instancePods,
   kubectl,
   quietFor,
   useNamespace,
@@ -67,18 +68,9 @@ const deploymentReplicas = async () =>
   (await getOrUndefined<Obj>(ns.name, "deployment", NAME))?.spec?.replicas as number | undefined;
 
 const livePods = async () =>
-  (
-    await getJson<{ items: Obj[] }>([
-      "get",
-      "pods",
-      "-n",
-      ns.name,
-      "-l",
-      `app.kubernetes.io/instance=${NAME}`,
-      "-o",
-      "json",
-    ])
-  ).items.filter((p) => !(p.metadata as { deletionTimestamp?: string }).deletionTimestamp);
+  (await instancePods(ns.name, NAME)).filter(
+    (p) => !(p.metadata as { deletionTimestamp?: string }).deletionTimestamp,
+  );
 
 const status = async () =>
   (await getOrUndefined<MattermostRTCD>(ns.name, "mattermostrtcd", NAME))?.status?.autoscaling;

@@ -11,9 +11,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   cr,
-  getJson,
   getOrUndefined,
   installCrd,
+  instancePods,
   kubectl,
   quietFor,
   startOperator,
@@ -57,9 +57,9 @@ interface PodObj {
   status?: { phase?: string; conditions?: { type: string; status: string; reason?: string }[] };
 }
 const listPods = async () =>
-  (
-    await getJson<{ items: PodObj[] }>(["get", "pods", "-n", ns.name, "-l", "app.kubernetes.io/instance=mm"])
-  ).items.filter((p) => !p.metadata.deletionTimestamp && p.status?.phase === "Running");
+  (await instancePods<PodObj>(ns.name, "mm")).filter(
+    (p) => !p.metadata.deletionTimestamp && p.status?.phase === "Running",
+  );
 const cond = (p: PodObj, type: string) => p.status?.conditions?.find((c) => c.type === type);
 const registered = (p: PodObj) =>
   cond(p, CONDITION)?.status === "True" && cond(p, CONDITION)?.reason === "ClientRegistered";

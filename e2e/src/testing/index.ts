@@ -33,6 +33,7 @@ export {
   condition,
   getOrUndefined,
   instanceObjects,
+  instancePods,
   waitCondition,
   waitReady,
   type Obj,

@@ -83,6 +83,19 @@ export function waitCondition(
   );
 }
 
+/** The pods of an instance (a chart release or a MattermostRTCD: both label them by instance name). */
+export async function instancePods<P = Obj>(ns: string, instance: string): Promise<P[]> {
+  const list = await getJson<{ items: P[] }>([
+    "get",
+    "pods",
+    "-n",
+    ns,
+    "-l",
+    `app.kubernetes.io/instance=${instance}`,
+  ]);
+  return list.items;
+}
+
 /** Every object in the namespace that carries this instance's label. */
 export async function instanceObjects(ns: string, name: string): Promise<Obj[]> {
   const list = await getJson<{ items: Obj[] }>([

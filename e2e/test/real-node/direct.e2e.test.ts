@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { stringify } from "yaml";
 import type { RealNode } from "../../cluster/real-node/config.ts";
 import {
-  getJson,
+  instancePods,
   helm,
   tryHelm,
   tryKubectl,
@@ -48,14 +48,7 @@ interface Pod {
 }
 
 async function pod(): Promise<Pod> {
-  const list = await getJson<{ items: Pod[] }>([
-    "get",
-    "pods",
-    "-n",
-    ns.name,
-    "-l",
-    `app.kubernetes.io/instance=${RELEASE}`,
-  ]);
+  const list = { items: await instancePods<Pod>(ns.name, RELEASE) };
   if (list.items.length !== 1) throw new Error(`expected one rtcd pod, found ${list.items.length}`);
   return list.items[0]!;
 }

@@ -10,6 +10,7 @@ import {
   applyCrd,
   cr,
   getJson,
+  instancePods,
   kubectl,
   startOperator,
   useCluster,
@@ -40,17 +41,7 @@ interface Pod {
   status: { podIP?: string; conditions?: { type: string; status: string; reason?: string }[] };
 }
 
-const podsNow = async (): Promise<Pod[]> =>
-  (
-    await getJson<{ items: Pod[] }>([
-      "get",
-      "pods",
-      "-n",
-      ns.name,
-      "-l",
-      `app.kubernetes.io/instance=${NAME}`,
-    ])
-  ).items;
+const podsNow = (): Promise<Pod[]> => instancePods<Pod>(ns.name, NAME);
 const isReady = (p: Pod) =>
   p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 
