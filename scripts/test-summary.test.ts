@@ -32,4 +32,37 @@ describe("npm test's summary", () => {
     expect(testsLines(s.text)).toEqual(["Tests: 0 passed, 0 failed, 0 skipped"]);
     expect(s.exitCode).toBe(1);
   });
+
+  it("names each failed test in the tail, with its file, time and the start of its message", () => {
+    const failing = {
+      ...report,
+      numFailedTests: 1,
+      testResults: [
+        {
+          name: "/repo/e2e/test/a.e2e.test.ts",
+          assertionResults: [
+            { status: "passed", fullName: "a works", duration: 5, failureMessages: [] },
+            {
+              status: "failed",
+              fullName: "a breaks",
+              duration: 600_012,
+              failureMessages: [
+                "Error: Test timed out in 600000ms.\n    at x (a.ts:1:1)\nsecond\nthird\nfourth",
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const s = summarise([stage("vitest", false)], failing, "/repo");
+    const tail = s.text.slice(s.text.indexOf("failed tests:"));
+    expect(tail).toContain("e2e/test/a.e2e.test.ts > a breaks (600.0 s)");
+    expect(tail).toContain("Error: Test timed out in 600000ms.");
+    expect(tail).not.toContain("a works");
+    expect(tail).toContain("third");
+    expect(tail).not.toContain("at x"); // stack frames are in the log above
+    expect(tail).not.toContain("fourth");
+    // The counts stay the last line, so whatever shows the tail shows both.
+    expect(s.text.indexOf("failed tests:")).toBeLessThan(s.text.indexOf("Tests: 10 passed, 1 failed"));
+  });
 });

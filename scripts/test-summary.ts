@@ -15,6 +15,16 @@ export interface VitestCounts {
   numFailedTests: number;
   numPendingTests: number;
   numTodoTests: number;
+  /** Per file, per test; only the failed ones are read. */
+  testResults?: readonly {
+    name: string;
+    assertionResults: readonly {
+      status: string;
+      fullName: string;
+      duration?: number | null;
+      failureMessages?: readonly string[];
+    }[];
+  }[];
 }
 
 export interface Summary {
@@ -22,8 +32,37 @@ export interface Summary {
   exitCode: 0 | 1;
 }
 
-/** `report` is undefined when Vitest did not run or wrote no report. */
-export function summarise(stages: readonly StageResult[], report: VitestCounts | undefined): Summary {
+/** How many lines of a failure's message the tail repeats: enough for the
+ * assertion and its own message, which is where our tests put the system's
+ * decisions; the rest is in the log above. */
+const MESSAGE_LINES = 3;
+
+/** Each failed test with its file, time and the start of its message. CI may
+ * show only the tail of a long log, so this is what says what failed there. */
+function failedTests(report: VitestCounts, root: string): string[] {
+  const lines: string[] = [];
+  for (const file of report.testResults ?? []) {
+    const path = file.name.startsWith(root + "/") ? file.name.slice(root.length + 1) : file.name;
+    for (const t of file.assertionResults) {
+      if (t.status !== "failed") continue;
+      lines.push(`- ${path} > ${t.fullName} (${((t.duration ?? 0) / 1000).toFixed(1)} s)`);
+      const message = (t.failureMessages ?? [])
+        .join("\n")
+        .split("\n")
+        .filter((l) => l.trim() && !/^\s+at /.test(l));
+      for (const l of message.slice(0, MESSAGE_LINES)) lines.push(`    ${l.slice(0, 300)}`);
+    }
+  }
+  return lines.length ? ["", "failed tests:", ...lines] : [];
+}
+
+/** `report` is undefined when Vitest did not run or wrote no report; `root`
+ * is cut from file names. */
+export function summarise(
+  stages: readonly StageResult[],
+  report: VitestCounts | undefined,
+  root = "",
+): Summary {
   const lines = ["", "=== stages"];
   for (const s of stages)
     lines.push(`${s.ok ? "ok  " : "FAIL"} ${s.name.padEnd(10)} ${s.seconds.toFixed(1)} s`);
@@ -31,6 +70,7 @@ export function summarise(stages: readonly StageResult[], report: VitestCounts |
   if (failedStages.length) lines.push(`failed stages: ${failedStages.map((s) => s.name).join(", ")}`);
   if (!report && stages.some((s) => s.name === "vitest"))
     lines.push("no Vitest report: its tests are not counted");
+  if (report) lines.push(...failedTests(report, root));
   const passed = report?.numPassedTests ?? 0;
   const failed = report?.numFailedTests ?? 0;
   const skipped = (report?.numPendingTests ?? 0) + (report?.numTodoTests ?? 0);

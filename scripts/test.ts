@@ -57,6 +57,6 @@ let report: VitestCounts | undefined;
 if (existsSync(reportFile) && (!only.length || only.includes("vitest"))) {
   report = JSON.parse(readFileSync(reportFile, "utf8")) as VitestCounts;
 }
-const summary = summarise(timings, report);
+const summary = summarise(timings, report, root);
 process.stdout.write(summary.text);
 process.exit(summary.exitCode);
