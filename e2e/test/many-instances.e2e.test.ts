@@ -152,11 +152,18 @@ describe("20 MattermostRTCDs in 4 namespaces, and a broken one", () => {
   it("a change to one instance rewrites its own objects and no other's", async () => {
     const op = handle.op!;
     await operatorQuiet(op);
-    const rvs = async () => {
+    // What the operator wrote, per object: its generation where it has one (a
+    // Deployment's or PDB's status is written by Kubernetes' controllers, which
+    // bumps resourceVersion, not generation), its resourceVersion otherwise.
+    // Keyed by kind too: an instance's Deployment, Service and PDB share its name.
+    const writes = async () => {
       const out: Record<string, string> = {};
       for (const n of namespaces) {
         const list = await getJson<{
-          items: { metadata: { name: string; namespace: string; resourceVersion: string } }[];
+          items: {
+            kind: string;
+            metadata: { name: string; namespace: string; resourceVersion: string; generation?: number };
+          }[];
         }>([
           "get",
           "deployments,services,configmaps,poddisruptionbudgets",
@@ -166,11 +173,12 @@ describe("20 MattermostRTCDs in 4 namespaces, and a broken one", () => {
           "app.kubernetes.io/managed-by=mattermost-rtcd-operator",
         ]);
         for (const o of list.items)
-          out[`${o.metadata.namespace}/${o.metadata.name}`] = o.metadata.resourceVersion;
+          out[`${o.kind}/${o.metadata.namespace}/${o.metadata.name}`] =
+            o.metadata.generation !== undefined ? `g${o.metadata.generation}` : o.metadata.resourceVersion;
       }
       return out;
     };
-    const before = await rvs();
+    const before = await writes();
     const target = instances[7]!;
     await kubectl([
       "patch",
@@ -184,10 +192,15 @@ describe("20 MattermostRTCDs in 4 namespaces, and a broken one", () => {
     ]);
     await waitReady(target.namespace, target.name, READY_TIMEOUT_MS);
     await operatorQuiet(op);
-    const after = await rvs();
+    const after = await writes();
     const changed = Object.keys(before).filter((k) => before[k] !== after[k]);
-    expect(changed).toContain(`${target.namespace}/${target.name}`);
-    expect(changed.every((k) => k.startsWith(`${target.namespace}/${target.name}`))).toBe(true);
+    expect(changed, "objects the operator wrote").toContain(`Deployment/${target.namespace}/${target.name}`);
+    const ownedByTarget = (k: string) => {
+      const [, ns, name] = k.split("/");
+      return ns === target.namespace && (name === target.name || name!.startsWith(`${target.name}-`));
+    };
+    const others = changed.filter((k) => !ownedByTarget(k));
+    expect(others, "objects of other instances the operator wrote").toEqual([]);
   });
 
   it("the broken one becomes Ready once its Secret exists", async () => {
