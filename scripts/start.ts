@@ -3,12 +3,25 @@
 // the sample MattermostRTCD, then waits until it is Ready and says so.
 // The operator keeps running until Ctrl-C; `--exit-when-ready` stops it once
 // the sample is Ready (used by tests and CI).
+// `--real-node`: the cluster gets two real nodes (a kubelet and containerd
+// each, in network namespaces of this machine) and the sample runs our rtcd
+// image there for real, so `npm run test-call` can make a call through it.
+// Simulated (kwok) nodes run no container: without it no call can be made.
 import { spawn, execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ensureCluster } from "@mattermost-rtcd/e2e/cluster";
+import { parse, stringify } from "yaml";
+import {
+  ensureCluster,
+  REAL_NODE_LABEL,
+  REAL_NODE_RTCD_IMAGE,
+  REAL_NODE_TAINT,
+  up,
+} from "@mattermost-rtcd/e2e/cluster";
 
 const root = join(import.meta.dirname, "..");
 const exitWhenReady = process.argv.includes("--exit-when-ready");
+const realNode = process.argv.includes("--real-node");
 const namespace = process.env.SAMPLE_NAMESPACE ?? "rtcd-sample";
 const sample = join(root, "operator/config/samples/mattermostrtcd.yaml");
 
@@ -16,7 +29,10 @@ function say(msg: string): void {
   process.stdout.write(`[start] ${msg}\n`);
 }
 
-const cluster = await ensureCluster();
+if (realNode && process.env["E2E_KUBECONFIG"])
+  throw new Error("--real-node starts real nodes in the local cluster; unset E2E_KUBECONFIG");
+if (realNode) say("starting the local cluster with 2 real nodes (the first time builds images: minutes)");
+const cluster = realNode ? await up({ realNodes: 2 }) : await ensureCluster();
 const env = { ...process.env, ...cluster.env };
 const kubectl = (...args: string[]) => execFileSync("kubectl", args, { env, encoding: "utf8" });
 
@@ -68,7 +84,21 @@ try {
 } catch {
   // already there
 }
-kubectl("apply", "-n", namespace, "-f", sample);
+/** The sample as shipped; on real nodes, pinned to them and running the image built here. */
+function sampleManifest(): string {
+  const text = readFileSync(sample, "utf8");
+  if (!realNode) return text;
+  const cr = parse(text) as { spec: Record<string, unknown> };
+  cr.spec["image"] = { ...REAL_NODE_RTCD_IMAGE };
+  cr.spec["nodeSelector"] = { [REAL_NODE_LABEL]: "true" };
+  cr.spec["tolerations"] = [{ ...REAL_NODE_TAINT, operator: "Equal" }];
+  return stringify(cr);
+}
+execFileSync("kubectl", ["apply", "-n", namespace, "-f", "-"], {
+  env,
+  input: sampleManifest(),
+  stdio: ["pipe", "ignore", "inherit"],
+});
 say(`sample MattermostRTCD applied in namespace ${namespace}; waiting for Ready`);
 try {
   kubectl("wait", "-n", namespace, "--for=condition=Ready", "--timeout=300s", "mattermostrtcd", "--all");
@@ -89,5 +119,10 @@ const endpoint = kubectl(
 );
 say(`Ready. Set MM_CALLS_RTCD_SERVICE_URL=${endpoint} in Mattermost.`);
 say(`Use this cluster in a shell with: eval "$(npm run -s cluster -- env)"`);
+say(
+  realNode
+    ? "Make a test call through it with real WebRTC peers: npm run test-call"
+    : "These nodes are simulated: no call can be made. For a real call: npm start -- --real-node",
+);
 if (exitWhenReady) stop(0);
 else say("operator running; Ctrl-C stops it (the cluster keeps running: npm run cluster -- down)");

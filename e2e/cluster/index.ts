@@ -28,6 +28,7 @@ import {
 export { toolPath, stateDir, cacheDir, versions } from "./paths.ts";
 export { kwokNode, type KwokNodeOptions } from "./control-plane.ts";
 export { freePort } from "./processes.ts";
+export { REAL_NODE_LABEL, REAL_NODE_RTCD_IMAGE, REAL_NODE_TAINT } from "./real-node/config.ts";
 
 export interface ClusterInfo {
   kubeconfig: string;

@@ -2,7 +2,7 @@
 // operator's kustomization, the operator running with exactly the rights that
 // installs (its ServiceAccount's token, not an admin), and the README's
 // `npm start` quick start.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -153,6 +153,20 @@ describe("npm start", () => {
         timeoutMs: 5_000,
         what: "the sample's Deployment",
       });
+      expect(out).toContain("npm start -- --real-node");
+      // On simulated nodes a test call is refused with what to do instead.
+      const call = spawnSync(
+        process.execPath,
+        [join(root, "scripts/test-call.ts"), "--namespace", sampleNs],
+        {
+          cwd: root,
+          env: { ...process.env, ...(c.local ? {} : { KUBECONFIG: c.kubeconfig }) },
+          encoding: "utf8",
+        },
+      );
+      expect(call.status, call.stdout + call.stderr).toBe(1);
+      expect(call.stderr).toContain("simulated nodes");
+      expect(call.stderr).toContain("npm start -- --real-node");
     } finally {
       await tryKubectl(["delete", "namespace", sampleNs, "--wait=false"]);
     }

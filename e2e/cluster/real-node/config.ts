@@ -69,6 +69,12 @@ export const REAL_NODE_LABEL = "mmrtcd.local/real-node";
  */
 export const REAL_NODE_TAINT = { key: REAL_NODE_LABEL, value: "true", effect: "NoSchedule" } as const;
 export const PAUSE_IMAGE = "localhost/mmrtcd-pause:local";
+/** Our rtcd image as the real nodes hold it (built here, never pulled: pullPolicy Never). */
+export const REAL_NODE_RTCD_IMAGE = {
+  repository: "localhost/mattermost-rtcd-mediasoup",
+  tag: "local",
+  pullPolicy: "Never",
+} as const;
 export const CNI_BIN_DIR = "/usr/lib/cni";
 
 export function containerdConfig(n: RealNode): string {

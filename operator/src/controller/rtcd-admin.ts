@@ -102,3 +102,10 @@ export async function ensureRegistered(
   }
   return outcome;
 }
+
+/** Removes a client (idempotent: an unknown client is not an error). */
+export async function unregister(base: string, clientID: string, adminKey: string): Promise<void> {
+  const r = await post(base, "/unregister", { clientID }, adminAuth(adminKey));
+  if (r.status === 200 || (r.status === 400 && /not found/i.test(r.error))) return;
+  throw new RtcdAdminError(`POST /unregister: HTTP ${r.status}: ${r.error}`, transientStatus(r.status));
+}
