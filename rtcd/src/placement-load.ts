@@ -6,7 +6,6 @@
 // with what this host admitted in the last few seconds, so a host that just
 // took calls answers higher at once and the next call goes elsewhere; and a
 // draining host, which refuses new calls, answers the highest load there is.
-import { MAX_LOAD } from "./system.ts";
 
 // A new call counts as its session plus the call itself (a router, the
 // first transports), a session joining a running call as one unit.
@@ -51,10 +50,16 @@ export const WINDOW_MS = 5000;
 // nothing a placement could see.
 export const MAX_UNITS = 200;
 
-// The sampler's saturated value (system.ts), the most a sample says.
-export const SATURATED_LOAD = MAX_LOAD;
+// Where a sample means "saturated": under 10 ms of idle CPU a second, summed
+// over all CPUs. Above it a sample is noise, not an order: co-located hosts
+// sampling the same saturated CPUs a fraction of a second apart read 0 or a
+// few ms of idle time, 1e6 (MAX_LOAD) or 1e3 on this scale, and a burst test
+// on a loaded machine saw the host that happened to read 1e3 take every call
+// for 100 ms. Capped here, saturated hosts read as equals and the admissions
+// spread a burst over them; an unsaturated host (below 100) still wins.
+export const SATURATED_LOAD = 100;
 // While draining: above anything a serving host can answer (at most
-// SATURATED_LOAD * UNIT_FACTOR^MAX_UNITS * (1 + JITTER), about 3.6e25), so
+// SATURATED_LOAD * UNIT_FACTOR^MAX_UNITS * (1 + JITTER), about 3.6e21), so
 // the plugin picks this host only if every host it asks is draining. The
 // largest finite double: JSON and Go's float64 carry it exactly.
 export const DRAINING_LOAD = Number.MAX_VALUE;

@@ -131,7 +131,10 @@ export class Rtcd {
             budget,
             random: Math.random(),
           }),
-        ready: () => this.drainer.ready,
+        // Not before the first CPU load: unmeasured, /system reads as an
+        // idle host, and a pod that enters DNS so would take a whole burst
+        // of new calls (seen: 18 of 30 on the one that had just started).
+        notReady: () => (!this.drainer.ready ? "draining" : !this.cpu.measured ? "starting" : undefined),
         healthy: () => this.media.healthy?.() ?? true,
       },
       this.ws,

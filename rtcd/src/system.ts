@@ -64,15 +64,46 @@ export class CPULoadSampler {
   private readonly read: () => number | undefined;
   private readonly own: OwnCPU | undefined;
 
-  constructor(read: () => number | undefined = readIdleSeconds, own?: OwnCPU) {
+  // `own` counts only when its budget is below the host's CPUs (a quota):
+  // without one the host's idle time already excludes what we use, and our
+  // own figure would add only its measuring skew (the workers' CPU arrives
+  // up to a second late, in lumps), which read a host as saturated mid-burst.
+  constructor(
+    read: () => number | undefined = readIdleSeconds,
+    own?: OwnCPU,
+    hostCPUs: number = availableParallelism(),
+  ) {
     this.read = read;
-    this.own = own;
+    this.own = own && own.budget < hostCPUs ? own : undefined;
   }
 
+  // On whole intervals of the wall clock (12:00:01.000, 12:00:02.000, ...),
+  // not a second after start: rtcds on one host then sample the same
+  // interval and read the same host load. Out of phase, a burst's own CPU
+  // fell inside one's window and not another's (0.69 against 100+ on one
+  // machine), and the one that happened to read low took most of the burst.
   start(intervalMs = 1000): void {
-    this.timer = setInterval(() => this.sample(performance.now()), intervalMs);
-    this.timer.unref();
+    // The first reading now, so the first load exists at the next whole
+    // interval (at most one interval from start) rather than after two.
+    this.sample(performance.now());
+    const next = () => {
+      this.timer = setTimeout(
+        () => {
+          this.sample(performance.now());
+          next();
+        },
+        intervalMs - (Date.now() % intervalMs),
+      );
+      this.timer.unref();
+    };
+    next();
   }
+
+  /** A load has been computed (two readings); until then `load` is 0, which is no measurement. */
+  get measured(): boolean {
+    return this.computed;
+  }
+  private computed = false;
 
   sample(nowMs: number): void {
     const idle = this.read();
@@ -83,11 +114,13 @@ export class CPULoadSampler {
       let idleDiff = idle - this.prev.idle;
       if (this.own) idleDiff = Math.min(idleDiff, this.own.budget * elapsed - (own - this.prev.own));
       this.load = idleDiff > 0 ? Math.min(MAX_LOAD, elapsed / idleDiff) : MAX_LOAD;
+      this.computed = true;
     }
     this.prev = { idle, at: nowMs, own };
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 }

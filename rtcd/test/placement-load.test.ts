@@ -103,6 +103,42 @@ describe("the load the plugin reads", () => {
     expect(placementLoad({ ...serving, sampled: NaN, recentUnits: -5 })).toBe(0.5);
   });
 
+  test("saturated hosts read as equals, so admissions decide between them", () => {
+    // Co-located hosts sampling the same saturated CPUs a fraction of a
+    // second apart read 0 or a few ms of idle time: 1e6 or 1e3 on rtcd's
+    // scale. Seen in a burst test on a loaded machine: the host whose sample
+    // read 1e3 took every call for 100 ms. Both are a saturated host.
+    const a = placementLoad({ ...serving, sampled: 1e3, recentUnits: 0 });
+    const b = placementLoad({ ...serving, sampled: 1e6, recentUnits: 0 });
+    expect(a).toBe(b);
+    expect(placementLoad({ ...serving, sampled: 1e3, recentUnits: 2 })).toBeGreaterThan(b);
+    // Below saturation the sample still orders hosts.
+    expect(placementLoad({ ...serving, sampled: 5, recentUnits: 0 })).toBeLessThan(a);
+  });
+
+  test("a burst over saturated hosts whose samples swing 1000x still spreads within 1.5x", () => {
+    // 30 calls placed one after another, each on the lowest answer; every
+    // host's sample jumps at random between 1e3 and 1e6 (seeded).
+    let seed = 7;
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const hosts = [0, 1, 2].map(() => ({ units: 0, calls: 0 }));
+    for (let call = 0; call < 30; call++) {
+      const answers = hosts.map((h) =>
+        placementLoad({
+          ...serving,
+          sampled: rand() < 0.5 ? 1e3 : 1e6,
+          recentUnits: h.units,
+          random: rand(),
+        }),
+      );
+      const pick = hosts[answers.indexOf(Math.min(...answers))]!;
+      pick.calls++;
+      pick.units += 2;
+    }
+    const counts = hosts.map((h) => h.calls);
+    expect(Math.max(...counts) / Math.min(...counts), JSON.stringify(counts)).toBeLessThanOrEqual(1.5);
+  });
+
   test("jitter stays within its bounds", () => {
     expect(placementLoad({ ...serving, sampled: 1, recentUnits: 0, random: 0.5 })).toBe(1 + JITTER / 2);
     expect(placementLoad({ ...serving, sampled: 1, recentUnits: 0, random: 7 })).toBe(1 + JITTER);

@@ -54,6 +54,31 @@ describe("/system while draining (in-process rtcd, no media)", () => {
   const cpuLoad = async () =>
     ((await (await fetch(`${base}/system`)).json()) as { cpu_load: number }).cpu_load;
 
+  test("not ready until its first CPU load: unmeasured, it would read as idle and take a whole burst", async () => {
+    // The first load comes at the next whole second after start: started
+    // just after one, a fresh rtcd is "starting" for most of a second.
+    const dir = mkdtempSync(join(tmpdir(), "rtcd-system-start-"));
+    const { config } = loadConfig(join(dir, "none.toml"), {
+      RTCD_API_HTTP_LISTENADDRESS: "127.0.0.1:0",
+      RTCD_STORE_DATASOURCE: join(dir, "db"),
+    });
+    const fresh = new Rtcd(config, silentLogger, {
+      processMetrics: false,
+      media: (_m, log) => new NoMediaPlane(log),
+    });
+    await until("just after a whole second", () => Date.now() % 1000 < 100, 2000);
+    const url = `http://127.0.0.1:${(await fresh.start()).port}`;
+    try {
+      const first = await fetch(`${url}/readyz`);
+      expect([first.status, await first.json()]).toEqual([503, { status: "starting" }]);
+      await until("ready once measured", async () => (await fetch(`${url}/readyz`)).status === 200, 3000);
+      const load = ((await (await fetch(`${url}/system`)).json()) as { cpu_load: number }).cpu_load;
+      expect(load).toBeGreaterThan(0);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
   test("the highest load once draining begins, a finite one before", async () => {
     // A call in progress keeps the draining rtcd up.
     ws.send(

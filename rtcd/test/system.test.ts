@@ -3,7 +3,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { pickWorker } from "../src/media/worker-load.ts";
 import { CPULoadSampler, cpuBudget } from "../src/system.ts";
 
@@ -12,16 +12,31 @@ describe("cpu_load with our own CPU budget", () => {
     // 4 idle CPU-seconds per second on the host; we use 1.9 of our 2 CPUs.
     const idle = [0, 4, 8];
     let own = 0;
-    const s = new CPULoadSampler(() => idle.shift(), { seconds: () => (own += 1.9), budget: 2 });
+    const s = new CPULoadSampler(() => idle.shift(), { seconds: () => (own += 1.9), budget: 2 }, 4);
     s.sample(0);
     s.sample(1000);
     // idle left in our budget: 2 - 1.9 = 0.1 CPU-seconds -> load 10
     expect(s.load).toBeCloseTo(10);
   });
 
+  test("without a quota (the budget is every CPU) the host's idle time alone decides", () => {
+    // The host's idle time already excludes what we use; our own figure adds
+    // only its measuring skew (the workers' CPU arrives a second late, in
+    // lumps), which read a host as saturated mid-burst (0.66 -> 64 in one
+    // second on one of three co-located rtcds, 123 -> 15 on another).
+    const idle = [0, 1.5, 3];
+    const lumps = [0, 1.98, 2.1];
+    const s = new CPULoadSampler(() => idle.shift(), { seconds: () => lumps.shift()!, budget: 2 }, 2);
+    s.sample(0);
+    s.sample(1000);
+    expect(s.load).toBeCloseTo(1 / 1.5);
+    s.sample(2000);
+    expect(s.load).toBeCloseTo(1 / 1.5);
+  });
+
   test("a busy host still wins when it has less idle time than our budget", () => {
     const idle = [0, 0.5];
-    const s = new CPULoadSampler(() => idle.shift(), { seconds: () => 0, budget: 4 });
+    const s = new CPULoadSampler(() => idle.shift(), { seconds: () => 0, budget: 4 }, 8);
     s.sample(0);
     s.sample(1000);
     expect(s.load).toBeCloseTo(2);
@@ -30,7 +45,7 @@ describe("cpu_load with our own CPU budget", () => {
   test("over budget is the maximum load, not a negative one", () => {
     const idle = [0, 4];
     let own = 0;
-    const s = new CPULoadSampler(() => idle.shift(), { seconds: () => (own += 3), budget: 2 });
+    const s = new CPULoadSampler(() => idle.shift(), { seconds: () => (own += 3), budget: 2 }, 4);
     s.sample(0);
     s.sample(1000);
     expect(s.load).toBe(1e6);
@@ -66,5 +81,46 @@ describe("placing a new call", () => {
 
   test("no workers is an error", () => {
     expect(() => pickWorker([])).toThrow();
+  });
+});
+
+describe("when the CPU is sampled", () => {
+  test("measured only once two readings give a load", () => {
+    const idle = [0, 1];
+    const s = new CPULoadSampler(() => idle.shift());
+    expect(s.measured).toBe(false);
+    s.sample(0);
+    expect(s.measured).toBe(false);
+    s.sample(1000);
+    expect(s.measured).toBe(true);
+  });
+
+  test("on whole seconds of the wall clock, so rtcds on one host sample the same interval", () => {
+    // Seen in the burst test: three rtcds on one machine sampling a second
+    // apart in phase read 0.69 and 100+ during the same burst (one window
+    // ended just before the burst's CPU, the others inside it), and the one
+    // reading 0.69 took 18 of 30 calls.
+    vi.useFakeTimers({ now: Date.UTC(2026, 0, 1, 12, 0, 0, 300) });
+    try {
+      let reads = 0;
+      const s = new CPULoadSampler(() => {
+        reads++;
+        return 1;
+      });
+      s.start(1000);
+      expect(reads, "the first reading at start").toBe(1);
+      vi.advanceTimersByTime(699);
+      expect(reads, "before the next whole second").toBe(1);
+      vi.advanceTimersByTime(1);
+      expect(reads, "at 12:00:01.000").toBe(2);
+      expect(Date.now() % 1000).toBe(0);
+      vi.advanceTimersByTime(1000);
+      expect(reads, "at 12:00:02.000").toBe(3);
+      s.stop();
+      vi.advanceTimersByTime(5000);
+      expect(reads, "stopped").toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -20,8 +20,8 @@ export interface ApiDeps {
   enableAdmin: boolean;
   version: () => VersionInfo;
   cpuLoad: () => number;
-  // Accepting new calls (false while draining).
-  ready: () => boolean;
+  /** Why new calls should not come here now, or undefined when they may. */
+  notReady: () => "draining" | "starting" | undefined;
   // Able to serve at all (false when the media plane is broken): both
   // probes fail, so that Kubernetes restarts the pod.
   healthy: () => boolean;
@@ -56,7 +56,8 @@ const ROUTES: [string[], Handler][] = [
 
 function readyz(_req: IncomingMessage, res: ServerResponse, d: ApiDeps): void {
   if (!d.healthy()) return sendJSON(res, 503, { status: "unhealthy" });
-  if (!d.ready()) return sendJSON(res, 503, { status: "draining" });
+  const why = d.notReady();
+  if (why) return sendJSON(res, 503, { status: why });
   sendJSON(res, 200, { status: "ready" });
 }
 

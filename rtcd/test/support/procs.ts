@@ -107,6 +107,16 @@ export async function startRtcd(o: StartOptions): Promise<Running> {
     proc.kill("SIGKILL");
     throw err;
   });
+  // Ours is not ready until its first CPU load (within a second): wait as
+  // Kubernetes would before sending it anything, so that /system answers a
+  // measured load. Only "starting" is waited out; draining or unhealthy is
+  // the test's to see.
+  if (o.impl === "ours")
+    await until(`${o.impl} measured its CPU load`, async () => {
+      const r = await fetch(`${url}/readyz`);
+      const body = (await r.json()) as { status?: string };
+      return body.status !== "starting";
+    });
   return { impl: o.impl, url, proc, logFile, exited };
 }
 
