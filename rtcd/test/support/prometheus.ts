@@ -91,6 +91,31 @@ export class Prometheus {
     return body.data?.result ?? [];
   }
 
+  /** A range query (times in seconds since the epoch); throws like query(). */
+  async queryRange(
+    expr: string,
+    start: number,
+    end: number,
+    stepSeconds: number,
+  ): Promise<{ metric: Record<string, string>; values: [number, string][] }[]> {
+    const r = await fetch(`${this.url}/api/v1/query_range`, {
+      method: "POST",
+      body: new URLSearchParams({
+        query: expr,
+        start: String(start),
+        end: String(end),
+        step: String(stepSeconds),
+      }),
+    });
+    const body = (await r.json()) as {
+      status: string;
+      error?: string;
+      data?: { result: { metric: Record<string, string>; values: [number, string][] }[] };
+    };
+    if (body.status !== "success") throw new Error(`query_range failed: ${body.error ?? r.status}: ${expr}`);
+    return body.data?.result ?? [];
+  }
+
   async rules(): Promise<RuleState[]> {
     const r = await fetch(`${this.url}/api/v1/rules`);
     const body = (await r.json()) as { data: { groups: { rules: RuleState[] }[] } };
