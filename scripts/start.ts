@@ -14,8 +14,8 @@ import { parse, stringify } from "yaml";
 import {
   ensureCluster,
   REAL_NODE_LABEL,
-  REAL_NODE_RTCD_IMAGE,
   REAL_NODE_TAINT,
+  realNodeRtcdImage,
   up,
 } from "@mattermost-rtcd/e2e/cluster";
 
@@ -84,12 +84,12 @@ try {
 } catch {
   // already there
 }
-/** The sample as shipped; on real nodes, pinned to them and running the image built here. */
+/** The sample as shipped; on real nodes, pinned to them and running the image built here, pulled from the cluster's registry. */
 function sampleManifest(): string {
   const text = readFileSync(sample, "utf8");
   if (!realNode) return text;
   const cr = parse(text) as { spec: Record<string, unknown> };
-  cr.spec["image"] = { ...REAL_NODE_RTCD_IMAGE };
+  cr.spec["image"] = realNodeRtcdImage();
   cr.spec["nodeSelector"] = { [REAL_NODE_LABEL]: "true" };
   cr.spec["tolerations"] = [{ ...REAL_NODE_TAINT, operator: "Equal" }];
   return stringify(cr);

@@ -3,7 +3,7 @@
 # proxy only (no release downloads are reachable here), and caches them outside
 # the repository keyed by version, so a second run is a no-op.
 #
-#   build-bins.sh [control-plane|kubelet|node|actionlint|prometheus|all]
+#   build-bins.sh [control-plane|kubelet|node|actionlint|prometheus|registry|all]
 #
 # `kubelet` (alias `node`) builds what a real node runs: kubelet, kube-proxy, CoreDNS.
 # `all` (what CI runs) builds both sets with one `go build` for the six
@@ -11,14 +11,16 @@
 # nodes' binaries are not a separate, later build; `all` also builds
 # actionlint, which `npm test` runs over .github/workflows. `prometheus` builds
 # prometheus and promtool (the alert rules' tests and the dashboard's proof on
-# a real Prometheus); `all` includes it. MMRTCD_BUILD_PARALLEL=1
+# a real Prometheus); `all` includes it. `registry` builds the CNCF distribution
+# registry the real nodes pull images and the chart from (`all` and `node`
+# include it, as every real-node cluster starts one). MMRTCD_BUILD_PARALLEL=1
 # builds the other modules (etcd, kwok, helm, CoreDNS) alongside the
 # Kubernetes one; not the default, as it has not yet been measured to help on
 # 2 cores (go build already keeps both busy while it compiles).
 #
 # Versions come from e2e/cluster/versions.env and can be overridden by the
 # environment (K8S_VERSION, ETCD_VERSION, KWOK_VERSION, HELM_VERSION,
-# COREDNS_VERSION, ACTIONLINT_VERSION, PROMETHEUS_VERSION).
+# COREDNS_VERSION, ACTIONLINT_VERSION, PROMETHEUS_VERSION, REGISTRY_VERSION).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
@@ -145,8 +147,15 @@ build_others() { # control-plane|node|all
   fi
   if [ "$1" != control-plane ]; then
     build_simple coredns "$COREDNS_VERSION" github.com/coredns/coredns github.com/coredns/coredns
+    build_registry
   fi
   if [ "$1" = all ]; then build_actionlint; fi
+}
+
+# The registry binary's module is distribution/v3 itself; cmd/registry
+# registers the filesystem storage driver it is configured with.
+build_registry() {
+  build_simple registry "$REGISTRY_VERSION" github.com/distribution/distribution/v3 github.com/distribution/distribution/v3/cmd/registry
 }
 
 build_actionlint() {
@@ -184,5 +193,6 @@ case $what in
   prometheus) build_prometheus ;;
   all) build_set all "${control_plane_bins[@]}" "${node_bins[@]}" ;;
   actionlint) build_actionlint ;;
-  *) echo "usage: build-bins.sh [control-plane|kubelet|node|actionlint|prometheus|all]" >&2; exit 2 ;;
+  registry) build_registry ;;
+  *) echo "usage: build-bins.sh [control-plane|kubelet|node|actionlint|prometheus|registry|all]" >&2; exit 2 ;;
 esac

@@ -14,6 +14,8 @@ export interface Ports {
   controllerManager: number;
   scheduler: number;
   kwok: number;
+  /** The real nodes' OCI registry, on the host's veth address (registry.ts). */
+  registry: number;
 }
 
 export function ports(): Ports {
@@ -29,6 +31,7 @@ export function ports(): Ports {
     controllerManager: base + 257,
     scheduler: base + 259,
     kwok: base + 247,
+    registry: base + 500,
   };
 }
 

@@ -11,6 +11,7 @@ import { ensurePki } from "./certs.ts";
 import { binaryOf, components, nodeManifests, ports, SERVICE_IP, writeKubeconfig } from "./control-plane.ts";
 import { clusterDir, missingTools, stateDir, toolPath } from "./paths.ts";
 import { hostIp } from "./real-node/config.ts";
+import { pushedImage } from "./registry.ts";
 import { downRealNodes, realNodeStatus, upRealNodes } from "./real-node/node.ts";
 import {
   isOurs,
@@ -28,7 +29,13 @@ import {
 export { toolPath, stateDir, cacheDir, versions } from "./paths.ts";
 export { kwokNode, type KwokNodeOptions } from "./control-plane.ts";
 export { freePort } from "./processes.ts";
-export { REAL_NODE_LABEL, REAL_NODE_RTCD_IMAGE, REAL_NODE_TAINT } from "./real-node/config.ts";
+export { REAL_NODE_LABEL, REAL_NODE_TAINT } from "./real-node/config.ts";
+
+/** Our rtcd image as the real nodes pull it: from the cluster's registry, pinned by digest. */
+export function realNodeRtcdImage(): { repository: string; tag: string; pullPolicy: "IfNotPresent" } {
+  const { repository, tag } = pushedImage(stateDir(), "rtcd");
+  return { repository, tag, pullPolicy: "IfNotPresent" };
+}
 
 export interface ClusterInfo {
   kubeconfig: string;

@@ -28,6 +28,7 @@ export interface Versions {
   KWOK_VERSION: string;
   HELM_VERSION: string;
   ACTIONLINT_VERSION: string;
+  REGISTRY_VERSION: string;
 }
 
 /** versions.env with the same environment overrides the build script honours. */
@@ -38,7 +39,14 @@ export function versions(): Versions {
     const [, key, fallback] = m;
     if (key && fallback) out[key] = process.env[key] || fallback;
   }
-  for (const key of ["K8S_VERSION", "ETCD_VERSION", "KWOK_VERSION", "HELM_VERSION", "ACTIONLINT_VERSION"]) {
+  for (const key of [
+    "K8S_VERSION",
+    "ETCD_VERSION",
+    "KWOK_VERSION",
+    "HELM_VERSION",
+    "ACTIONLINT_VERSION",
+    "REGISTRY_VERSION",
+  ]) {
     if (!out[key]) throw new Error(`${key} is missing from ${join(clusterDir, "versions.env")}`);
   }
   return out as unknown as Versions;

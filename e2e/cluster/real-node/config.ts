@@ -68,16 +68,13 @@ export const REAL_NODE_LABEL = "mmrtcd.local/real-node";
  * this taint land on a real node.
  */
 export const REAL_NODE_TAINT = { key: REAL_NODE_LABEL, value: "true", effect: "NoSchedule" } as const;
-export const PAUSE_IMAGE = "localhost/mmrtcd-pause:local";
-/** Our rtcd image as the real nodes hold it (built here, never pulled: pullPolicy Never). */
-export const REAL_NODE_RTCD_IMAGE = {
-  repository: "localhost/mattermost-rtcd-mediasoup",
-  tag: "local",
-  pullPolicy: "Never",
-} as const;
 export const CNI_BIN_DIR = "/usr/lib/cni";
 
-export function containerdConfig(n: RealNode): string {
+/** containerd's registry host configuration directory (config_path): one `<host:port>/hosts.toml` per registry. */
+export const registryConfigPath = (n: RealNode) => join(n.dir, "containerd", "certs.d");
+
+/** `sandboxImage`: the pause image in the cluster's registry, pulled on the first pod like every other image. */
+export function containerdConfig(n: RealNode, sandboxImage: string): string {
   const c = join(n.dir, "containerd");
   const q = JSON.stringify;
   return `version = 2
@@ -99,7 +96,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   path = ${q(join(c, "opt"))}
 
 [plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = ${q(PAUSE_IMAGE)}
+  sandbox_image = ${q(sandboxImage)}
   # Root here lacks CAP_SYS_RESOURCE: a negative oom_score_adj fails every sandbox.
   restrict_oom_score_adj = true
   enable_selinux = false
@@ -112,6 +109,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         SystemdCgroup = false
         # runc's own state, apart from any other containerd on the machine.
         Root = ${q(join(c, "runc"))}
+  # Registries by host (hosts.toml), here the cluster's own plain-HTTP one;
+  # hosts not listed are pulled from with containerd's defaults.
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = ${q(registryConfigPath(n))}
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = ${q(CNI_BIN_DIR)}
     conf_dir = ${q(join(n.dir, "cni", "net.d"))}

@@ -1,8 +1,9 @@
 // `up --real-node`: real nodes next to the kwok ones. Each is containerd +
 // kubelet + kube-proxy inside its own network namespace (entered with
 // `nsenter --net` only, so kubelet's volume mounts stay visible to
-// containerd); the host runs CoreDNS and a forwarder that makes the loopback
-// API server reachable on the host's veth address.
+// containerd); the host runs CoreDNS, a forwarder that makes the loopback
+// API server reachable on the host's veth address, and the OCI registry the
+// nodes pull every image from (registry.ts).
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -20,8 +21,17 @@ import {
   kubeletConfig,
   kubeProxyConfig,
   realNode,
+  registryConfigPath,
   type RealNode,
 } from "./config.ts";
+import {
+  pushImages,
+  registryAddress,
+  registryBinary,
+  startRegistry,
+  writeHostsToml,
+  type ImageName,
+} from "../registry.ts";
 import { hostNames, isNodeNetns } from "./names.ts";
 import {
   ensureNodeNet,
@@ -34,7 +44,6 @@ import {
 import {
   cgroupPids,
   ensureCgroups,
-  importImages,
   killAll,
   podNetnsInodes,
   removeCgroups,
@@ -69,7 +78,7 @@ const IMAGES = ["pause", "rtcd", "operator", "curl"] as const;
  * test` image. MMRTCD_REAL_NODE_IMAGES (e.g. "pause") narrows the list for
  * working on the node itself while the big images build.
  */
-export function buildImages(): Record<string, string> {
+export function buildImages(): Partial<Record<ImageName, string>> {
   const t0 = Date.now();
   const wanted = (process.env["MMRTCD_REAL_NODE_IMAGES"] ?? IMAGES.join(" ")).split(/[\s,]+/).filter(Boolean);
   const r = spawnSync("bash", [join(clusterDir, "..", "images", "build-images.sh"), ...wanted], {
@@ -77,22 +86,22 @@ export function buildImages(): Record<string, string> {
     encoding: "utf8",
   });
   if (r.status !== 0) throw new Error(`building the images failed (exit ${r.status})`);
-  const tars: Record<string, string> = {};
+  const tars: Partial<Record<ImageName, string>> = {};
   for (const line of r.stdout.split("\n").filter(Boolean)) {
     const m = /\/(pause|rtcd|operator|curl)-[0-9a-f]+\.tar$/.exec(line);
-    if (m?.[1]) tars[m[1]] = line;
+    if (m?.[1]) tars[m[1] as ImageName] = line;
   }
   for (const k of wanted) {
-    if (!tars[k]) throw new Error(`build-images.sh printed no ${k} image`);
+    if (!tars[k as ImageName]) throw new Error(`build-images.sh printed no ${k} image`);
   }
   log(`images ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
   return tars;
 }
 
 function buildNodeBinaries(): void {
-  const need = [toolPath("kubelet"), toolPath("kube-proxy"), corednsPath()];
+  const need = [toolPath("kubelet"), toolPath("kube-proxy"), corednsPath(), registryBinary()];
   if (need.every((p) => existsSync(p))) return;
-  log("building kubelet, kube-proxy and CoreDNS from the Go module proxy (cached afterwards)");
+  log("building kubelet, kube-proxy, CoreDNS and the registry from the Go module proxy (cached afterwards)");
   const r = spawnSync("bash", [join(clusterDir, "build-bins.sh"), "node"], { stdio: "inherit" });
   if (r.status !== 0) throw new Error(`building the node's binaries failed (exit ${r.status})`);
 }
@@ -195,6 +204,17 @@ export async function upRealNodes(ctx: RealNodeContext, count: number): Promise<
     save();
   }
   ctx.kubectl(["apply", "-f", "-"], stringify(apiEndpointSlice(hip, ctx.apiPort)));
+  // The registry listens on the host's veth address, so it starts once the veth exists.
+  const registry = registryAddress(ctx.state);
+  if (!records.some((r) => r.name === "registry")) {
+    records.push(await startRegistry(ctx.state, logOf("registry")));
+    save();
+  }
+  const t1 = Date.now();
+  const images = pushImages(ctx.state, tars);
+  log(`images pushed to ${registry} in ${((Date.now() - t1) / 1000).toFixed(1)}s`);
+  const pause = images["pause"];
+  if (!pause) throw new Error("the pause image was not pushed (MMRTCD_REAL_NODE_IMAGES must include pause)");
   if (!records.some((r) => r.name === "coredns")) {
     const cf = join(dir, "Corefile");
     writeFileSync(cf, corefile(hip, ctx.adminKubeconfig));
@@ -221,7 +241,11 @@ export async function upRealNodes(ctx: RealNodeContext, count: number): Promise<
     }
     ensureNodeNet(h, n);
     ensureCgroups(n);
-    writeFileSync(join(n.dir, "containerd", "config.toml"), containerdConfig(n));
+    writeFileSync(
+      join(n.dir, "containerd", "config.toml"),
+      containerdConfig(n, `${pause.repository}:${pause.tag}`),
+    );
+    writeHostsToml(registryConfigPath(n), registry);
     writeFileSync(join(n.dir, "cni", "net.d", "10-mmrtcd.conflist"), cniConfig(n));
     const containerd = startIn(
       n.netns,
@@ -234,7 +258,6 @@ export async function upRealNodes(ctx: RealNodeContext, count: number): Promise<
     records.push(containerd);
     save();
     await waitFor(`${n.name}'s containerd`, containerd, () => existsSync(n.containerdSock), 30_000);
-    await importImages(n, Object.values(tars));
 
     const kcert = ensureClientCert(ctx.pki, `node-${n.name}`, `/O=system:nodes/CN=system:node:${n.name}`);
     const kubeletKc = join(n.dir, "kubelet.kubeconfig");

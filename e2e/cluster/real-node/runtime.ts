@@ -1,51 +1,11 @@
-// Thin I/O for a real node's container runtime: containerd started inside the
-// node's network namespace, images imported with ctr, and the clean-up that
-// leaves no container, shim, mount or cgroup behind.
-import { execFile, execFileSync, spawnSync } from "node:child_process";
+// Thin I/O for a real node's container runtime: ctr against the node's
+// containerd (which pulls images from the cluster's registry, see
+// registry.ts), and the clean-up that leaves no container, shim, mount or
+// cgroup behind.
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RealNode } from "./config.ts";
-
-export function ctr(n: RealNode, args: string[]): string {
-  try {
-    return execFileSync("ctr", ["--address", n.containerdSock, "-n", "k8s.io", ...args], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-      maxBuffer: 64 * 1024 * 1024,
-    });
-  } catch (err) {
-    const e = err as { stderr?: string };
-    throw new Error(`ctr ${args.join(" ")} failed: ${e.stderr ?? String(err)}`, { cause: err });
-  }
-}
-
-/** Imports (and unpacks) image tars into the node; concurrently, as unpacking is mostly I/O. */
-export async function importImages(n: RealNode, tars: readonly string[]): Promise<void> {
-  await Promise.all(
-    tars.map(
-      (tar) =>
-        new Promise<void>((resolve, reject) => {
-          execFile(
-            "ctr",
-            ["--address", n.containerdSock, "-n", "k8s.io", "images", "import", tar],
-            (err, _o, stderr) =>
-              err
-                ? reject(new Error(`ctr images import ${tar} failed: ${stderr || err.message}`))
-                : resolve(),
-          );
-        }),
-    ),
-  );
-}
-
-/** A second name for an image the node already has (a "new" tag for rollouts). */
-export function tagImage(n: RealNode, source: string, target: string): void {
-  ctr(n, ["images", "tag", "--force", source, target]);
-}
-
-export function imageNames(n: RealNode): string[] {
-  return ctr(n, ["images", "ls", "-q"]).split("\n").filter(Boolean);
-}
 
 const CGROUP_ROOT = "/sys/fs/cgroup";
 

@@ -12,7 +12,6 @@ import { stateDir } from "../../cluster/paths.ts";
 import { Peer, PluginConn, until } from "@mattermost-rtcd/rtcd/testing/rtc-peer";
 import { providerName } from "./providers.ts";
 
-export { tagImage } from "../../cluster/real-node/runtime.ts";
 export { REAL_NODE_LABEL, REAL_NODE_TAINT } from "../../cluster/real-node/config.ts";
 
 /** Why real-node tests cannot run here, or undefined when they can. */

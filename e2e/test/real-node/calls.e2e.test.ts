@@ -1,5 +1,6 @@
-// rtcd on real nodes: the chart in operator mode runs our images (built from
-// their Dockerfiles, no registry) on two real kubelets, real WebRTC peers on
+// rtcd on real nodes: the chart in operator mode, installed from the
+// cluster's OCI registry, runs our images (built from their Dockerfiles,
+// pulled by digest from that registry) on two real kubelets, real WebRTC peers on
 // the host call through the node's address (HostNetwork, the default), and
 // every disruption a cluster does to a pod (rolling update, pod deletion,
 // node drain) happens with a call in progress. A call is dropped when its
@@ -31,23 +32,23 @@ import {
   REAL_NODE_TAINT,
   realNodeSkipReason,
   serviceIps,
-  tagImage,
   WatchedCall,
 } from "../../src/testing/real-node.ts";
-import { repoRoot } from "../../src/testing/providers.ts";
+import { registryChart, registryImage, tagInRegistry, type OciChart } from "../../src/testing/registry.ts";
 
 const skip = realNodeSkipReason();
 if (skip) process.stderr.write(`[real-node e2e] skipped: ${skip}\n`);
 
 const API_PORT = 8045;
 const RELEASE = "rtcd";
-const RTCD_IMAGE = "localhost/mattermost-rtcd-mediasoup";
 const ns = skip ? { name: "unused" } : useNamespace("real-node");
 const calls: WatchedCall[] = [];
 const timings: { scenario: string; seconds: number; detail: string }[] = [];
 let nodes: RealNode[] = [];
 let service = "";
 let valuesFile = "";
+let chart: OciChart | undefined;
+let rtcdImage: ReturnType<typeof registryImage> | undefined;
 
 interface PodInfo {
   name: string;
@@ -99,16 +100,20 @@ async function servingPod(not?: string): Promise<PodInfo> {
   );
 }
 
+/** `helm upgrade --install` of the chart in the cluster's registry, as a user installs it. */
 async function install(extra: string[] = []): Promise<void> {
   await helm(
-    ["upgrade", "--install", RELEASE, join(repoRoot, "charts/mattermost-rtcd"), "-n", ns.name].concat([
-      "-f",
-      valuesFile,
-      ...extra,
-      "--wait",
-      "--timeout",
-      "5m",
-    ]),
+    [
+      "upgrade",
+      "--install",
+      RELEASE,
+      chart!.ref,
+      "--version",
+      chart!.version,
+      "--plain-http",
+      "-n",
+      ns.name,
+    ].concat(["-f", valuesFile, ...extra, "--wait", "--timeout", "5m"]),
   );
 }
 
@@ -185,6 +190,8 @@ describe.skipIf(!!skip)("rtcd on real nodes (operator mode, HostNetwork)", () =>
     // minutes on a loaded 2-core machine, hence the hook's timeout); warm, seconds.
     nodes = await ensureRealNodes(2);
     await applyCrd();
+    chart = await registryChart();
+    rtcdImage = registryImage("rtcd");
     const dir = mkdtempSync(join(tmpdir(), "real-node-"));
     valuesFile = join(dir, "values.yaml");
     const onRealNodes = { [REAL_NODE_LABEL]: "true" };
@@ -192,7 +199,7 @@ describe.skipIf(!!skip)("rtcd on real nodes (operator mode, HostNetwork)", () =>
     writeFileSync(
       valuesFile,
       stringify({
-        image: { repository: RTCD_IMAGE, tag: "local", pullPolicy: "Never" },
+        image: rtcdImage,
         nodeSelector: onRealNodes,
         tolerations,
         configuration: {
@@ -203,14 +210,14 @@ describe.skipIf(!!skip)("rtcd on real nodes (operator mode, HostNetwork)", () =>
           livenessProbeInitialDelaySeconds: 5,
         },
         tests: {
-          image: { repository: "localhost/mmrtcd-curl", tag: "local", pullPolicy: "Never" },
+          image: registryImage("curl"),
           nodeSelector: onRealNodes,
           tolerations,
         },
         operator: {
           enabled: true,
           replicas: 1,
-          image: { repository: "localhost/mattermost-rtcd-operator", tag: "local", pullPolicy: "Never" },
+          image: registryImage("operator"),
           nodeSelector: onRealNodes,
           tolerations,
           // The CRD is applied above (shared with the other operator tests).
@@ -258,6 +265,8 @@ describe.skipIf(!!skip)("rtcd on real nodes (operator mode, HostNetwork)", () =>
     const pod = await servingPod();
     const pods = await rtcdPods();
     expect(pods.length).toBeGreaterThanOrEqual(1);
+    // The operator passes the chart's image through: the registry's, pinned by digest.
+    expect(pod.image).toBe(`${rtcdImage!.repository}:${rtcdImage!.tag}`);
     const spec = await getJson<{
       spec: { hostNetwork?: boolean; containers: { readinessProbe: { httpGet: { path: string } } }[] };
       status: { hostIP: string };
@@ -309,19 +318,20 @@ describe.skipIf(!!skip)("rtcd on real nodes (operator mode, HostNetwork)", () =>
   });
 
   test("rolling update to a new image tag with an active call", async () => {
-    for (const n of nodes) tagImage(n, `${RTCD_IMAGE}:local`, `${RTCD_IMAGE}:local-2`);
+    // The same image under a new tag in the registry, as a release would push one.
+    const next = await tagInRegistry(rtcdImage!, "local-2");
     const fresh = await withActiveCall("rolling-update", async () => {
       // Not --wait: the old pod drains for as long as its call lasts.
       await helm(
-        ["upgrade", RELEASE, join(repoRoot, "charts/mattermost-rtcd"), "-n", ns.name].concat([
+        ["upgrade", RELEASE, chart!.ref, "--version", chart!.version, "--plain-http", "-n", ns.name].concat([
           "-f",
           valuesFile,
           "--set",
-          "image.tag=local-2",
+          `image.tag=${next.tag}`,
         ]),
       );
     });
-    expect(fresh.image).toBe(`${RTCD_IMAGE}:local-2`);
+    expect(fresh.image).toBe(`${next.repository}:${next.tag}`);
   });
 
   test("kubectl delete pod with an active call", async () => {

@@ -33,15 +33,17 @@ describe("real node configuration", () => {
     expect(realNode("/state", 1).podCidr).not.toBe(n.podCidr);
   });
 
-  test("containerd: own root, state, socket and runc root; restricted oom_score_adj; our pause image", () => {
-    const c = containerdConfig(n);
+  test("containerd: own root, state, socket and runc root; restricted oom_score_adj; our pause image; registry hosts", () => {
+    const c = containerdConfig(n, "10.213.7.1:26500/mmrtcd-pause:local@sha256:abc");
     expect(c).toContain('root = "/state/nodes/real-node-2/containerd/root"');
     expect(c).toContain('state = "/state/nodes/real-node-2/containerd/state"');
     expect(c).toContain('address = "/state/nodes/real-node-2/containerd/containerd.sock"');
     expect(c).toContain('Root = "/state/nodes/real-node-2/containerd/runc"');
     expect(c).toContain("restrict_oom_score_adj = true");
     expect(c).toContain("SystemdCgroup = false");
-    expect(c).toContain('sandbox_image = "localhost/mmrtcd-pause:local"');
+    expect(c).toContain('sandbox_image = "10.213.7.1:26500/mmrtcd-pause:local@sha256:abc"');
+    // Registries are configured per host (hosts.toml) under the node's own directory.
+    expect(c).toContain('config_path = "/state/nodes/real-node-2/containerd/certs.d"');
     expect(c).not.toMatch(/"\/(var|run|etc|opt)\//);
   });
 

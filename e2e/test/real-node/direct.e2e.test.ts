@@ -29,7 +29,7 @@ import {
   RTCD_AUTH_KEY,
   WatchedCall,
 } from "../../src/testing/real-node.ts";
-import { repoRoot } from "../../src/testing/providers.ts";
+import { registryChart, registryImage, registryPullEvents } from "../../src/testing/registry.ts";
 
 const skip = realNodeSkipReason();
 const API_PORT = 8045;
@@ -39,11 +39,15 @@ let nodes: RealNode[] = [];
 
 interface Pod {
   metadata: { name: string };
-  spec: { nodeName?: string; containers: { env?: { name: string }[] }[] };
+  spec: { nodeName?: string; containers: { image: string; env?: { name: string }[] }[] };
   status: {
     podIP?: string;
     conditions?: { type: string; status: string }[];
-    containerStatuses?: { restartCount: number; lastState?: { terminated?: { reason?: string } } }[];
+    containerStatuses?: {
+      restartCount: number;
+      imageID?: string;
+      lastState?: { terminated?: { reason?: string } };
+    }[];
   };
 }
 
@@ -70,11 +74,14 @@ describe.skipIf(!!skip)("the chart's direct mode on a real node, with the image'
     const values = join(mkdtempSync(join(tmpdir(), "direct-")), "values.yaml");
     const onRealNodes = { [REAL_NODE_LABEL]: "true" };
     const tolerations = [{ ...REAL_NODE_TAINT, operator: "Equal" }];
+    // Always: every container start asks the registry, so the pull shows in
+    // kubelet's events even when an earlier file already pulled the image.
+    const image = registryImage("rtcd", "Always");
     writeFileSync(
       values,
       stringify({
-        // Only where the image comes from (no registry here); its settings are its own.
-        image: { repository: "localhost/mattermost-rtcd-mediasoup", tag: "local", pullPolicy: "Never" },
+        // Only where the image comes from (the cluster's registry, by digest); its settings are its own.
+        image,
         nodeSelector: onRealNodes,
         tolerations,
         configuration: {
@@ -86,12 +93,17 @@ describe.skipIf(!!skip)("the chart's direct mode on a real node, with the image'
         },
       }),
     );
-    // Not --wait: a pod that never gets Ready fails below with its own state.
+    // From the registry, as a user installs it; not --wait: a pod that never
+    // gets Ready fails below with its own state.
+    const chart = await registryChart();
     await helm([
       "upgrade",
       "--install",
       RELEASE,
-      join(repoRoot, "charts/mattermost-rtcd"),
+      chart.ref,
+      "--version",
+      chart.version,
+      "--plain-http",
       "-n",
       ns.name,
       "-f",
@@ -118,6 +130,18 @@ describe.skipIf(!!skip)("the chart's direct mode on a real node, with the image'
       "RTCD_STORE_DATASOURCE",
     );
     expect(first.status.containerStatuses?.[0]?.restartCount, "Ready without restarting").toBe(0);
+    // The image came from the cluster's registry, pinned by its digest:
+    // kubelet pulled that reference, and containerd runs that digest.
+    const ref = `${image.repository}:${image.tag}`;
+    expect(first.spec.containers[0]!.image).toBe(ref);
+    expect(first.status.containerStatuses?.[0]?.imageID).toBe(
+      `${image.repository}@${image.tag.split("@")[1]}`,
+    );
+    const pulls = (await registryPullEvents(ns.name)).filter((e) => e.pod === first.metadata.name);
+    expect(pulls.map((e) => e.reason)).toEqual(expect.arrayContaining(["Pulling", "Pulled"]));
+    expect(pulls.find((e) => e.reason === "Pulling")?.message).toBe(`Pulling image "${ref}"`);
+    const pulled = pulls.find((e) => e.reason === "Pulled")?.message ?? "";
+    expect(pulled.startsWith(`Successfully pulled image "${ref}"`), pulled).toBe(true);
     const node = nodes.find((n) => n.name === first.spec.nodeName)!;
     const proc = nodeProcess(node, "/app/rtcd/src/main.ts");
     expect(proc.uid).toBe(65532);

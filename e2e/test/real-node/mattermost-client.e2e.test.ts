@@ -24,17 +24,14 @@ import {
   REAL_NODE_LABEL,
   REAL_NODE_TAINT,
   realNodeSkipReason,
-  tagImage,
 } from "../../src/testing/real-node.ts";
-import type { RealNode } from "../../cluster/real-node/config.ts";
+import { registryImage, tagInRegistry } from "../../src/testing/registry.ts";
 
 const skip = realNodeSkipReason();
 const NAME = "rtcd-mm";
 const GATE = "rtcd.mattermost.com/client-registered";
-const RTCD_IMAGE = "localhost/mattermost-rtcd-mediasoup";
 const ns = skip ? { name: "unused" } : useNamespace("mm-client-real");
 let op: OperatorProcess | undefined;
-let nodes: RealNode[] = [];
 
 interface Pod {
   metadata: { name: string; deletionTimestamp?: string };
@@ -92,7 +89,7 @@ async function logsInOnEveryReadyPod(
 describe.skipIf(!!skip)("Mattermost's client registered by the operator on real nodes", () => {
   beforeAll(async () => {
     const c = await useCluster();
-    nodes = await ensureRealNodes(2);
+    await ensureRealNodes(2);
     await applyCrd();
     op = await startOperator(c.kubeconfig, ["--namespace", ns.name, "--retry-max-delay", "2s"], c.env);
     await waitFor(async () => op!.ready(), { timeoutMs: 30_000, what: "the operator's /readyz" });
@@ -113,14 +110,16 @@ describe.skipIf(!!skip)("Mattermost's client registered by the operator on real 
   });
 
   test("after the first rollout, a rolling update and a pod deletion, the Secret's credentials log in on every pod", async () => {
+    // Our image from the cluster's registry, pinned by digest.
+    const image = registryImage("rtcd");
     const spec = (tag: string) => ({
       replicas: 1,
-      image: { repository: RTCD_IMAGE, tag, pullPolicy: "Never" },
+      image: { ...image, tag },
       nodeSelector: { [REAL_NODE_LABEL]: "true" },
       tolerations: [{ ...REAL_NODE_TAINT, operator: "Equal" }],
       mattermostClient: { clientID: "mattermost" },
     });
-    await kubectl(["apply", "-n", ns.name, "-f", "-"], { input: cr(NAME, spec("local")) });
+    await kubectl(["apply", "-n", ns.name, "-f", "-"], { input: cr(NAME, spec(image.tag)) });
     await waitReady(ns.name, NAME, 240_000);
     const creds = await credentials();
     expect(creds.clientID).toBe("mattermost");
@@ -128,8 +127,8 @@ describe.skipIf(!!skip)("Mattermost's client registered by the operator on real 
     const [first] = await logsInOnEveryReadyPod("the first pod Ready", (n) => n.length === 1);
 
     // A rolling update: a new pod (new image tag, same image) replaces the first.
-    for (const n of nodes) tagImage(n, `${RTCD_IMAGE}:local`, `${RTCD_IMAGE}:local-mm`);
-    await kubectl(["apply", "-n", ns.name, "-f", "-"], { input: cr(NAME, spec("local-mm")) });
+    const next = await tagInRegistry(image, "local-mm");
+    await kubectl(["apply", "-n", ns.name, "-f", "-"], { input: cr(NAME, spec(next.tag)) });
     const [second] = await logsInOnEveryReadyPod(
       "the rolled pod Ready",
       (n) => n.length === 1 && n[0] !== first,
