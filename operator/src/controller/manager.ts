@@ -19,6 +19,8 @@ import { createMetrics, type OperatorMetrics } from "./metrics.ts";
 import type { Logger } from "../util/log.ts";
 import { Autoscaler } from "../autoscale/autoscaler.ts";
 import { Sampler, type TargetResolver } from "../autoscale/sampler.ts";
+import { MediaProber } from "../probe/prober.ts";
+import { podIPAddress } from "./registration.ts";
 
 const CONTROLLER = "mattermostrtcd";
 const INSTANCE_LABEL = "app.kubernetes.io/instance";
@@ -148,10 +150,22 @@ export class Manager {
       log: this.log,
       metrics: this.metrics.autoscaler,
     });
-    this.reconciler = new Reconciler(this.client, this.caches(), events, this.log, {
+    const crs = this.caches();
+    const prober = new MediaProber({
+      resolve: this.opts.podAddress ?? podIPAddress,
+      onResult: (ns, name) => this.enqueue(ns, name),
+      onEvent: (ns, name, e) => {
+        const cr = crs.getCR(ns, name);
+        if (cr) events.record(cr, e.type, e.reason, e.message);
+      },
+      metrics: this.metrics.mediaProbe,
+      log: this.log,
+    });
+    this.reconciler = new Reconciler(this.client, crs, events, this.log, {
       clusterDomain: this.opts.clusterDomain,
       podAddress: this.opts.podAddress,
       autoscaler,
+      prober,
     });
 
     if (this.opts.leaderElection) {
