@@ -10,7 +10,7 @@ import { ResilientInformer } from "./informers.ts";
 import { errorMessage } from "../util/errors.ts";
 import { WorkQueue, RateLimiter, realClock, type RateLimiterOptions } from "./workqueue.ts";
 import { MANAGED_BY_SELECTOR, Reconciler, type Caches } from "./reconciler.ts";
-import { EventRecorder } from "./events.ts";
+import { EventRecorder, type EventType } from "./events.ts";
 import { LeaderElector } from "./leader.ts";
 import { SecretWatch } from "./secret-watch.ts";
 import type { PodAddress } from "./registration.ts";
@@ -20,6 +20,7 @@ import type { Logger } from "../util/log.ts";
 import { Autoscaler } from "../autoscale/autoscaler.ts";
 import { Sampler, type TargetResolver } from "../autoscale/sampler.ts";
 import { MediaProber } from "../probe/prober.ts";
+import { PodEventWatcher } from "../probe/pod-events.ts";
 import { podIPAddress } from "./registration.ts";
 
 const CONTROLLER = "mattermostrtcd";
@@ -151,13 +152,14 @@ export class Manager {
       metrics: this.metrics.autoscaler,
     });
     const crs = this.caches();
+    const onEvent = (ns: string, name: string, e: { type: EventType; reason: string; message: string }) => {
+      const cr = crs.getCR(ns, name);
+      if (cr) events.record(cr, e.type, e.reason, e.message);
+    };
     const prober = new MediaProber({
       resolve: this.opts.podAddress ?? podIPAddress,
       onResult: (ns, name) => this.enqueue(ns, name),
-      onEvent: (ns, name, e) => {
-        const cr = crs.getCR(ns, name);
-        if (cr) events.record(cr, e.type, e.reason, e.message);
-      },
+      onEvent,
       metrics: this.metrics.mediaProbe,
       log: this.log,
     });
@@ -166,6 +168,7 @@ export class Manager {
       podAddress: this.opts.podAddress,
       autoscaler,
       prober,
+      podEvents: new PodEventWatcher({ resolve: this.opts.podAddress ?? podIPAddress, onEvent }),
     });
 
     if (this.opts.leaderElection) {

@@ -49,6 +49,7 @@ import { adminSecretKey } from "../render/secrets.ts";
 import { ensureMattermostSecret } from "./mattermost-client.ts";
 import { Registrar, type PodAddress } from "./registration.ts";
 import type { MediaProber } from "../probe/prober.ts";
+import type { PodEventWatcher } from "../probe/pod-events.ts";
 import type { MediaCondition } from "../probe/condition.ts";
 
 export const FIELD_MANAGER = "mattermost-rtcd-operator";
@@ -106,6 +107,7 @@ export class Reconciler {
   private readonly registrar: Registrar;
   private readonly autoscaler: Autoscaler | undefined;
   private readonly prober: MediaProber | undefined;
+  private readonly podEvents: PodEventWatcher | undefined;
 
   constructor(
     client: KubeClient,
@@ -117,9 +119,11 @@ export class Reconciler {
       podAddress?: PodAddress;
       autoscaler?: Autoscaler;
       prober?: MediaProber;
+      podEvents?: PodEventWatcher;
     } = {},
   ) {
     this.prober = opts.prober;
+    this.podEvents = opts.podEvents;
     this.clusterDomain = opts.clusterDomain;
     this.registrar = new Registrar(client, opts.podAddress);
     this.autoscaler = opts.autoscaler;
@@ -136,6 +140,7 @@ export class Reconciler {
     if (!cached || cached.metadata?.deletionTimestamp) {
       this.autoscaler?.forget(namespace, name);
       this.prober?.forget(namespace, name);
+      this.podEvents?.forget(namespace, name);
       return result;
     }
     const cr = applyDefaults(structuredClone(cached));
