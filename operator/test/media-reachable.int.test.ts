@@ -163,4 +163,26 @@ describe("MediaReachable", () => {
     });
     expect(await events("MediaProbeRecovered")).toEqual([`pod ${podName}: UDP works again`]);
   });
+
+  it("says WorkerRestarted when a media worker of the pod's rtcd dies", async () => {
+    const workers = execFileSync("pgrep", ["-P", String(rtcd!.proc.pid), "-f", "mediasoup-worker"], {
+      encoding: "utf8",
+    })
+      .split("\n")
+      .filter(Boolean);
+    expect(workers.length).toBeGreaterThan(0);
+    process.kill(Number(workers[0]), "SIGKILL");
+    // The operator reads each pod's counters at most every 30 s, on a reconcile
+    // (here at least every probe interval).
+    await waitFor(async () => (await events("WorkerRestarted")).length > 0, {
+      timeoutMs: 60_000,
+      what: "a WorkerRestarted event",
+    }).catch((err: unknown) => {
+      const logs = op.logs.filter((l) => l.includes("pod counters")).slice(-5);
+      throw new Error(`${String(err)}\n${logs.join("\n")}`, { cause: err });
+    });
+    expect(await events("WorkerRestarted")).toEqual([
+      expect.stringMatching(/media worker\(s\) died and were restarted/),
+    ]);
+  });
 });

@@ -168,7 +168,11 @@ export class Manager {
       podAddress: this.opts.podAddress,
       autoscaler,
       prober,
-      podEvents: new PodEventWatcher({ resolve: this.opts.podAddress ?? podIPAddress, onEvent }),
+      podEvents: new PodEventWatcher({
+        resolve: this.opts.podAddress ?? podIPAddress,
+        onEvent,
+        log: this.log,
+      }),
     });
 
     if (this.opts.leaderElection) {

@@ -202,11 +202,10 @@ export class Reconciler {
     }
     // Starts the probes that are due (they run in the background) and reads
     // the latest results; a finished probe enqueues this instance again.
-    const media = this.prober?.sync(
-      cr,
-      this.caches.listPods(namespace, name),
-      adminKeyOf(cr, secrets.values),
-    );
+    const pods = this.caches.listPods(namespace, name);
+    const media = this.prober?.sync(cr, pods, adminKeyOf(cr, secrets.values));
+    // Drain and worker events, from counters also read in the background.
+    this.podEvents?.sync(cr, pods);
     if (media?.requeueAfterMs !== undefined) {
       result.requeueAfterMs = Math.min(result.requeueAfterMs ?? Infinity, media.requeueAfterMs);
     }

@@ -10,6 +10,7 @@ import { isReady, sumMetric, CALLS_METRIC } from "../autoscale/sampler.ts";
 import type { PodAddress } from "../controller/registration.ts";
 import { tlsEnabled } from "../render/names.ts";
 import { Agent, fetch } from "undici";
+import type { Logger } from "../util/log.ts";
 
 /** rtcd's (ours) count of media workers that died; each is restarted. */
 export const WORKER_DEATHS_METRIC = "rtcd_media_worker_deaths_total";
@@ -87,6 +88,7 @@ export interface PodEventWatcherOptions {
   onEvent: (namespace: string, name: string, e: PodEvent) => void;
   now?: () => number;
   timeoutMs?: number;
+  log?: Logger;
 }
 
 interface PodState {
@@ -135,7 +137,9 @@ export class PodEventWatcher {
       st.sampling = true;
       void this.sample(base, tls).then((s) => {
         st.sampling = false;
-        st.sampledAt = this.now();
+        // A pod not answering yet is asked again on the next reconcile: its
+        // first answer is the baseline a later worker death is counted from.
+        if (s.calls !== undefined || s.workerDeaths !== undefined) st.sampledAt = this.now();
         // Removed while the request ran: its DrainFinished has been said.
         if (states.get(podName) !== st) return;
         const next: PodView = {
@@ -147,6 +151,7 @@ export class PodEventWatcher {
             : {}),
         };
         if (drainStarts && s.calls === undefined) delete next.calls;
+        this.opts.log?.debug("pod counters", { namespace: ns, name, pod: podName, ...s });
         emit(new Map([[podName, st.view]]), [next]);
         st.view = next;
       });
