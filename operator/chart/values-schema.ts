@@ -105,6 +105,13 @@ const configuration = group("The rtcd workload.", {
       ["auto", "HTTP", "HTTPS"],
       "Scheme of the probes, the ServiceMonitor and the test hook. `auto`: HTTPS when environmentVariables.RTCD_API_HTTP_TLS_ENABLE is true.",
     ),
+    media: group(
+      "Operator mode only: the operator's synthetic call on each pod, over UDP and TCP (the MattermostRTCD's spec.probes.media, condition MediaReachable; docs/observability.md).",
+      {
+        intervalSeconds: int("Seconds between probes of a pod; 0 turns the probe off.", { minimum: 0 }),
+        timeoutSeconds: int("Seconds each transport's call may take.", { minimum: 1, maximum: 60 }),
+      },
+    ),
   }),
 });
 

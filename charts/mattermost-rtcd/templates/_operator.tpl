@@ -70,6 +70,10 @@ cannot express fail with the key named, rather than being dropped.
 {{- end }}
 {{- $_ := set $probes $kind $p }}
 {{- end }}
+{{- $media := ($c.probes | default dict).media | default dict }}
+{{- /* hasKey, not default: 0 (off) is a value, not an absence. */}}
+{{- $interval := ternary $media.intervalSeconds 300 (hasKey $media "intervalSeconds") }}
+{{- $_ := set $probes "media" (dict "intervalSeconds" (int $interval) "timeoutSeconds" (int ($media.timeoutSeconds | default 10))) }}
 {{- $_ := set $spec "probes" $probes }}
 {{- $sa := dict "create" $v.serviceAccount.create }}
 {{- with $v.serviceAccount.name }}{{ $_ := set $sa "name" . }}{{ end }}

@@ -184,6 +184,7 @@ describe("operator mode with the seed's sample values", () => {
         endpoints: "Auto",
         readiness: { initialDelaySeconds: 30, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
         liveness: { initialDelaySeconds: 30, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+        media: { intervalSeconds: 300, timeoutSeconds: 10 },
       },
       serviceAccount: { create: true },
       rtcd: {
@@ -209,6 +210,11 @@ describe("the MattermostRTCD for other values", () => {
         expect(s.replicas).toBeUndefined();
         expect(s.updateStrategy).toEqual({ type: "OnDelete" });
       },
+    ],
+    [
+      "the media probe turned off (0 is a value, not an absence)",
+      { configuration: { probes: { media: { intervalSeconds: 0 } } } },
+      (s) => expect(s.probes?.media).toEqual({ intervalSeconds: 0, timeoutSeconds: 10 }),
     ],
     [
       "NodePort mode",

@@ -81,6 +81,9 @@ export const updateStrategy = obj(
   { default: {}, tsName: "UpdateStrategySpec" },
 );
 
+export const DEFAULT_MEDIA_PROBE_INTERVAL_SECONDS = 300;
+export const DEFAULT_MEDIA_PROBE_TIMEOUT_SECONDS = 10;
+
 const probe = (which: string) =>
   obj(
     `${which} probe settings.`,
@@ -106,6 +109,24 @@ export const probes = obj(
     ),
     readiness: probe("Readiness"),
     liveness: probe("Liveness"),
+    media: obj(
+      "The operator's synthetic call (condition MediaReachable): two sessions join a short call on each ready pod through rtcd's API and send audio to each other, once over UDP and once over TCP, against the address the pod advertises.",
+      {
+        intervalSeconds: int(
+          "Seconds between probes of a pod (default 300); a pod is also probed as soon as it becomes ready. 0 turns the probe and the condition off.",
+          { default: DEFAULT_MEDIA_PROBE_INTERVAL_SECONDS, minimum: 0, maximum: 86400 },
+        ),
+        timeoutSeconds: int(
+          "Seconds each transport's call may take, from join to audio both ways (default 10).",
+          {
+            default: DEFAULT_MEDIA_PROBE_TIMEOUT_SECONDS,
+            minimum: 1,
+            maximum: 60,
+          },
+        ),
+      },
+      { default: {}, tsName: "MediaProbeSpec" },
+    ),
   },
   { default: {}, tsName: "ProbesSpec" },
 );

@@ -315,6 +315,20 @@ export interface DefaultedMattermostRTCDSpec extends Omit<
   serviceMonitor: DefaultedServiceMonitorSpec;
 }
 
+/** MediaProbeSpec after defaulting: the properties with a schema default are set. */
+export interface DefaultedMediaProbeSpec extends Omit<MediaProbeSpec, "intervalSeconds" | "timeoutSeconds"> {
+  /**
+   * Seconds between probes of a pod (default 300); a pod is also probed as soon as it becomes ready. 0 turns the probe and the condition off.
+   * @default 300
+   */
+  intervalSeconds: number;
+  /**
+   * Seconds each transport's call may take, from join to audio both ways (default 10).
+   * @default 10
+   */
+  timeoutSeconds: number;
+}
+
 /** NetworkingSpec after defaulting: the properties with a schema default are set. */
 export interface DefaultedNetworkingSpec extends Omit<NetworkingSpec, "mode" | "externalTrafficPolicy"> {
   /**
@@ -357,7 +371,10 @@ export interface DefaultedProbeSpec extends Omit<
 }
 
 /** ProbesSpec after defaulting: the properties with a schema default are set. */
-export interface DefaultedProbesSpec extends Omit<ProbesSpec, "endpoints" | "readiness" | "liveness"> {
+export interface DefaultedProbesSpec extends Omit<
+  ProbesSpec,
+  "endpoints" | "readiness" | "liveness" | "media"
+> {
   /**
    * Auto: /readyz and /healthz for this project's rtcd (image repository ending in mattermost-rtcd-mediasoup), /version for any other image (Mattermost's rtcd serves no other health route). Health: always /readyz and /healthz. Version: always /version.
    * @default "Auto"
@@ -373,6 +390,11 @@ export interface DefaultedProbesSpec extends Omit<ProbesSpec, "endpoints" | "rea
    * @default {}
    */
   liveness: DefaultedProbeSpec;
+  /**
+   * The operator's synthetic call (condition MediaReachable): two sessions join a short call on each ready pod through rtcd's API and send audio to each other, once over UDP and once over TCP, against the address the pod advertises.
+   * @default {}
+   */
+  media: DefaultedMediaProbeSpec;
 }
 
 /** RTCDSettings after defaulting: the properties with a schema default are set. */
@@ -789,6 +811,23 @@ export interface MattermostRTCDStatus {
 }
 
 /**
+ * The operator's synthetic call (condition MediaReachable): two sessions join a short call on each ready pod through rtcd's API and send audio to each other, once over UDP and once over TCP, against the address the pod advertises.
+ * @default {}
+ */
+export interface MediaProbeSpec {
+  /**
+   * Seconds between probes of a pod (default 300); a pod is also probed as soon as it becomes ready. 0 turns the probe and the condition off.
+   * @default 300
+   */
+  intervalSeconds?: number;
+  /**
+   * Seconds each transport's call may take, from join to audio both ways (default 10).
+   * @default 10
+   */
+  timeoutSeconds?: number;
+}
+
+/**
  * How clients reach rtcd's RTC port. HostNetwork (default, as in the official chart): pods use their node's network and clients send media to the node. HostPort: the RTC port is a hostPort of the pod. NodePort / LoadBalancer: a `<name>-rtc` Service exposes it.
  * @default {}
  */
@@ -883,6 +922,11 @@ export interface ProbesSpec {
    * @default {}
    */
   liveness?: ProbeSpec;
+  /**
+   * The operator's synthetic call (condition MediaReachable): two sessions join a short call on each ready pod through rtcd's API and send audio to each other, once over UDP and once over TCP, against the address the pod advertises.
+   * @default {}
+   */
+  media?: MediaProbeSpec;
 }
 
 /**

@@ -10,7 +10,7 @@ import { ResilientInformer } from "./informers.ts";
 import { errorMessage } from "../util/errors.ts";
 import { WorkQueue, RateLimiter, realClock, type RateLimiterOptions } from "./workqueue.ts";
 import { MANAGED_BY_SELECTOR, Reconciler, type Caches } from "./reconciler.ts";
-import { EventRecorder } from "./events.ts";
+import { EventRecorder, type EventType } from "./events.ts";
 import { LeaderElector } from "./leader.ts";
 import { SecretWatch } from "./secret-watch.ts";
 import type { PodAddress } from "./registration.ts";
@@ -19,6 +19,9 @@ import { createMetrics, type OperatorMetrics } from "./metrics.ts";
 import type { Logger } from "../util/log.ts";
 import { Autoscaler } from "../autoscale/autoscaler.ts";
 import { Sampler, type TargetResolver } from "../autoscale/sampler.ts";
+import { MediaProber } from "../probe/prober.ts";
+import { PodEventWatcher } from "../probe/pod-events.ts";
+import { podIPAddress } from "./registration.ts";
 
 const CONTROLLER = "mattermostrtcd";
 const INSTANCE_LABEL = "app.kubernetes.io/instance";
@@ -148,10 +151,28 @@ export class Manager {
       log: this.log,
       metrics: this.metrics.autoscaler,
     });
-    this.reconciler = new Reconciler(this.client, this.caches(), events, this.log, {
+    const crs = this.caches();
+    const onEvent = (ns: string, name: string, e: { type: EventType; reason: string; message: string }) => {
+      const cr = crs.getCR(ns, name);
+      if (cr) events.record(cr, e.type, e.reason, e.message);
+    };
+    const prober = new MediaProber({
+      resolve: this.opts.podAddress ?? podIPAddress,
+      onResult: (ns, name) => this.enqueue(ns, name),
+      onEvent,
+      metrics: this.metrics.mediaProbe,
+      log: this.log,
+    });
+    this.reconciler = new Reconciler(this.client, crs, events, this.log, {
       clusterDomain: this.opts.clusterDomain,
       podAddress: this.opts.podAddress,
       autoscaler,
+      prober,
+      podEvents: new PodEventWatcher({
+        resolve: this.opts.podAddress ?? podIPAddress,
+        onEvent,
+        log: this.log,
+      }),
     });
 
     if (this.opts.leaderElection) {

@@ -2,6 +2,7 @@
 // written for Go operators work unchanged.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { AutoscalerMetricsSink } from "../autoscale/autoscaler.ts";
+import type { MediaProbeMetricsSink } from "../probe/prober.ts";
 
 export interface OperatorMetrics {
   registry: Registry;
@@ -15,6 +16,7 @@ export interface OperatorMetrics {
   leader: Gauge<"name">;
   apiRequests: Counter<"verb" | "resource" | "code">;
   autoscaler: AutoscalerMetricsSink;
+  mediaProbe: MediaProbeMetricsSink;
 }
 
 type InstanceLabels = "namespace" | "name";
@@ -82,6 +84,7 @@ export function createMetrics(): OperatorMetrics {
       registers: [registry],
     }),
     autoscaler: autoscalerMetrics(registry),
+    mediaProbe: mediaProbeMetrics(registry),
   };
 }
 
@@ -130,6 +133,35 @@ function autoscalerMetrics(registry: Registry): AutoscalerMetricsSink {
     },
     forget(namespace, name) {
       for (const g of all) g.remove({ namespace, name });
+    },
+  };
+}
+
+/** The synthetic call's result per pod and transport (probe/prober.ts). */
+function mediaProbeMetrics(registry: Registry): MediaProbeMetricsSink {
+  const labelNames = ["namespace", "name", "pod", "transport"] as const;
+  const success = new Gauge({
+    name: "rtcd_operator_media_probe_success",
+    help: "1 when the operator's last synthetic call on the pod carried audio both ways over the transport, 0 when it did not",
+    labelNames,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: "rtcd_operator_media_probe_duration_seconds",
+    help: "Time of one synthetic call over one transport, from join to audio both ways (or the timeout)",
+    labelNames: ["namespace", "name", "transport"],
+    buckets: [0.25, 0.5, 1, 2, 3, 5, 10, 20, 30],
+    registers: [registry],
+  });
+  return {
+    observed(namespace, name, pod, results) {
+      for (const r of results) {
+        success.set({ namespace, name, pod, transport: r.transport }, r.ok ? 1 : 0);
+        duration.observe({ namespace, name, transport: r.transport }, r.durationMs / 1000);
+      }
+    },
+    forgetPod(namespace, name, pod) {
+      for (const transport of ["udp", "tcp"]) success.remove({ namespace, name, pod, transport });
     },
   };
 }

@@ -48,6 +48,9 @@ import { mattermostSecretName } from "../render/mattermost-secret.ts";
 import { adminSecretKey } from "../render/secrets.ts";
 import { ensureMattermostSecret } from "./mattermost-client.ts";
 import { Registrar, type PodAddress } from "./registration.ts";
+import type { MediaProber } from "../probe/prober.ts";
+import type { PodEventWatcher } from "../probe/pod-events.ts";
+import type { MediaCondition } from "../probe/condition.ts";
 
 export const FIELD_MANAGER = "mattermost-rtcd-operator";
 export const MANAGED_BY_SELECTOR = "app.kubernetes.io/managed-by=mattermost-rtcd-operator";
@@ -103,14 +106,24 @@ export class Reconciler {
   private readonly clusterDomain: string | undefined;
   private readonly registrar: Registrar;
   private readonly autoscaler: Autoscaler | undefined;
+  private readonly prober: MediaProber | undefined;
+  private readonly podEvents: PodEventWatcher | undefined;
 
   constructor(
     client: KubeClient,
     caches: Caches,
     events: EventRecorder,
     log: Logger,
-    opts: { clusterDomain?: string; podAddress?: PodAddress; autoscaler?: Autoscaler } = {},
+    opts: {
+      clusterDomain?: string;
+      podAddress?: PodAddress;
+      autoscaler?: Autoscaler;
+      prober?: MediaProber;
+      podEvents?: PodEventWatcher;
+    } = {},
   ) {
+    this.prober = opts.prober;
+    this.podEvents = opts.podEvents;
     this.clusterDomain = opts.clusterDomain;
     this.registrar = new Registrar(client, opts.podAddress);
     this.autoscaler = opts.autoscaler;
@@ -126,6 +139,8 @@ export class Reconciler {
     // Deleted: owner references let the garbage collector remove the rest.
     if (!cached || cached.metadata?.deletionTimestamp) {
       this.autoscaler?.forget(namespace, name);
+      this.prober?.forget(namespace, name);
+      this.podEvents?.forget(namespace, name);
       return result;
     }
     const cr = applyDefaults(structuredClone(cached));
@@ -185,7 +200,16 @@ export class Reconciler {
       log.warn("degraded", { reason: p.reason, error: p.message });
       this.events.record(cr, "Warning", p.reason, p.message);
     }
-    await this.writeStatus(cr, problems, log, fresh, scale?.status);
+    // Starts the probes that are due (they run in the background) and reads
+    // the latest results; a finished probe enqueues this instance again.
+    const pods = this.caches.listPods(namespace, name);
+    const media = this.prober?.sync(cr, pods, adminKeyOf(cr, secrets.values));
+    // Drain and worker events, from counters also read in the background.
+    this.podEvents?.sync(cr, pods);
+    if (media?.requeueAfterMs !== undefined) {
+      result.requeueAfterMs = Math.min(result.requeueAfterMs ?? Infinity, media.requeueAfterMs);
+    }
+    await this.writeStatus(cr, problems, log, fresh, scale?.status, media?.condition);
     result.retry = problems.length > 0;
     return result;
   }
@@ -327,9 +351,8 @@ export class Reconciler {
       { clusterDomain: this.clusterDomain, log, events: this.events, withOwner: (o) => withOwner(o, cr) },
     );
     if (problem) return [problem];
-    const admin = secretValues.find((v) => v.name === adminSecretName(cr) && v.key === adminSecretKey(cr));
-    if (!creds || !admin) return [];
-    const adminKey = Buffer.from(admin.value, "base64").toString();
+    const adminKey = adminKeyOf(cr, secretValues);
+    if (!creds || !adminKey) return [];
     const res = await this.registrar.sync(
       cr,
       creds,
@@ -417,6 +440,7 @@ export class Reconciler {
     log: Logger,
     fresh: Map<string, KubernetesObject>,
     autoscaling?: AutoscalingStatus,
+    mediaReachable?: MediaCondition,
   ): Promise<void> {
     const ns = cr.metadata!.namespace!;
     const name = cr.metadata!.name!;
@@ -439,6 +463,7 @@ export class Reconciler {
       clusterDomain: this.clusterDomain,
       pods: this.caches.listPods(ns, name),
       ...(autoscaling ? { autoscaling } : {}),
+      ...(mediaReachable ? { mediaReachable } : {}),
     });
     if (statusEqual(cr.status, status)) return;
     try {
@@ -466,6 +491,12 @@ export class Reconciler {
     if (!t) throw new Error(`render produced ${obj.apiVersion} ${obj.kind}, which is not an owned type`);
     return t;
   }
+}
+
+/** rtcd's admin key, as its pods read it, when this reconcile could read it. */
+function adminKeyOf(cr: MattermostRTCD, values: readonly SecretValue[]): string | undefined {
+  const admin = values.find((v) => v.name === adminSecretName(cr) && v.key === adminSecretKey(cr));
+  return admin ? Buffer.from(admin.value, "base64").toString() : undefined;
 }
 
 function workloadKindWanted(cr: MattermostRTCD, w: KubernetesObject): boolean {

@@ -24,6 +24,8 @@ export interface StatusInput {
   pods?: readonly V1Pod[];
   /** What the autoscaler saw and decided, for an autoscaled instance. */
   autoscaling?: AutoscalingStatus;
+  /** The media probe's verdict (probe/condition.ts); absent when the probe is off. */
+  mediaReachable?: Cond;
 }
 
 interface Counts {
@@ -176,6 +178,9 @@ export function computeStatus(input: StatusInput): MattermostRTCDStatus {
       // waits). Both are present only while True, as kstatus expects.
       ...(progressing.status === "True" ? [condition("Reconciling", progressing)] : []),
       ...(degraded.status === "True" ? [condition("Stalled", degraded)] : []),
+      ...(input.mediaReachable && !cr.spec?.paused
+        ? [condition("MediaReachable", input.mediaReachable)]
+        : []),
     ],
     deploymentType: kind,
     desiredReplicas: c.desired,

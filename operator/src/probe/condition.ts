@@ -1,0 +1,66 @@
+// Pure: the MediaReachable condition from the latest probe of each pod, and
+// the events a new probe result is worth (transitions only, so a pod failing
+// every interval does not flood the namespace).
+import type { PodProbe, ProbeOutcome } from "./types.ts";
+
+export const MEDIA_REACHABLE = "MediaReachable";
+const MAX_MESSAGE = 4096;
+
+export interface MediaCondition {
+  status: "True" | "False" | "Unknown";
+  reason: string;
+  message: string;
+}
+
+export interface ProbeEvent {
+  type: "Normal" | "Warning";
+  reason: "MediaProbeFailed" | "MediaProbeRecovered";
+  message: string;
+}
+
+function failure(pod: string, r: ProbeOutcome): string {
+  return `pod ${pod}: ${r.transport.toUpperCase()} ${r.reason}: ${r.message}`;
+}
+
+/** `probes`: the latest probe of each pod that has been probed (sorted by pod for a stable message). */
+export function mediaReachable(probes: readonly PodProbe[]): MediaCondition {
+  if (probes.length === 0) {
+    return {
+      status: "Unknown",
+      reason: "Probing",
+      message: "waiting for the first media probe of a ready pod",
+    };
+  }
+  const sorted = [...probes].sort((a, b) => a.pod.localeCompare(b.pod));
+  const failed = sorted.flatMap((p) => p.results.filter((r) => !r.ok).map((r) => ({ pod: p.pod, r })));
+  if (failed.length === 0) {
+    return {
+      status: "True",
+      reason: "AllPodsReachable",
+      message: `${sorted.length} pod(s) carry audio both ways over UDP and over TCP`,
+    };
+  }
+  const transports = new Set(failed.map((f) => f.r.transport));
+  const reason =
+    transports.size > 1 ? "MediaUnreachable" : transports.has("udp") ? "UDPUnreachable" : "TCPUnreachable";
+  const message = failed.map((f) => failure(f.pod, f.r)).join("; ");
+  return { status: "False", reason, message: message.slice(0, MAX_MESSAGE) };
+}
+
+export function probeEvents(prev: PodProbe | undefined, next: PodProbe): ProbeEvent[] {
+  const events: ProbeEvent[] = [];
+  for (const r of next.results) {
+    const before = prev?.results.find((p) => p.transport === r.transport);
+    const wasFailing = before !== undefined && !before.ok;
+    if (!r.ok && !wasFailing) {
+      events.push({ type: "Warning", reason: "MediaProbeFailed", message: failure(next.pod, r) });
+    } else if (r.ok && wasFailing) {
+      events.push({
+        type: "Normal",
+        reason: "MediaProbeRecovered",
+        message: `pod ${next.pod}: ${r.transport.toUpperCase()} works again`,
+      });
+    }
+  }
+  return events;
+}
