@@ -21,6 +21,10 @@ export interface LoadSpec {
   durationSeconds: number;
   onWindowStart: () => void;
   onWindowEnd: () => void;
+  /** Prefix of call and session IDs: distinct per process when several share one rtcd. */
+  prefix?: string;
+  /** Ends the window early (SIGTERM): the calls then end the normal way, results included. */
+  stop?: AbortSignal;
 }
 
 interface Latency {
@@ -48,9 +52,17 @@ export async function runGoLoad(s: LoadSpec): Promise<LoadOutcome> {
     ...["-url", s.url, "-client-id", s.clientID, "-auth-key", s.authKey],
     ...["-calls", String(s.calls), "-users", String(s.users), "-unmuted", String(s.unmuted)],
     ...["-duration", `${s.durationSeconds}s`, ...(s.screen ? ["-screen"] : [])],
+    ...(s.prefix ? ["-prefix", s.prefix] : []),
   ];
   const p = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
   const pid = p.pid!;
+  // Before the window opens the generator has no handler yet and would die
+  // mid-join; a stop asked then is delivered once the window is open.
+  let windowOpen = false;
+  const terminate = () => {
+    if (windowOpen) p.kill("SIGTERM");
+  };
+  s.stop?.addEventListener("abort", terminate, { once: true });
   let stderr = "";
   // Pass on the generator's own lines; pion's log lines (unhandled RTP
   // while a renegotiation is in flight, errors of closing transports) are
@@ -76,7 +88,9 @@ export async function runGoLoad(s: LoadSpec): Promise<LoadOutcome> {
   for await (const line of createInterface({ input: p.stdout })) {
     const msg = JSON.parse(line) as { event: string };
     if (msg.event === "window-start") {
+      windowOpen = true;
       s.onWindowStart();
+      if (s.stop?.aborted) p.kill("SIGTERM");
       cpu0 = cpuSeconds(pid);
       drops0 = udpDrops([pid]);
       t0 = performance.now();

@@ -76,8 +76,8 @@ export function nodeRuns(n: RealNode, needle: string): boolean {
 
 export const RTCD_AUTH_KEY = "e2e-real-node-".padEnd(40, "k");
 
-/** Registers a plugin client (self-registration is on in these tests) and opens its WebSocket. */
-export async function connectPlugin(ip: string, apiPort: number, clientID: string): Promise<PluginConn> {
+/** Registers a plugin client with RTCD_AUTH_KEY (self-registration is on in these tests); returns the base URL. */
+export async function registerClient(ip: string, apiPort: number, clientID: string): Promise<string> {
   const base = `http://${ip}:${apiPort}`;
   const r = await fetch(`${base}/register`, {
     method: "POST",
@@ -86,6 +86,12 @@ export async function connectPlugin(ip: string, apiPort: number, clientID: strin
   // 400 "already registered" is fine: the client is known.
   if (r.status !== 201 && r.status !== 400)
     throw new Error(`register at ${base}: ${r.status} ${await r.text()}`);
+  return base;
+}
+
+/** Registers a plugin client and opens its WebSocket. */
+export async function connectPlugin(ip: string, apiPort: number, clientID: string): Promise<PluginConn> {
+  const base = await registerClient(ip, apiPort, clientID);
   return PluginConn.connect(base, clientID, RTCD_AUTH_KEY);
 }
 

@@ -18,7 +18,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -81,7 +83,11 @@ func logf(format string, a ...any) {
 }
 
 func run(o options) error {
-	api, err := newAPI()
+	local, err := localIPFor(o.url)
+	if err != nil {
+		return err
+	}
+	api, err := newAPI(local)
 	if err != nil {
 		return err
 	}
@@ -150,11 +156,23 @@ func run(o options) error {
 	logf("every stream at every receiver after %.1fs", time.Since(t0).Seconds())
 	time.Sleep(o.warmup)
 
+	// SIGTERM ends the window early, and the calls then end as they would
+	// have (results, then every participant leaves): a driver that holds a
+	// call for as long as a scenario needs (the autoscaling e2e test) stops
+	// it at a moment it chooses, not at a duration guessed in advance.
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
 	start := nowNs()
 	g.win.end.Store(start + int64(o.duration))
 	g.win.start.Store(start)
 	g.emit(map[string]any{"event": "window-start"})
-	time.Sleep(o.duration)
+	select {
+	case <-time.After(o.duration):
+	case <-term:
+		g.win.end.Store(nowNs())
+		g.o.duration = time.Duration(g.win.end.Load() - start)
+		logf("SIGTERM: window ended after %.1fs", g.o.duration.Seconds())
+	}
 	g.emit(map[string]any{"event": "window-end"})
 	time.Sleep(o.drain)
 	g.emit(g.result(sent, all))

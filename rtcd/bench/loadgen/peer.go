@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"sync"
 	"time"
 
@@ -23,9 +24,11 @@ const audioLevelURI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 // extensions the Calls client offers (opus 111, VP8 96 with NACK/PLI and
 // transport-cc, mid, rid, audio level); NACK, sender reports and
 // transport-cc feedback, and transport-cc sequence numbers on what we send,
-// as a browser does, so both SFUs run their congestion control. ICE on
-// loopback UDP only.
-func newAPI() (*webrtc.API, error) {
+// as a browser does, so both SFUs run their congestion control. ICE on UDP
+// from the one local address that routes to the SFU (loopback for a local
+// SFU, as the benchmarks run; the node's bridge for rtcd on a real node of
+// the local cluster): a single host candidate, none that cannot work.
+func newAPI(local net.IP) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
@@ -77,9 +80,8 @@ func newAPI() (*webrtc.API, error) {
 	}
 	var se webrtc.SettingEngine
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	se.SetIncludeLoopbackCandidate(local.IsLoopback())
+	se.SetIPFilter(func(ip net.IP) bool { return ip.Equal(local) })
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	n, err := stdnet.NewNet()
 	if err != nil {
@@ -87,6 +89,21 @@ func newAPI() (*webrtc.API, error) {
 	}
 	se.SetNet(bigBufferNet{n})
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(&ir), webrtc.WithSettingEngine(se)), nil
+}
+
+// localIPFor is this machine's address on the route to the SFU at baseURL
+// (a UDP "connect" sends nothing; the kernel only picks the source address).
+func localIPFor(baseURL string) (net.IP, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return nil, err
+	}
+	c, err := net.Dial("udp4", net.JoinHostPort(u.Hostname(), "9"))
+	if err != nil {
+		return nil, fmt.Errorf("no route to %s: %w", u.Hostname(), err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).IP, nil
 }
 
 // peerSocketBuffer is the receive (and send) buffer each peer's UDP socket
