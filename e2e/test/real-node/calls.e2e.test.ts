@@ -272,14 +272,14 @@ describe.skipIf(!!skip)("rtcd on real nodes (operator mode, HostNetwork)", () =>
     expect(rtcd.rootReadOnly).toBe(true);
     const opNode = nodes.find((n) => {
       try {
-        nodeProcess(n, "/app/operator/dist/cli/main.js");
+        nodeProcess(n, "/app/operator/dist/main.js");
         return true;
       } catch {
         return false;
       }
     });
     expect(opNode, "the operator runs on a real node").toBeDefined();
-    const op = nodeProcess(opNode!, "/app/operator/dist/cli/main.js");
+    const op = nodeProcess(opNode!, "/app/operator/dist/main.js");
     expect(op.uid).not.toBe(0);
     expect(op.rootReadOnly).toBe(true);
     timings.push({
