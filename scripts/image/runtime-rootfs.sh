@@ -7,13 +7,29 @@
 # package manager, no coreutils. The chart's and the operator's probes are
 # httpGet, so nothing in the pod needs to exec a program in the container.
 #
-#   runtime-rootfs.sh <root> <executable>...
+#   runtime-rootfs.sh <root> <executable>... [--dlopen <debian-package>...]
+#
+# ldd sees only what an executable links. A library that loads others at run
+# time (NSS loads libsoftokn3 and libfreebl with dlopen, and without them the
+# mediasoup worker aborts at start) is named by its Debian package after
+# --dlopen: every shared object that package installs goes in, with the
+# libraries those link.
 #
 # Runs in a build stage of rtcd/Dockerfile and operator/Dockerfile; fails if
 # an executable cannot start in <root> or lacks a library there.
 set -euo pipefail
 root=$1
 shift
+exes=()
+while [ $# -gt 0 ] && [ "$1" != --dlopen ]; do exes+=("$1"); shift; done
+[ $# -gt 0 ] && shift
+# The package's shared objects and their .chk files (NSS's FIPS checksums).
+extras=()
+for pkg in "$@"; do
+  while read -r f; do
+    [ -f "$f" ] && extras+=("$f")
+  done < <(dpkg -L "$pkg" | grep -E '/lib/.*\.(so(\.[0-9.]+)?|chk)$')
+done
 mkdir -p "$root/etc" "$root/tmp"
 chmod 1777 "$root/tmp"
 
@@ -33,13 +49,14 @@ copy_as_named() { # path
 }
 
 interp=""
-for exe in "$@"; do
-  copy_as_named "$exe"
+for f in "${exes[@]}" "${extras[@]}"; do
+  copy_as_named "$f"
+  case $f in *.chk) continue ;; esac
   # ldd lines: "libx.so.1 => /path/libx.so.1 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)".
   while read -r lib; do
     copy_as_named "$lib"
-  done < <(ldd "$exe" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}')
-  interp=$(ldd "$exe" | awk '$1 ~ /^\// {print $1}' | head -n1)
+  done < <(ldd "$f" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}')
+  [ -n "$interp" ] || interp=$(ldd "$f" | awk '$1 ~ /^\// {print $1}' | head -n1)
 done
 
 cat >"$root/etc/passwd" <<'EOF'
@@ -55,9 +72,10 @@ EOF
 printf 'passwd: files\ngroup: files\nhosts: files dns\n' >"$root/etc/nsswitch.conf"
 
 # The proof, in the root itself: every library resolves there, and Node starts.
-for exe in "$@"; do
-  if chroot "$root" "$interp" --list "$exe" | grep 'not found'; then
-    echo "runtime-rootfs: $exe lacks a library in $root" >&2
+for f in "${exes[@]}" "${extras[@]}"; do
+  case $f in *.chk) continue ;; esac
+  if chroot "$root" "$interp" --list "$f" | grep 'not found'; then
+    echo "runtime-rootfs: $f lacks a library in $root" >&2
     exit 1
   fi
 done
