@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the container images the real node runs, without any registry:
 #   base      node:24-bookworm-slim, made locally (debootstrap minbase bookworm
-#             + this repository's Node 24 binary + npm), so the Dockerfiles'
-#             FROM line resolves to a local image
+#             + this repository's Node 24 binary, stripped, + npm), so the
+#             Dockerfiles' FROM line resolves to a local image (their build
+#             stages; the rtcd and operator images end FROM scratch)
 #   pause     the sandbox image: a tiny static C program
 #   rtcd      rtcd/Dockerfile, built by buildah (every RUN/COPY step runs)
 #   operator  operator/Dockerfile, the same way
@@ -31,7 +32,7 @@ bah() { buildah --root "$store/root" --runroot "$store/run" --storage-driver ove
 # local image of that name (with --pull-never), so nothing names a registry.
 BASE_NAME=localhost/node:24-bookworm-slim
 # Bump when build_base changes what goes into the base image (or its name).
-BASE_RECIPE=3
+BASE_RECIPE=4
 node_bin=$repo/node_modules/node/bin/node
 npm_dir=${MMRTCD_NPM_DIR:-$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")}
 
@@ -82,7 +83,11 @@ build_base() {
   ctr=$(bah from scratch)
   mnt=$(bah mount "$ctr")
   cp -a "$root/." "$mnt/"
+  # Stripped: the official binary carries 18 MB of symbols and DWARF that
+  # nothing in an image reads (V8 and Node's own stack traces do not use them),
+  # and the rtcd and operator images copy this very binary.
   install -m 0755 "$node_bin" "$mnt/usr/local/bin/node"
+  strip "$mnt/usr/local/bin/node"
   mkdir -p "$mnt/usr/local/lib/node_modules"
   cp -a "$npm_dir" "$mnt/usr/local/lib/node_modules/npm"
   ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$mnt/usr/local/bin/npm"
@@ -129,7 +134,7 @@ context_files() { # dockerfile-dir
   if [ "$1" = e2e/images/curl ]; then echo "$1/Dockerfile"; return; fi
   (cd "$repo" && git ls-files -co --exclude-standard -- package.json package-lock.json tsconfig.base.json \
     operator/package.json operator/tsconfig.build.json operator/src e2e/package.json \
-    rtcd/package.json rtcd/src rtcd/worker-build "$1/Dockerfile" | LC_ALL=C sort)
+    rtcd/package.json rtcd/src rtcd/worker-build scripts/image "$1/Dockerfile" | LC_ALL=C sort)
 }
 
 # How the rtcd image gets its mediasoup worker (see rtcd/Dockerfile):

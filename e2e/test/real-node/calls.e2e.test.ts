@@ -281,16 +281,30 @@ describe.skipIf(!!skip)("rtcd on real nodes (operator mode, HostNetwork)", () =>
     expect(rtcd.rootReadOnly).toBe(true);
     const opNode = nodes.find((n) => {
       try {
-        nodeProcess(n, "/app/operator/dist/cli/main.js");
+        nodeProcess(n, "/app/operator/dist/main.js");
         return true;
       } catch {
         return false;
       }
     });
     expect(opNode, "the operator runs on a real node").toBeDefined();
-    const op = nodeProcess(opNode!, "/app/operator/dist/cli/main.js");
+    const op = nodeProcess(opNode!, "/app/operator/dist/main.js");
     expect(op.uid).not.toBe(0);
     expect(op.rootReadOnly).toBe(true);
+    // The operator's own synthetic call (its image: one bundle on a FROM
+    // scratch root, werift included) carries audio to the pod both ways over
+    // UDP and over TCP: MediaReachable is on by default.
+    const media = await waitFor(
+      async () => {
+        const list = await getJson<{
+          items: { status?: { conditions?: { type: string; status: string; message: string }[] } }[];
+        }>(["get", "mattermostrtcds", "-n", ns.name]);
+        const c = list.items[0]?.status?.conditions?.find((x) => x.type === "MediaReachable");
+        return c && c.status !== "Unknown" ? c : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 1000, what: "the MediaReachable condition decided" },
+    );
+    expect(media, "MediaReachable from the in-cluster operator").toMatchObject({ status: "True" });
     timings.push({
       scenario: "install",
       seconds: (Date.now() - t0) / 1000,
