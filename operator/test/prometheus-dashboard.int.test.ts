@@ -211,10 +211,17 @@ describe("the dashboard's operator row on a real Prometheus scraping the real op
   it("scraped with honor_labels, the operator's series keep the instance's namespace", async () => {
     // What the PodMonitor's honorLabels is for: without it the target's
     // namespace (the operator pod's) wins and the instance's becomes
-    // exported_namespace, which $namespace does not match.
+    // exported_namespace (the probe's pod exported_pod), which the
+    // dashboard does not read. Seen: with honor_labels off, every
+    // per-instance query of the row returns nothing.
     const rows = await prom!.query(`rtcd_operator_autoscaler_desired_replicas{name="${NAME}"}`);
     expect(rows.map((r) => [r.metric["namespace"], r.metric["exported_namespace"]])).toEqual([
       [ns.name, undefined],
     ]);
+    // The same for the probe's pod label: the rtcd pod, not the operator's.
+    const probed = await prom!.query(`rtcd_operator_media_probe_success{name="${NAME}"}`);
+    expect(new Set(probed.map((r) => `${r.metric["pod"]} ${r.metric["exported_pod"]}`))).toEqual(
+      new Set([`${podName} undefined`]),
+    );
   });
 });

@@ -4,7 +4,7 @@
 // one our rtcd exports, or, in the operator's row, one the operator exports,
 // so no panel is empty by a typo. That each returns data is
 // rtcd/test/prometheus.int.test.ts (rtcd's panels) and
-// rtcd/test/prometheus-operator.int.test.ts (the operator's).
+// operator/test/prometheus-dashboard.int.test.ts (the operator's).
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -3,8 +3,9 @@
 // it drains, a refused join; Prometheus scrapes it every second with the
 // labels the documented scrape config gives. Then every query of our
 // dashboard's rtcd panels (the operator's row is
-// prometheus-operator.int.test.ts) and every rtcd query of Mattermost's Calls dashboard returns data
-// through Prometheus's HTTP API, and every alert rule evaluates without error.
+// operator/test/prometheus-dashboard.int.test.ts) and every rtcd query of
+// Mattermost's Calls dashboard returns data through Prometheus's HTTP API,
+// and every alert rule evaluates without error.
 // Needs prometheus (bash e2e/cluster/build-bins.sh prometheus) and the
 // mediasoup worker (bash rtcd/worker-build/build-worker.sh).
 import { join } from "node:path";
