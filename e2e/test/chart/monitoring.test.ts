@@ -68,8 +68,11 @@ describe("monitoring objects", () => {
       metrics: { serviceMonitor: { enabled: true, labels: { release: "prom" }, interval: "15s" } },
     };
 
+    // As the operator renders its ServiceMonitor: only where the cluster serves the kind.
+    const podMonitorAPI = { args: ["--api-versions", "monitoring.coreos.com/v1/PodMonitor"] };
+
     test("a PodMonitor scrapes the operator's metrics port, keeping its series' own namespace", () => {
-      const objs = render({ ...sm, operator: { enabled: true } });
+      const objs = render({ ...sm, operator: { enabled: true } }, podMonitorAPI);
       const pm = find(objs, "PodMonitor", "-operator");
       expect(pm?.metadata.labels?.["release"]).toBe("prom");
       const deployment = find(objs, "Deployment", "-operator")!;
@@ -95,8 +98,14 @@ describe("monitoring objects", () => {
     });
 
     test("none without serviceMonitor, nor in direct mode (there is no operator)", () => {
-      expect(find(render({ operator: { enabled: true } }), "PodMonitor")).toBeUndefined();
-      expect(find(render(sm), "PodMonitor")).toBeUndefined();
+      expect(find(render({ operator: { enabled: true } }, podMonitorAPI), "PodMonitor")).toBeUndefined();
+      expect(find(render(sm, podMonitorAPI), "PodMonitor")).toBeUndefined();
+    });
+
+    test("none where the cluster does not serve PodMonitor: the install does not fail (the operator only warns about its ServiceMonitor)", () => {
+      const objs = render({ ...sm, operator: { enabled: true } });
+      expect(find(objs, "PodMonitor")).toBeUndefined();
+      expect(find(objs, "Deployment", "-operator")).toBeDefined();
     });
   });
 });
