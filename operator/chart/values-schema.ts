@@ -214,7 +214,9 @@ const autoscaling = group(
 
 const metrics = group("Prometheus scraping of rtcd's /metrics.", {
   serviceMonitor: group("A ServiceMonitor (Prometheus Operator).", {
-    enabled: bool("Create a ServiceMonitor (needs the monitoring.coreos.com CRDs)."),
+    enabled: bool(
+      "Create a ServiceMonitor (needs the monitoring.coreos.com CRDs). In operator mode, the operator creates it, and the chart adds a PodMonitor for the operator's own metrics (autoscaler, media probe); each only where the cluster serves the kind.",
+    ),
     namespace: str("Namespace of the ServiceMonitor; the release's when empty."),
     labels: def("stringMap", "Extra labels, e.g. the one your Prometheus selects ServiceMonitors by."),
     interval: str("Scrape interval."),

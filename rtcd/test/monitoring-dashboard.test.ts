@@ -1,17 +1,21 @@
 // The Grafana dashboard the chart ships (charts/mattermost-rtcd/files/
 // monitoring/dashboard.json, kept by hand): every panel has queries, every
 // query parses (promtool checks them as rules), and every metric it names is
-// one our rtcd exports, so no panel is empty by a typo. That each returns
-// data from a real rtcd is rtcd/test/prometheus.int.test.ts.
+// one our rtcd exports, or, in the operator's row, one the operator exports,
+// so no panel is empty by a typo. That each returns data is
+// rtcd/test/prometheus.int.test.ts (rtcd's panels) and
+// operator/test/prometheus-dashboard.int.test.ts (the operator's).
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { stringify } from "yaml";
+import { exportedSeriesNames } from "@mattermost-rtcd/operator/metrics";
 import { Metrics } from "../src/metrics.ts";
 import {
   MATTERMOST_CALLS_DASHBOARD_QUERIES,
+  OPERATOR_ROW,
   dashboardPanels,
   dashboardQueries,
   fillMattermostVariables,
@@ -57,12 +61,51 @@ describe("the Grafana dashboard", () => {
       expect(titles).toMatch(want);
   });
 
-  test("every query names only metrics our rtcd exports", async () => {
+  test("has a row of the operator's decisions and media probe, as on-call reads them", () => {
+    const rows = dashboardPanels().filter((p) => p.type === "row");
+    expect(rows.map((r) => r.title)).toContain(OPERATOR_ROW);
+    const titles = dashboardQueries()
+      .filter((q) => q.row === OPERATOR_ROW)
+      .map((q) => q.panel)
+      .join("\n");
+    for (const want of [
+      /Autoscaler: replicas/,
+      /Autoscaler: load against target/,
+      /Autoscaler: sessions and headroom/,
+      /Media probe: failing/,
+      /Media probe: success per pod/,
+      /Media probe: call time/,
+      /Operator: reconciles/,
+      /Operator: Kubernetes API requests/,
+    ])
+      expect(titles).toMatch(want);
+    // Each per-instance panel says how the dashboard's variables map onto
+    // the operator's labels (namespace and name, not service).
+    for (const p of dashboardPanels().filter((x) => x.type !== "row" && x.row === OPERATOR_ROW))
+      expect(p.description ?? "", p.title).toMatch(/\$instance|operator/);
+  });
+
+  test("every query names only metrics our rtcd exports, or in the operator's row the operator's", async () => {
     const ours = await exported();
+    const operator = new Set(await exportedSeriesNames());
+    expect(operator.has("rtcd_operator_autoscaler_desired_replicas")).toBe(true);
     for (const q of dashboardQueries()) {
       const names = metricNames(q.expr);
       expect(names.length, `${q.panel} ${q.refId}`).toBeGreaterThan(0);
-      for (const n of names) expect(ours.has(n), `${q.panel} ${q.refId}: ${n}`).toBe(true);
+      const from = q.row === OPERATOR_ROW ? operator : ours;
+      const whose = q.row === OPERATOR_ROW ? "the operator" : "our rtcd";
+      for (const n of names)
+        expect(from.has(n), `${q.panel} ${q.refId}: ${n} (not exported by ${whose})`).toBe(true);
+    }
+  });
+
+  test("the operator's per-instance queries filter by $namespace and $instance on the operator's labels", () => {
+    for (const q of dashboardQueries().filter(
+      (x) => x.row === OPERATOR_ROW && /rtcd_operator_(autoscaler|media_probe)/.test(x.expr),
+    )) {
+      expect(q.expr, `${q.panel} ${q.refId}`).toContain('namespace=~"$namespace"');
+      expect(q.expr, `${q.panel} ${q.refId}`).toContain('name=~"$instance"');
+      expect(q.expr, `${q.panel} ${q.refId}`).not.toContain("service=~");
     }
   });
 

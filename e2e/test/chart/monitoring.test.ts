@@ -2,6 +2,8 @@
 // ConfigMap carries the sidecar's label and exactly files/monitoring/
 // dashboard.json, and the PrometheusRule exactly files/monitoring/alerts.yaml
 // (runbook links rewritten to where the user publishes them), in both modes.
+// In operator mode, metrics.serviceMonitor also scrapes the operator (a
+// PodMonitor), whose series the dashboard's operator row reads.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -59,5 +61,51 @@ describe("monitoring objects", () => {
     for (const [alert, url] of urls) expect(url).toBe(`https://wiki.example/rtcd/${alert}.md`);
     const cm = find(objs, "ConfigMap", "-dashboard");
     expect(cm?.metadata).toMatchObject({ namespace: "grafana", annotations: { grafana_folder: "Calls" } });
+  });
+
+  describe("the operator's metrics (operator mode, metrics.serviceMonitor.enabled)", () => {
+    const sm = {
+      metrics: { serviceMonitor: { enabled: true, labels: { release: "prom" }, interval: "15s" } },
+    };
+
+    // As the operator renders its ServiceMonitor: only where the cluster serves the kind.
+    const podMonitorAPI = { args: ["--api-versions", "monitoring.coreos.com/v1/PodMonitor"] };
+
+    test("a PodMonitor scrapes the operator's metrics port, keeping its series' own namespace", () => {
+      const objs = render({ ...sm, operator: { enabled: true } }, podMonitorAPI);
+      const pm = find(objs, "PodMonitor", "-operator");
+      expect(pm?.metadata.labels?.["release"]).toBe("prom");
+      const deployment = find(objs, "Deployment", "-operator")!;
+      const spec = pm?.spec as {
+        selector: { matchLabels: Record<string, string> };
+        podMetricsEndpoints: Record<string, unknown>[];
+      };
+      // It selects the operator's pods, and only those.
+      const podLabels = (deployment.spec["template"] as { metadata: { labels: Record<string, string> } })
+        .metadata.labels;
+      expect(podLabels).toMatchObject(spec.selector.matchLabels);
+      expect(deployment.spec["selector"]).toEqual({ matchLabels: spec.selector.matchLabels });
+      // The autoscaler's and the probe's series carry the MattermostRTCD's
+      // namespace: without honorLabels Prometheus would rename it
+      // exported_namespace and the dashboard's $namespace would miss them.
+      expect(spec.podMetricsEndpoints).toEqual([
+        { port: "metrics", path: "/metrics", honorLabels: true, interval: "15s", scrapeTimeout: "10s" },
+      ]);
+      const ports = (
+        deployment.spec["template"] as { spec: { containers: { ports: { name: string }[] }[] } }
+      ).spec.containers[0]!.ports.map((x) => x.name);
+      expect(ports).toContain("metrics");
+    });
+
+    test("none without serviceMonitor, nor in direct mode (there is no operator)", () => {
+      expect(find(render({ operator: { enabled: true } }, podMonitorAPI), "PodMonitor")).toBeUndefined();
+      expect(find(render(sm, podMonitorAPI), "PodMonitor")).toBeUndefined();
+    });
+
+    test("none where the cluster does not serve PodMonitor: the install does not fail (the operator only warns about its ServiceMonitor)", () => {
+      const objs = render({ ...sm, operator: { enabled: true } });
+      expect(find(objs, "PodMonitor")).toBeUndefined();
+      expect(find(objs, "Deployment", "-operator")).toBeDefined();
+    });
   });
 });

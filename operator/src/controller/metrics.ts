@@ -88,6 +88,22 @@ export function createMetrics(): OperatorMetrics {
   };
 }
 
+/**
+ * Every series name the operator's /metrics can show, histograms with their
+ * _bucket, _sum and _count: what a dashboard or an alert may query. Read off
+ * a fresh createMetrics(), so it cannot drift from what is served.
+ */
+export async function exportedSeriesNames(): Promise<string[]> {
+  const names = new Set<string>();
+  for (const m of await createMetrics().registry.getMetricsAsJSON()) {
+    names.add(m.name);
+    // prom-client types `type` as its enum; the value is the exposition name.
+    if (String(m.type) === "histogram")
+      for (const s of ["_bucket", "_sum", "_count"]) names.add(`${m.name}${s}`);
+  }
+  return [...names].sort();
+}
+
 /** The autoscaler's decisions and the load that drove them, per MattermostRTCD. */
 function autoscalerMetrics(registry: Registry): AutoscalerMetricsSink {
   const gauge = (name: string, help: string) =>

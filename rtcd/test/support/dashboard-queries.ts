@@ -6,8 +6,13 @@ import { repoRoot } from "./prometheus-bin.ts";
 
 export const dashboardFile = join(repoRoot, "charts/mattermost-rtcd/files/monitoring/dashboard.json");
 
+/** The row whose panels read the operator's metrics, not rtcd's. */
+export const OPERATOR_ROW = "Autoscaling and media probe";
+
 export interface Query {
   panel: string;
+  /** The title of the row the panel is in. */
+  row: string;
   refId: string;
   expr: string;
 }
@@ -15,29 +20,44 @@ export interface Query {
 interface Panel {
   type: string;
   title: string;
+  description?: string;
   targets?: { refId: string; expr?: string }[];
   panels?: Panel[];
 }
 
-export function dashboardPanels(): Panel[] {
+/** Every panel, rows included, each with the title of the row it is in (a row is in itself). */
+export function dashboardPanels(): (Panel & { row: string })[] {
   const d = JSON.parse(readFileSync(dashboardFile, "utf8")) as { panels: Panel[] };
-  return d.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
+  let row = "";
+  return d.panels.flatMap((p) => {
+    // A collapsed row holds its panels; an open one is followed by them.
+    if (p.type === "row") row = p.title;
+    return [p, ...(p.panels ?? [])].map((x) => ({ ...x, row }));
+  });
 }
 
 export function dashboardQueries(): Query[] {
   return dashboardPanels().flatMap((p) =>
-    (p.targets ?? []).map((t) => ({ panel: p.title, refId: t.refId, expr: t.expr ?? "" })),
+    (p.targets ?? []).map((t) => ({ panel: p.title, row: p.row, refId: t.refId, expr: t.expr ?? "" })),
   );
 }
 
-// Grafana's variables as the dashboard is opened with "All" selected; the
-// rate interval as Grafana would pick it for a short scrape interval.
-export function fillVariables(expr: string, rateInterval: string): string {
+/** Values for the dashboard's variables; each defaults to "All" (`.*`). */
+export interface Variables {
+  namespace?: string;
+  instance?: string;
+  pod?: string;
+}
+
+// Grafana's variables as the dashboard is opened with "All" selected (or
+// with the given values picked); the rate interval as Grafana would pick it
+// for a short scrape interval.
+export function fillVariables(expr: string, rateInterval: string, vars: Variables = {}): string {
   return expr
     .replaceAll("$__rate_interval", rateInterval)
-    .replaceAll("$namespace", ".*")
-    .replaceAll("$instance", ".*")
-    .replaceAll("$pod", ".*");
+    .replaceAll("$namespace", vars.namespace ?? ".*")
+    .replaceAll("$instance", vars.instance ?? ".*")
+    .replaceAll("$pod", vars.pod ?? ".*");
 }
 
 // Every rtcd query of Mattermost's "Mattermost Calls Performance Monitoring"

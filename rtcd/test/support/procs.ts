@@ -56,11 +56,13 @@ export interface StartOptions {
   dir: string;
   env: Record<string, string>;
   name: string;
+  /** The API port, when the caller must know it before rtcd starts (a free one otherwise). */
+  apiPort?: number;
 }
 
 export async function startRtcd(o: StartOptions): Promise<Running> {
   mkdirSync(o.dir, { recursive: true });
-  const port = await freePort();
+  const port = o.apiPort ?? (await freePort());
   const ice = await freeICEPort();
   const env: Record<string, string> = {
     PATH: process.env["PATH"] ?? "",

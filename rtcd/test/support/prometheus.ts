@@ -1,7 +1,8 @@
 // A real Prometheus on loopback for a test: scrapes the given targets every
 // second, with the labels the documented scrape config (docs/observability.md)
-// and a ServiceMonitor put on them, evaluates the given rule files, and
-// answers queries through its HTTP API.
+// and a ServiceMonitor (or, for the operator, the chart's PodMonitor) put on
+// them, evaluates the given rule files, and answers queries through its HTTP
+// API.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,6 +25,15 @@ export interface RuleState {
   lastEvaluation: string;
 }
 
+/** One scrape job of one target. */
+export interface ScrapeTarget {
+  job: string;
+  target: string;
+  labels: Record<string, string>;
+  /** Keep the target's own labels where they clash with `labels` (a PodMonitor's honorLabels). */
+  honorLabels?: boolean;
+}
+
 export class Prometheus {
   readonly url: string;
   readonly logFile: string;
@@ -35,19 +45,22 @@ export class Prometheus {
     this.logFile = logFile;
   }
 
-  static async start(opts: {
-    job: string;
-    target: string;
-    labels: Record<string, string>;
-    ruleFiles: string[];
-  }): Promise<Prometheus> {
+  static async start(
+    opts: ScrapeTarget & {
+      ruleFiles: string[];
+      /** More jobs to scrape beside the first. */
+      more?: ScrapeTarget[];
+    },
+  ): Promise<Prometheus> {
     const dir = mkdtempSync(join(tmpdir(), "prometheus-"));
     const config = {
       global: { scrape_interval: "1s", evaluation_interval: "1s" },
       rule_files: opts.ruleFiles,
-      scrape_configs: [
-        { job_name: opts.job, static_configs: [{ targets: [opts.target], labels: opts.labels }] },
-      ],
+      scrape_configs: [opts, ...(opts.more ?? [])].map((t) => ({
+        job_name: t.job,
+        ...(t.honorLabels ? { honor_labels: true } : {}),
+        static_configs: [{ targets: [t.target], labels: t.labels }],
+      })),
     };
     writeFileSync(join(dir, "prometheus.yml"), stringify(config));
     const port = await freePort();
