@@ -2,8 +2,9 @@
 // e2e test needs it applied and Established before it creates a resource.
 import { join } from "node:path";
 import { beforeAll } from "vitest";
-import { kubectl, useCluster } from "./kube.ts";
+import { getJson, kubectl, useCluster } from "./kube.ts";
 import { repoRoot } from "./providers.ts";
+import { waitFor } from "./wait.ts";
 
 export const CRD_FILE = join(repoRoot, "crds/rtcd.mattermost.com_mattermostrtcds.yaml");
 
@@ -11,12 +12,19 @@ export const CRD_FILE = join(repoRoot, "crds/rtcd.mattermost.com_mattermostrtcds
 export async function applyCrd(): Promise<void> {
   await useCluster();
   await kubectl(["apply", "--server-side", "--force-conflicts", "-f", CRD_FILE]);
-  await kubectl([
-    "wait",
-    "--for=condition=Established",
-    "--timeout=60s",
-    "crd/mattermostrtcds.rtcd.mattermost.com",
-  ]);
+  // Polled rather than `kubectl wait`: on a CRD the API server has not yet
+  // given a status, kubectl wait fails at once (status.conditions is null)
+  // instead of waiting, which failed a test on a fresh cluster.
+  await waitFor(
+    async () => {
+      const crd = await getJson<{ status?: { conditions?: { type: string; status: string }[] | null } }>([
+        "get",
+        "crd/mattermostrtcds.rtcd.mattermost.com",
+      ]);
+      return crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True");
+    },
+    { timeoutMs: 60_000, intervalMs: 200, what: "the MattermostRTCD CRD Established" },
+  );
 }
 
 /** applyCrd before the calling file's tests. */
