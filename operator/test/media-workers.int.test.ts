@@ -221,6 +221,13 @@ describe("two media workers", () => {
     expect(high.stderr).toMatch(
       /spec\.networking\.nodePort: Invalid value: .*nodePort\+N-1 must all lie in 30000-32767/,
     );
+    const api = await dryRun({
+      apiPort: 31544,
+      rtcd: { mediaWorkers: 2 },
+      networking: { mode: "NodePort", nodePort: 31543 },
+    });
+    expect(api.ok).toBe(false);
+    expect(api.stderr).toMatch(/spec\.apiPort: Invalid value: .*must lie outside spec\.networking\.nodePort/);
     expect((await dryRun({ image: { repository: "mattermost/rtcd", tag: "v1.2.7" } })).ok).toBe(true);
   });
 });

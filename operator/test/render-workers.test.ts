@@ -212,5 +212,13 @@ describe("validation of spec.rtcd.mediaWorkers", () => {
       "spec.apiPort: must lie outside spec.rtcPort to spec.rtcPort+spec.rtcd.mediaWorkers-1 (the workers' RTC ports)",
     ]);
     expect(errors(ours(3, { apiPort: 8446 }))).toEqual([]);
+    // Several NodePort workers listen on their node ports in the pod.
+    const nodePort = (apiPort: number, n = 3) =>
+      errors(ours(n, { apiPort, networking: { mode: "NodePort", nodePort: 30443 } }));
+    expect(nodePort(30444)).toEqual([
+      "spec.apiPort: must lie outside spec.networking.nodePort to nodePort+spec.rtcd.mediaWorkers-1 (with several workers in NodePort mode, the ports they listen on)",
+    ]);
+    expect(nodePort(30446)).toEqual([]);
+    expect(nodePort(30443, 1)).toEqual([]);
   });
 });

@@ -28,7 +28,7 @@ type SpecView = {
   updateStrategy?: { type?: string; maxSurge?: unknown };
   image?: { repository?: string };
   rtcd?: { mediaWorkers?: number };
-  networking?: { nodePort?: number };
+  networking?: { mode?: string; nodePort?: number };
 };
 
 // Mattermost's image, under any registry or mirror prefix.
@@ -141,6 +141,19 @@ export const specSchema: Schema = obj(
           const api = s.apiPort ?? DEFAULT_API_PORT;
           const rtc = s.rtcPort ?? DEFAULT_RTC_PORT;
           return api <= rtc || api >= rtc + (s.rtcd?.mediaWorkers ?? 1);
+        },
+      },
+      {
+        rule: "!has(self.apiPort) || !has(self.networking) || !has(self.networking.mode) || self.networking.mode != 'NodePort' || !has(self.networking.nodePort) || !has(self.rtcd) || !has(self.rtcd.mediaWorkers) || self.rtcd.mediaWorkers == 1 || self.apiPort < self.networking.nodePort || self.apiPort >= self.networking.nodePort + self.rtcd.mediaWorkers",
+        message:
+          "must lie outside spec.networking.nodePort to nodePort+spec.rtcd.mediaWorkers-1 (with several workers in NodePort mode, the ports they listen on)",
+        fieldPath: ".apiPort",
+        check: (s: SpecView) => {
+          const n = s.rtcd?.mediaWorkers ?? 1;
+          const np = s.networking?.nodePort;
+          if (s.networking?.mode !== "NodePort" || np === undefined || n === 1) return true;
+          const api = s.apiPort ?? DEFAULT_API_PORT;
+          return api < np || api >= np + n;
         },
       },
       ...autoscalingSpecRules,
