@@ -5,9 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   cr,
+  freeNodePortRange,
   getOrUndefined,
   installCrd,
   kubectl,
+  randomHostPorts,
   startOperator,
   tryKubectl,
   useCluster,
@@ -73,55 +75,61 @@ async function deploymentWith(name: string, ports: Port[]): Promise<Deployment> 
 }
 
 describe("two media workers", () => {
-  it("NodePort: a node port per worker, allocated by the API server, each worker listening on its own", async () => {
+  // Host ports other files' pods do not hold (worker i takes rtcPort + i).
+  const hostPorts = randomHostPorts();
+  const rtc = hostPorts.rtcPort;
+
+  it("NodePort: a node port per worker, accepted by the API server, each worker listening on its own", async () => {
+    const np = await freeNodePortRange(2);
     await apply("duo", {
       replicas: 1,
       rtcd: { mediaWorkers: 2, iceServers: [], iceHostOverride: { host: "203.0.113.7" } },
-      networking: { mode: "NodePort", nodePort: 31543 },
+      networking: { mode: "NodePort", nodePort: np },
     });
     await deploymentWith("duo", [
-      { name: "rtc-udp", containerPort: 31543, hostPort: undefined, protocol: "UDP" },
-      { name: "rtc-tcp", containerPort: 31543, hostPort: undefined, protocol: "TCP" },
-      { name: "rtc-udp-1", containerPort: 31544, hostPort: undefined, protocol: "UDP" },
-      { name: "rtc-tcp-1", containerPort: 31544, hostPort: undefined, protocol: "TCP" },
+      { name: "rtc-udp", containerPort: np, hostPort: undefined, protocol: "UDP" },
+      { name: "rtc-tcp", containerPort: np, hostPort: undefined, protocol: "TCP" },
+      { name: "rtc-udp-1", containerPort: np + 1, hostPort: undefined, protocol: "UDP" },
+      { name: "rtc-tcp-1", containerPort: np + 1, hostPort: undefined, protocol: "TCP" },
     ] as Port[]);
     const svc = (await getOrUndefined<Service>(ns.name, "service", "duo-rtc"))!;
     expect(svc.spec.type).toBe("NodePort");
     expect(svc.spec.ports.map((p) => [p.name, p.protocol, p.port, p.nodePort, p.targetPort])).toEqual([
-      ["rtc-udp", "UDP", 8443, 31543, "rtc-udp"],
-      ["rtc-tcp", "TCP", 8443, 31543, "rtc-tcp"],
-      ["rtc-udp-1", "UDP", 8444, 31544, "rtc-udp-1"],
-      ["rtc-tcp-1", "TCP", 8444, 31544, "rtc-tcp-1"],
+      ["rtc-udp", "UDP", 8443, np, "rtc-udp"],
+      ["rtc-tcp", "TCP", 8443, np, "rtc-tcp"],
+      ["rtc-udp-1", "UDP", 8444, np + 1, "rtc-udp-1"],
+      ["rtc-tcp-1", "TCP", 8444, np + 1, "rtc-tcp-1"],
     ]);
     const data = await config("duo");
     expect(data).toMatchObject({
       RTCD_MEDIA_WORKERS: "2",
-      RTCD_RTC_ICEPORTUDP: "31543",
-      RTCD_RTC_ICEPORTTCP: "31543",
+      RTCD_RTC_ICEPORTUDP: `${np}`,
+      RTCD_RTC_ICEPORTTCP: `${np}`,
     });
     expect(data).not.toHaveProperty("RTCD_RTC_ICEHOSTPORTOVERRIDE");
     const ready = await waitReady(ns.name, "duo");
     expect(ready.status?.mediaPorts).toEqual({
       openOn: "Nodes",
       ports: [
-        { worker: 0, port: 31543 },
-        { worker: 1, port: 31544 },
+        { worker: 0, port: np },
+        { worker: 1, port: np + 1 },
       ],
-      summary: "UDP and TCP 31543-31544 on every node running rtcd",
+      summary: `UDP and TCP ${np}-${np + 1} on every node running rtcd`,
     });
   });
 
   it("HostNetwork: a host port per worker and protocol, the RTC Service gone", async () => {
     await apply("duo", {
       replicas: 1,
+      ...hostPorts,
       rtcd: { mediaWorkers: 2, iceServers: [], iceHostOverride: { host: "203.0.113.7" } },
       networking: { mode: "HostNetwork" },
     });
     const d = await deploymentWith("duo", [
-      { name: "rtc-udp", containerPort: 8443, hostPort: 8443, protocol: "UDP" },
-      { name: "rtc-tcp", containerPort: 8443, hostPort: 8443, protocol: "TCP" },
-      { name: "rtc-udp-1", containerPort: 8444, hostPort: 8444, protocol: "UDP" },
-      { name: "rtc-tcp-1", containerPort: 8444, hostPort: 8444, protocol: "TCP" },
+      { name: "rtc-udp", containerPort: rtc, hostPort: rtc, protocol: "UDP" },
+      { name: "rtc-tcp", containerPort: rtc, hostPort: rtc, protocol: "TCP" },
+      { name: "rtc-udp-1", containerPort: rtc + 1, hostPort: rtc + 1, protocol: "UDP" },
+      { name: "rtc-tcp-1", containerPort: rtc + 1, hostPort: rtc + 1, protocol: "TCP" },
     ] as Port[]);
     expect(d.spec.template.spec.hostNetwork).toBe(true);
     await waitFor(async () => !(await getOrUndefined(ns.name, "service", "duo-rtc")), {
@@ -131,19 +139,20 @@ describe("two media workers", () => {
     const ready = await waitFor(
       async () => {
         const r = await waitReady(ns.name, "duo");
-        return r.status?.mediaPorts?.summary?.startsWith("UDP and TCP 8443-8444") ? r : undefined;
+        return r.status?.mediaPorts?.summary?.startsWith(`UDP and TCP ${rtc}-${rtc + 1}`) ? r : undefined;
       },
       { timeoutMs: 60_000, what: "status.mediaPorts for host networking" },
     );
     expect(ready.status?.mediaPorts?.ports).toEqual([
-      { worker: 0, port: 8443 },
-      { worker: 1, port: 8444 },
+      { worker: 0, port: rtc },
+      { worker: 1, port: rtc + 1 },
     ]);
   });
 
   it("HostPort: the same host ports on the pod's own network", async () => {
     await apply("duo", {
       replicas: 1,
+      ...hostPorts,
       rtcd: { mediaWorkers: 2, iceServers: [], iceHostOverride: { host: "203.0.113.7" } },
       networking: { mode: "HostPort" },
     });
@@ -155,13 +164,15 @@ describe("two media workers", () => {
       { timeoutMs: 30_000, what: "the Deployment off the host network" },
     );
     expect(rtcPorts(d).map((p) => [p.name, p.containerPort, p.hostPort])).toEqual([
-      ["rtc-udp", 8443, 8443],
-      ["rtc-tcp", 8443, 8443],
-      ["rtc-udp-1", 8444, 8444],
-      ["rtc-tcp-1", 8444, 8444],
+      ["rtc-udp", rtc, rtc],
+      ["rtc-tcp", rtc, rtc],
+      ["rtc-udp-1", rtc + 1, rtc + 1],
+      ["rtc-tcp-1", rtc + 1, rtc + 1],
     ]);
     const ready = await waitReady(ns.name, "duo");
-    expect(ready.status?.mediaPorts?.summary).toBe("UDP and TCP 8443-8444 on every node running rtcd");
+    expect(ready.status?.mediaPorts?.summary).toBe(
+      `UDP and TCP ${rtc}-${rtc + 1} on every node running rtcd`,
+    );
   });
 
   it("LoadBalancer: a Service port per worker", async () => {
