@@ -179,6 +179,15 @@ describe("release notes say which ports to open", () => {
     expect(renderNotes({})).toContain("UDP 8443, TCP as fallback");
   });
 
+  test("operator mode: where the MattermostRTCD's status lists them", () => {
+    const notes = renderNotes(withWorkers(3, { operator: { enabled: true, crds: { install: false } } }), {
+      args: ["--api-versions", "rtcd.mattermost.com/v1alpha1/MattermostRTCD"],
+    });
+    expect(notes).toContain(
+      "kubectl -n rtcd get mattermostrtcd mattermost-rtcd -o jsonpath='{.status.mediaPorts.summary}'",
+    );
+  });
+
   test.for<[string, Values, string]>([
     ["host networking", {}, "UDP 8443-8445, one port per media worker, TCP as fallback"],
     ["NodePort", NODE_PORT, "UDP 30443-30445, one port per media worker, TCP as fallback"],
