@@ -9,6 +9,8 @@ import {
   getOrUndefined,
   installCrd,
   kubectl,
+  operatorQuiet,
+  operatorWrites,
   randomHostPorts,
   startOperator,
   tryKubectl,
@@ -116,6 +118,21 @@ describe("two media workers", () => {
       ],
       summary: `UDP and TCP ${np}-${np + 1} on every node running rtcd`,
     });
+  });
+
+  it("a resync of the unchanged resource writes nothing (its status.mediaPorts comes back as stored)", async () => {
+    await waitReady(ns.name, "duo");
+    // The operator may not settle at all if it misreads the stored status
+    // as changed; quiet for 3 s, then no write across three more resyncs.
+    const w0 = await operatorQuiet(op);
+    const reconciles = () => op.metricValue("controller_runtime_reconcile_total");
+    const r0 = await reconciles();
+    await waitFor(async () => (await reconciles()) > r0 + 2, {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      what: "three more reconciles of the unchanged CR",
+    });
+    expect(await operatorWrites(op)).toBe(w0);
   });
 
   it("HostNetwork: a host port per worker and protocol, the RTC Service gone", async () => {

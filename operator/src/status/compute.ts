@@ -213,10 +213,19 @@ function normalize(s: MattermostRTCDStatus | undefined): unknown {
   return sorted({ ...s, conditions });
 }
 
+// Keys sorted at every depth: the API server returns a custom resource's
+// objects with sorted keys (status.mediaPorts.ports[] as {port, worker}), so
+// key order alone must never read as a change and cause a write per resync.
 function sorted(o: object): Record<string, unknown> {
   return Object.fromEntries(
     Object.entries(o)
       .filter(([, v]) => v !== undefined)
-      .sort(([x], [y]) => (x < y ? -1 : 1)),
+      .sort(([x], [y]) => (x < y ? -1 : 1))
+      .map(([k, v]) => [k, deepSorted(v)]),
   );
+}
+
+function deepSorted(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(deepSorted);
+  return v !== null && typeof v === "object" ? sorted(v) : v;
 }
