@@ -65,6 +65,10 @@ const probeTimings = (which: "Liveness" | "Readiness"): Record<string, JsonSchem
 
 const configuration = group("The rtcd workload.", {
   replicas: int("Number of pods (deploymentType deployment only).", { minimum: 0 }),
+  mediaWorkers: int(
+    "Media workers per pod of our rtcd (RTCD_MEDIA_WORKERS), one core each. Worker i listens on service.RTCport + i, UDP and TCP, and every mode exposes each worker's port: hostPorts, a Service port per worker (NodePort: service.nodePorts.rtc + i, which the workers then listen on and advertise). Mattermost's rtcd (mattermost/rtcd) has one port: 1 only.",
+    { minimum: 1, maximum: 64 },
+  ),
   environmentVariables: typed(
     "object",
     'rtcd settings as `RTCD_*` environment variables. Values may be plain (`true`, `DEBUG`, `[{"urls":[...]}]`) or quoted the way the official chart needed (`"\\"true\\""`, `"\'[...]\'"`): a value wrapped in matching quotes is unquoted. RTCD_API_SECURITY_ADMINSECRETKEY and RTCD_RTC_TURNCONFIG_STATICAUTHSECRET are moved to the Secret `<fullname>-env` and read through secretKeyRef. Unless set here, the chart sets RTCD_LOGGER_ENABLEFILE false (read-only root filesystem) and RTCD_DRAIN_DEADLINESECONDS (the grace period minus 10 s).',

@@ -311,6 +311,26 @@ describe("statusEqual", () => {
     expect(statusEqual(stored, resync)).toBe(true);
   });
 
+  it("compares nested objects by content, not key order (the API server returns keys sorted)", () => {
+    const first = compute(cr({ rtcd: { mediaWorkers: 2 } }), deploy(settled), { now: T0 });
+    const sortedKeys = (v: unknown): unknown =>
+      Array.isArray(v)
+        ? v.map(sortedKeys)
+        : v && typeof v === "object"
+          ? Object.fromEntries(
+              Object.entries(v)
+                .sort(([a], [b]) => (a < b ? -1 : 1))
+                .map(([k, x]) => [k, sortedKeys(x)]),
+            )
+          : v;
+    const stored = sortedKeys(JSON.parse(JSON.stringify(first))) as MattermostRTCDStatus;
+    expect(Object.keys(stored.mediaPorts!.ports![0]!)).toEqual(["port", "worker"]);
+    expect(statusEqual(stored, first)).toBe(true);
+    expect(statusEqual(stored, { ...first, mediaPorts: { ...first.mediaPorts, summary: "other" } })).toBe(
+      false,
+    );
+  });
+
   it("ignores only the transition time", () => {
     const a = compute(cr(), deploy(settled));
     const b = structuredClone(a);

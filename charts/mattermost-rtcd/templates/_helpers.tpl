@@ -66,6 +66,44 @@ Services exist.
 {{- end }}
 {{- end }}
 
+{{/* Media workers of our rtcd (configuration.mediaWorkers); worker i listens on the RTC port + i. */}}
+{{- define "mattermost-rtcd.mediaWorkers" -}}
+{{- $n := .Values.configuration.mediaWorkers }}
+{{- if kindIs "invalid" $n }}1{{ else }}{{ int $n }}{{ end }}
+{{- end }}
+
+{{/*
+rtcd's base RTC port in the pod. rtcd advertises one port override for all
+its workers, so several workers behind node ports listen on their node
+ports (nodePorts.rtc + i, free in the pod's network namespace) and advertise
+those; one worker keeps service.RTCport and the override, as before.
+*/}}
+{{- define "mattermost-rtcd.rtcListenPort" -}}
+{{- if and (eq (include "mattermost-rtcd.mode" .) "nodePort") (gt (int (include "mattermost-rtcd.mediaWorkers" .)) 1) (.Values.service.nodePorts | default dict).rtc }}
+{{- int .Values.service.nodePorts.rtc }}
+{{- else }}
+{{- int .Values.service.RTCport }}
+{{- end }}
+{{- end }}
+
+{{/* The RTC ports of a Service (NodePort, LoadBalancer, per-replica LoadBalancer): one UDP and one TCP per media worker. */}}
+{{- define "mattermost-rtcd.rtcServicePorts" -}}
+{{- $root := .root }}
+{{- $nodePort := .nodePort }}
+{{- range $i := until (int (include "mattermost-rtcd.mediaWorkers" $root)) }}
+{{- $suffix := ternary "" (printf "-%d" $i) (eq $i 0) }}
+{{- range $proto := list "udp" "tcp" }}
+- name: rtc-{{ $proto }}{{ $suffix }}
+  port: {{ add (int $root.Values.service.RTCport) $i }}
+  targetPort: rtc-{{ $proto }}{{ $suffix }}
+  protocol: {{ upper $proto }}
+  {{- if $nodePort }}
+  nodePort: {{ add (int $nodePort) $i }}
+  {{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{/* The workload kind. Per-replica load balancers need stable pod names. */}}
 {{- define "mattermost-rtcd.workloadKind" -}}
 {{- if eq .Values.deploymentType "daemonset" }}DaemonSet

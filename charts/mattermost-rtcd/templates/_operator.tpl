@@ -80,6 +80,9 @@ cannot express fail with the key named, rather than being dropped.
 {{- with $v.serviceAccount.annotations }}{{ $_ := set $sa "annotations" . }}{{ end }}
 {{- $_ := set $spec "serviceAccount" $sa }}
 {{- $r := include "mattermost-rtcd.operator.rtcdSettings" . | fromJson }}
+{{- $workers := int (include "mattermost-rtcd.mediaWorkers" .) }}
+{{- /* Only when not 1 (the API's default), so that existing releases render the same resource. */}}
+{{- if ne $workers 1 }}{{ $_ := set $r.rtcd "mediaWorkers" $workers }}{{ end }}
 {{- $_ := set $spec "rtcd" $r.rtcd }}
 {{- $env := $r.env }}
 {{- range ($c.extraEnv | default list) }}{{ $env = append $env . }}{{ end }}

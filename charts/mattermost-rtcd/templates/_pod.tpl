@@ -26,12 +26,17 @@ configuration.extraEnv.
 {{- if ne (int .Values.service.APIport) 8045 }}
 {{- $_ := set $derived "RTCD_API_HTTP_LISTENADDRESS" (printf ":%d" (int .Values.service.APIport)) }}
 {{- end }}
-{{- if ne (int .Values.service.RTCport) 8443 }}
-{{- $_ := set $derived "RTCD_RTC_ICEPORTUDP" (toString (int .Values.service.RTCport)) }}
-{{- $_ := set $derived "RTCD_RTC_ICEPORTTCP" (toString (int .Values.service.RTCport)) }}
+{{- $workers := int (include "mattermost-rtcd.mediaWorkers" .) }}
+{{- $listen := int (include "mattermost-rtcd.rtcListenPort" .) }}
+{{- if ne $listen 8443 }}
+{{- $_ := set $derived "RTCD_RTC_ICEPORTUDP" (toString $listen) }}
+{{- $_ := set $derived "RTCD_RTC_ICEPORTTCP" (toString $listen) }}
 {{- end }}
-{{- if eq $mode "nodePort" }}
+{{- if and (eq $mode "nodePort") (eq $workers 1) }}
 {{- $_ := set $derived "RTCD_RTC_ICEHOSTPORTOVERRIDE" (toString (int .Values.service.nodePorts.rtc)) }}
+{{- end }}
+{{- if gt $workers 1 }}
+{{- $_ := set $derived "RTCD_MEDIA_WORKERS" (toString $workers) }}
 {{- end }}
 {{- if and (eq $mode "loadBalancerPerReplica") .Values.service.perReplicaLoadBalancer.iceHostOverride }}
 {{- $_ := set $derived "RTCD_RTC_ICEHOSTOVERRIDE" .Values.service.perReplicaLoadBalancer.iceHostOverride }}
@@ -146,18 +151,19 @@ spec:
           hostPort: {{ int $v.service.APIport }}
           {{- end }}
           protocol: TCP
-        - name: rtc-udp
-          containerPort: {{ int $v.service.RTCport }}
+        {{- /* One UDP and one TCP port per media worker: worker i listens on the RTC port + i. */}}
+        {{- $listen := int (include "mattermost-rtcd.rtcListenPort" .) }}
+        {{- range $i := until (int (include "mattermost-rtcd.mediaWorkers" .)) }}
+        {{- $suffix := ternary "" (printf "-%d" $i) (eq $i 0) }}
+        {{- range $proto := list "udp" "tcp" }}
+        - name: rtc-{{ $proto }}{{ $suffix }}
+          containerPort: {{ add $listen $i }}
           {{- if $hostPort }}
-          hostPort: {{ int $v.service.RTCport }}
+          hostPort: {{ add $listen $i }}
           {{- end }}
-          protocol: UDP
-        - name: rtc-tcp
-          containerPort: {{ int $v.service.RTCport }}
-          {{- if $hostPort }}
-          hostPort: {{ int $v.service.RTCport }}
-          {{- end }}
-          protocol: TCP
+          protocol: {{ upper $proto }}
+        {{- end }}
+        {{- end }}
       livenessProbe:
         {{- include "mattermost-rtcd.probe" (dict "root" . "kind" "liveness" "path" (ternary "/healthz" "/version" (eq $drainAware "true"))) | nindent 8 }}
       readinessProbe:

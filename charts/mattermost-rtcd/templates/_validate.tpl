@@ -36,6 +36,23 @@ names the keys to change.
 {{- if and (or $np.api $np.rtc) (not (has $v.service.type (list "NodePort" "LoadBalancer"))) }}
 {{- fail "service.nodePorts is only used with service.type NodePort or LoadBalancer" }}
 {{- end }}
+{{- $workers := int (include "mattermost-rtcd.mediaWorkers" .) }}
+{{- if lt $workers 1 }}
+{{- fail "configuration.mediaWorkers: at least 1" }}
+{{- end }}
+{{- if gt $workers 1 }}
+{{- if regexMatch "(^|/)mattermost/rtcd$" $v.image.repository }}
+{{- fail "configuration.mediaWorkers: Mattermost's rtcd (mattermost/rtcd) listens on one RTC port; keep 1, or use this project's rtcd (image.repository mattermost-rtcd-mediasoup)" }}
+{{- end }}
+{{- if include "mattermost-rtcd.userSetsEnv" (dict "root" . "name" "RTCD_MEDIA_WORKERS") }}
+{{- fail "configuration.environmentVariables.RTCD_MEDIA_WORKERS: set configuration.mediaWorkers instead (it also opens each worker's port), not both" }}
+{{- end }}
+{{- $rtc := int (include "mattermost-rtcd.rtcListenPort" .) }}
+{{- $api := int $v.service.APIport }}
+{{- if and (ge $api $rtc) (lt $api (add $rtc $workers)) }}
+{{- fail (printf "service.APIport %d is one of the media workers' ports %d-%d (configuration.mediaWorkers from service.RTCport%s); move one of them" $api $rtc (add $rtc $workers -1) (ternary ", in NodePort mode from service.nodePorts.rtc" "" (ne $rtc (int $v.service.RTCport)))) }}
+{{- end }}
+{{- end }}
 {{- $pdb := $v.podDisruptionBudget | default dict }}
 {{- if and $pdb.enabled (not (kindIs "invalid" $pdb.minAvailable)) (not (kindIs "invalid" $pdb.maxUnavailable)) }}
 {{- fail "podDisruptionBudget: set minAvailable or maxUnavailable, not both (set the other to null)" }}

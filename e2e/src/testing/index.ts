@@ -19,7 +19,7 @@ export { useNamespace, type Namespace } from "./namespace.ts";
 export { useDiagnostics, diagnose, type DiagnosticsOptions } from "./diagnostics.ts";
 export { useTestNodes, TEST_KEY_PREFIX, type Taint, type TestNodes, type TestNodesOptions } from "./nodes.ts";
 export { CRD_FILE, applyCrd, installCrd } from "./crd.ts";
-export { freeNodePorts, randomHostPorts } from "./ports.ts";
+export { freeNodePortRange, freeNodePorts, randomHostPorts } from "./ports.ts";
 export { startOperator, type OperatorProcess } from "./operator-process.ts";
 export {
   READY_TIMEOUT_MS,

@@ -33,6 +33,35 @@ const cases: [string, Values, RenderOptions][] = [
     {},
   ],
   ["HostPort mode", { networking: { hostNetwork: false, useHostPort: true } }, {}],
+  // Several media workers: a port per worker in every mode, and in NodePort
+  // mode the workers listening on their node ports.
+  ["three media workers, host networking", { configuration: { mediaWorkers: 3 } }, {}],
+  [
+    "three media workers, HostPort mode",
+    { networking: { hostNetwork: false, useHostPort: true }, configuration: { mediaWorkers: 3 } },
+    {},
+  ],
+  [
+    "three media workers, NodePort mode",
+    {
+      networking: { hostNetwork: false },
+      service: { type: "NodePort", nodePorts: { rtc: 30443 } },
+      configuration: {
+        mediaWorkers: 3,
+        environmentVariables: { RTCD_RTC_ICEHOSTOVERRIDE: "rtcd.example.com" },
+      },
+    },
+    {},
+  ],
+  [
+    "three media workers, LoadBalancer mode",
+    {
+      networking: { hostNetwork: false },
+      configuration: { replicas: 1, mediaWorkers: 3 },
+      service: { type: "LoadBalancer" },
+    },
+    {},
+  ],
   [
     "secrets, extra settings, a short grace, minAvailable",
     {

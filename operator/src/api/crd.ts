@@ -58,6 +58,8 @@ export function crd(): object {
               priority: 1,
             },
             { name: "Endpoint", type: "string", jsonPath: ".status.endpoint" },
+            // The ports to open for call media (one per media worker).
+            { name: "Media", type: "string", jsonPath: ".status.mediaPorts.summary", priority: 1 },
             { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
           ],
           schema: {

@@ -66,9 +66,16 @@ const mapping = obj(
   },
 );
 
+/** Most workers one pod may run: each opens two ports per pod (and node ports), which firewalls must allow. */
+export const MAX_MEDIA_WORKERS = 64;
+
 export const rtcd = obj(
   "rtcd's own settings, rendered as RTCD_* environment variables.",
   {
+    mediaWorkers: int(
+      "Media worker processes per pod (this project's rtcd only, RTCD_MEDIA_WORKERS), each on its own core. Worker i listens on its own port, spec.rtcPort + i, UDP and TCP; every networking mode exposes all of them (NodePort: node ports spec.networking.nodePort + i), and status.mediaPorts lists the ports to open. Mattermost's rtcd (mattermost/rtcd) listens on one port: 1 only.",
+      { default: 1, minimum: 1, maximum: MAX_MEDIA_WORKERS },
+    ),
     logging: obj(
       "Console logging (file logging is off: the root filesystem is read-only).",
       {

@@ -11,7 +11,7 @@ import {
   serviceAccount,
   updateStrategy,
 } from "./schema-pod.ts";
-import { networking, podDisruptionBudget, rtcd, serviceMonitor } from "./schema-rtcd.ts";
+import { MAX_MEDIA_WORKERS, networking, podDisruptionBudget, rtcd, serviceMonitor } from "./schema-rtcd.ts";
 import { mattermostClient } from "./schema-mattermost.ts";
 import { autoscaling, autoscalingSpecRules, autoscalingStatus } from "./schema-autoscaling.ts";
 
@@ -26,7 +26,14 @@ type SpecView = {
   apiPort?: number;
   rtcPort?: number;
   updateStrategy?: { type?: string; maxSurge?: unknown };
+  image?: { repository?: string };
+  rtcd?: { mediaWorkers?: number };
+  networking?: { mode?: string; nodePort?: number };
 };
+
+// Mattermost's image, under any registry or mirror prefix.
+const MATTERMOST_RTCD_IMAGE = "(^|/)mattermost/rtcd$";
+const NODE_PORT_MAX = 32767;
 
 export const specSchema: Schema = obj(
   "Desired state of an rtcd deployment.",
@@ -105,6 +112,50 @@ export const specSchema: Schema = obj(
         fieldPath: ".updateStrategy.maxSurge",
         check: (s: SpecView) => s.updateStrategy?.maxSurge === undefined || s.deploymentType !== "DaemonSet",
       },
+      {
+        rule: `!has(self.rtcd) || !has(self.rtcd.mediaWorkers) || self.rtcd.mediaWorkers == 1 || !has(self.image) || !has(self.image.repository) || !self.image.repository.matches('${MATTERMOST_RTCD_IMAGE}')`,
+        message:
+          "must be 1 with Mattermost's rtcd image (mattermost/rtcd), which listens on one RTC port; more workers need this project's rtcd (mattermost-rtcd-mediasoup)",
+        fieldPath: ".rtcd.mediaWorkers",
+        check: (s: SpecView) =>
+          (s.rtcd?.mediaWorkers ?? 1) === 1 ||
+          !new RegExp(MATTERMOST_RTCD_IMAGE).test(s.image?.repository ?? ""),
+      },
+      {
+        rule: `!has(self.networking) || !has(self.networking.nodePort) || !has(self.rtcd) || !has(self.rtcd.mediaWorkers) || self.networking.nodePort + self.rtcd.mediaWorkers - 1 <= ${NODE_PORT_MAX}`,
+        message:
+          "with spec.rtcd.mediaWorkers N, the node ports nodePort to nodePort+N-1 must all lie in 30000-32767",
+        fieldPath: ".networking.nodePort",
+        check: (s: SpecView) =>
+          s.networking?.nodePort === undefined ||
+          s.networking.nodePort + (s.rtcd?.mediaWorkers ?? 1) - 1 <= NODE_PORT_MAX,
+      },
+      {
+        // The apiPort == rtcPort case has its own rule (above) and message.
+        rule: "!has(self.apiPort) || !has(self.rtcPort) || !has(self.rtcd) || !has(self.rtcd.mediaWorkers) || self.apiPort <= self.rtcPort || self.apiPort >= self.rtcPort + self.rtcd.mediaWorkers",
+        message:
+          "must lie outside spec.rtcPort to spec.rtcPort+spec.rtcd.mediaWorkers-1 (the workers' RTC ports)",
+        fieldPath: ".apiPort",
+        // The API server checks the defaulted object; offline, the spec as written.
+        check: (s: SpecView) => {
+          const api = s.apiPort ?? DEFAULT_API_PORT;
+          const rtc = s.rtcPort ?? DEFAULT_RTC_PORT;
+          return api <= rtc || api >= rtc + (s.rtcd?.mediaWorkers ?? 1);
+        },
+      },
+      {
+        rule: "!has(self.apiPort) || !has(self.networking) || !has(self.networking.mode) || self.networking.mode != 'NodePort' || !has(self.networking.nodePort) || !has(self.rtcd) || !has(self.rtcd.mediaWorkers) || self.rtcd.mediaWorkers == 1 || self.apiPort < self.networking.nodePort || self.apiPort >= self.networking.nodePort + self.rtcd.mediaWorkers",
+        message:
+          "must lie outside spec.networking.nodePort to nodePort+spec.rtcd.mediaWorkers-1 (with several workers in NodePort mode, the ports they listen on)",
+        fieldPath: ".apiPort",
+        check: (s: SpecView) => {
+          const n = s.rtcd?.mediaWorkers ?? 1;
+          const np = s.networking?.nodePort;
+          if (s.networking?.mode !== "NodePort" || np === undefined || n === 1) return true;
+          const api = s.apiPort ?? DEFAULT_API_PORT;
+          return api < np || api >= np + n;
+        },
+      },
       ...autoscalingSpecRules,
     ],
   },
@@ -148,6 +199,30 @@ export const statusSchema: Schema = obj(
     availableReplicas: count("Pods ready for the minimum ready time."),
     selector: str("Label selector of the pods (the scale subresource's selector)."),
     endpoint: str("URL of rtcd's API for the Mattermost setting MM_CALLS_RTCD_SERVICE_URL."),
+    mediaPorts: obj(
+      "Where clients send call media, i.e. the ports to open in firewalls and security groups: one per media worker (spec.rtcd.mediaWorkers), each for UDP and TCP.",
+      {
+        openOn: str("Nodes (the nodes running rtcd: HostNetwork, HostPort, NodePort) or LoadBalancer.", {
+          enum: ["Nodes", "LoadBalancer"],
+        }),
+        ports: list(
+          "The port of each worker, as clients reach it (a host port, a node port, or the load balancer's port).",
+          obj(
+            "One worker's port, UDP and TCP.",
+            {
+              worker: int("Worker index (0 for the first).", { minimum: 0 }),
+              port: int("Port, UDP and TCP.", { minimum: 1, maximum: 65535 }),
+            },
+            { required: ["worker", "port"], tsName: "MediaPort" },
+          ),
+          { maxItems: MAX_MEDIA_WORKERS },
+        ),
+        summary: str("The same in words, e.g. `UDP and TCP 8443-8445 on every node running rtcd`.", {
+          maxLength: 256,
+        }),
+      },
+      { tsName: "MediaPortsStatus" },
+    ),
     autoscaling: autoscalingStatus,
   },
   { tsName: "MattermostRTCDStatus" },

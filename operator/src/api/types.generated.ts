@@ -400,8 +400,13 @@ export interface DefaultedProbesSpec extends Omit<
 /** RTCDSettings after defaulting: the properties with a schema default are set. */
 export interface DefaultedRTCDSettings extends Omit<
   RTCDSettings,
-  "logging" | "iceServers" | "turn" | "security" | "tls"
+  "mediaWorkers" | "logging" | "iceServers" | "turn" | "security" | "tls"
 > {
+  /**
+   * Media worker processes per pod (this project's rtcd only, RTCD_MEDIA_WORKERS), each on its own core. Worker i listens on its own port, spec.rtcPort + i, UDP and TCP; every networking mode exposes all of them (NodePort: node ports spec.networking.nodePort + i), and status.mediaPorts lists the ports to open. Mattermost's rtcd (mattermost/rtcd) listens on one port: 1 only.
+   * @default 1
+   */
+  mediaWorkers: number;
   /**
    * Console logging (file logging is off: the root filesystem is read-only).
    * @default {}
@@ -805,9 +810,45 @@ export interface MattermostRTCDStatus {
    */
   endpoint?: string;
   /**
+   * Where clients send call media, i.e. the ports to open in firewalls and security groups: one per media worker (spec.rtcd.mediaWorkers), each for UDP and TCP.
+   */
+  mediaPorts?: MediaPortsStatus;
+  /**
    * What the autoscaler saw and decided (present while spec.autoscaling is enabled).
    */
   autoscaling?: AutoscalingStatus;
+}
+
+/**
+ * One worker's port, UDP and TCP.
+ */
+export interface MediaPort {
+  /**
+   * Worker index (0 for the first).
+   */
+  worker: number;
+  /**
+   * Port, UDP and TCP.
+   */
+  port: number;
+}
+
+/**
+ * Where clients send call media, i.e. the ports to open in firewalls and security groups: one per media worker (spec.rtcd.mediaWorkers), each for UDP and TCP.
+ */
+export interface MediaPortsStatus {
+  /**
+   * Nodes (the nodes running rtcd: HostNetwork, HostPort, NodePort) or LoadBalancer.
+   */
+  openOn?: "Nodes" | "LoadBalancer";
+  /**
+   * The port of each worker, as clients reach it (a host port, a node port, or the load balancer's port).
+   */
+  ports?: MediaPort[];
+  /**
+   * The same in words, e.g. `UDP and TCP 8443-8445 on every node running rtcd`.
+   */
+  summary?: string;
 }
 
 /**
@@ -948,6 +989,11 @@ export interface ResourcesSpec {
  * @default {}
  */
 export interface RTCDSettings {
+  /**
+   * Media worker processes per pod (this project's rtcd only, RTCD_MEDIA_WORKERS), each on its own core. Worker i listens on its own port, spec.rtcPort + i, UDP and TCP; every networking mode exposes all of them (NodePort: node ports spec.networking.nodePort + i), and status.mediaPorts lists the ports to open. Mattermost's rtcd (mattermost/rtcd) listens on one port: 1 only.
+   * @default 1
+   */
+  mediaWorkers?: number;
   /**
    * Console logging (file logging is off: the root filesystem is read-only).
    * @default {}

@@ -7,6 +7,7 @@ import type { DefaultedMattermostRTCD } from "../api/index.ts";
 import { RESOURCES } from "../api/resources.ts";
 import { DATA_DIR, TLS_DIR, configMapName, meta, object, sortKeys, tlsEnabled } from "./names.ts";
 import { adminSecretKey, adminSecretName } from "./secrets.ts";
+import { listenPort, listensOnNodePorts, mediaWorkers } from "./media-ports.ts";
 
 /** Seconds between rtcd's own drain deadline and the kubelet's SIGKILL, for the last `close` messages. */
 export const DRAIN_MARGIN_SECONDS = 10;
@@ -39,6 +40,7 @@ export const ENV = {
   logJson: envName("logger.console_json"),
   logFile: envName("logger.enable_file"),
   drainDeadline: envName("drain.deadline_seconds"),
+  mediaWorkers: envName("media.workers"),
 } as const;
 
 /** The ICE host override in rtcd's syntax: one host, or "external/internal" pairs. */
@@ -59,8 +61,8 @@ export function configData(cr: DefaultedMattermostRTCD): Record<string, string> 
     // Always on: the admin key (given or generated) is how clients get registered.
     [ENV.enableAdmin]: "true",
     [ENV.selfRegistration]: String(!!r.security.allowSelfRegistration),
-    [ENV.udpPort]: String(s.rtcPort),
-    [ENV.tcpPort]: String(s.rtcPort),
+    [ENV.udpPort]: String(listenPort(cr)),
+    [ENV.tcpPort]: String(listenPort(cr)),
     [ENV.store]: `${DATA_DIR}/rtcd_db`,
     [ENV.logConsole]: "true",
     [ENV.logLevel]: r.logging.level,
@@ -79,10 +81,13 @@ export function configData(cr: DefaultedMattermostRTCD): Record<string, string> 
     data[ENV.iceServers] = JSON.stringify(r.iceServers.map((i) => ({ urls: i.urls })));
   const override = iceHostOverride(cr);
   if (override) data[ENV.hostOverride] = override;
-  // Clients reach the pod on the node port, so that is the port to advertise.
-  if (s.networking.mode === "NodePort" && s.networking.nodePort !== undefined) {
+  // Clients reach the pod on the node port, so that is the port to advertise
+  // (several workers listen on their node ports instead: media-ports.ts).
+  if (s.networking.mode === "NodePort" && s.networking.nodePort !== undefined && !listensOnNodePorts(cr)) {
     data[ENV.hostPortOverride] = String(s.networking.nodePort);
   }
+  // Unset for one worker, rtcd's default, so that one-worker pods stay as they were.
+  if (mediaWorkers(cr) > 1) data[ENV.mediaWorkers] = String(mediaWorkers(cr));
   if (r.turn?.staticAuthSecretRef) data[ENV.turnExpiry] = String(r.turn.credentialsExpirationMinutes);
   return sortKeys(data);
 }

@@ -9,7 +9,8 @@ import {
   type DefaultedMattermostRTCD,
   type MattermostRTCD,
 } from "../api/index.ts";
-import { checksum, configData, configMap } from "./config.ts";
+import { ENV, checksum, configData, configMap } from "./config.ts";
+import { mediaWorkers } from "./media-ports.ts";
 import { podTemplate } from "./pod.ts";
 import { podDisruptionBudget, serviceAccount, serviceMonitor } from "./policy.ts";
 import { apiService, rtcService } from "./services.ts";
@@ -17,6 +18,7 @@ import { workload } from "./workload.ts";
 import { sortKeys } from "./names.ts";
 
 export { instanceSelector, endpoint, labels, selectorLabels } from "./names.ts";
+export { mediaPortsStatus } from "./media-ports.ts";
 export { adminSecretName, generatedAdminSecretRequired, referencedSecrets } from "./secrets.ts";
 export type { SecretReference } from "./secrets.ts";
 
@@ -81,6 +83,19 @@ function networkingWarnings(cr: DefaultedMattermostRTCD): string[] {
         "spec.rtcd.iceHostOverride: unset with a LoadBalancer; set it to the load balancer's address so that clients send media there",
       );
     }
+  }
+  // containerEnv reports only names the operator sets; these two decide the
+  // ports the operator opens, whatever their value.
+  const env = new Set((s.env ?? []).map((e) => e.name));
+  if (env.has(ENV.mediaWorkers)) {
+    out.push(
+      `spec.env: ${ENV.mediaWorkers} is set; use spec.rtcd.mediaWorkers instead, which also opens each worker's port (spec.env wins, and workers beyond spec.rtcd.mediaWorkers are unreachable)`,
+    );
+  }
+  if (env.has(ENV.hostPortOverride) && mediaWorkers(cr) > 1) {
+    out.push(
+      `spec.env: ${ENV.hostPortOverride} advertises one port for every worker, but each of the ${mediaWorkers(cr)} workers has its own port`,
+    );
   }
   if (mode === "NodePort" && !s.rtcd.iceHostOverride && !s.rtcd.iceServers?.length) {
     out.push(

@@ -28,6 +28,7 @@ import {
   tlsEnabled,
 } from "./names.ts";
 import { containerEnv } from "./config.ts";
+import { workerPorts } from "./media-ports.ts";
 import { readinessGates } from "./mattermost-secret.ts";
 
 const ZONE = "topology.kubernetes.io/zone";
@@ -56,15 +57,16 @@ export function defaultAffinity(cr: DefaultedMattermostRTCD): V1Affinity | undef
 
 function ports(cr: DefaultedMattermostRTCD): V1ContainerPort[] {
   const s = cr.spec;
-  const mode = s.networking.mode;
   // With host networking the API server requires hostPort == containerPort.
-  const apiHost = mode === "HostNetwork" ? { hostPort: s.apiPort } : {};
-  const rtcHost = mode === "HostNetwork" || mode === "HostPort" ? { hostPort: s.rtcPort } : {};
-  return [
-    { name: "api", containerPort: s.apiPort, ...apiHost, protocol: "TCP" },
-    { name: "rtc-udp", containerPort: s.rtcPort, ...rtcHost, protocol: "UDP" },
-    { name: "rtc-tcp", containerPort: s.rtcPort, ...rtcHost, protocol: "TCP" },
-  ];
+  const apiHost = s.networking.mode === "HostNetwork" ? { hostPort: s.apiPort } : {};
+  const out: V1ContainerPort[] = [{ name: "api", containerPort: s.apiPort, ...apiHost, protocol: "TCP" }];
+  // One UDP and one TCP port per media worker (media-ports.ts).
+  for (const w of workerPorts(cr)) {
+    const host = w.hostPort !== undefined ? { hostPort: w.hostPort } : {};
+    out.push({ name: w.udpName, containerPort: w.containerPort, ...host, protocol: "UDP" });
+    out.push({ name: w.tcpName, containerPort: w.containerPort, ...host, protocol: "TCP" });
+  }
+  return out;
 }
 
 export function probePaths(cr: DefaultedMattermostRTCD): { readiness: string; liveness: string } {

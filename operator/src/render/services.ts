@@ -1,8 +1,9 @@
 // Services: the headless API Service the Mattermost plugin resolves (and
 // drains by), and the RTC Service for the NodePort and LoadBalancer modes.
-import type { KubernetesObject, V1Service } from "@kubernetes/client-node";
+import type { KubernetesObject, V1Service, V1ServicePort } from "@kubernetes/client-node";
 import type { DefaultedMattermostRTCD } from "../api/index.ts";
 import { RESOURCES } from "../api/resources.ts";
+import { workerPorts } from "./media-ports.ts";
 import { meta, nameOf, object, rtcServiceName, selectorLabels } from "./names.ts";
 
 /**
@@ -26,11 +27,17 @@ export function apiService(cr: DefaultedMattermostRTCD): KubernetesObject {
 }
 
 export function rtcService(cr: DefaultedMattermostRTCD): KubernetesObject | undefined {
-  const s = cr.spec;
-  const n = s.networking;
+  const n = cr.spec.networking;
   if (n.mode !== "NodePort" && n.mode !== "LoadBalancer") return undefined;
   const lb = n.mode === "LoadBalancer" ? n.loadBalancer : undefined;
-  const nodePort = n.mode === "NodePort" ? { nodePort: n.nodePort } : {};
+  // One UDP and one TCP port per media worker (media-ports.ts).
+  const ports: V1ServicePort[] = workerPorts(cr).flatMap((w) => {
+    const nodePort = w.nodePort !== undefined ? { nodePort: w.nodePort } : {};
+    return [
+      { name: w.udpName, port: w.servicePort, targetPort: w.udpName, protocol: "UDP", ...nodePort },
+      { name: w.tcpName, port: w.servicePort, targetPort: w.tcpName, protocol: "TCP", ...nodePort },
+    ];
+  });
   return object<V1Service>(
     RESOURCES.Service,
     meta(cr, rtcServiceName(cr), { annotations: lb?.annotations }),
@@ -39,10 +46,7 @@ export function rtcService(cr: DefaultedMattermostRTCD): KubernetesObject | unde
         type: n.mode,
         externalTrafficPolicy: n.externalTrafficPolicy,
         selector: selectorLabels(nameOf(cr)),
-        ports: [
-          { name: "rtc-udp", port: s.rtcPort, targetPort: "rtc-udp", protocol: "UDP", ...nodePort },
-          { name: "rtc-tcp", port: s.rtcPort, targetPort: "rtc-tcp", protocol: "TCP", ...nodePort },
-        ],
+        ports,
         loadBalancerClass: lb?.loadBalancerClass,
         loadBalancerSourceRanges: lb?.sourceRanges?.length ? lb.sourceRanges : undefined,
       },

@@ -4,7 +4,8 @@
 // subresource, and the endpoint to give the Mattermost server.
 import type { V1DaemonSet, V1Deployment, V1Pod, V1Service } from "@kubernetes/client-node";
 import type { AutoscalingStatus, Condition, MattermostRTCD, MattermostRTCDStatus } from "../api/index.ts";
-import { endpoint, instanceSelector } from "../render/index.ts";
+import { applyDefaults } from "../api/index.ts";
+import { endpoint, instanceSelector, mediaPortsStatus } from "../render/index.ts";
 
 export interface StatusProblem {
   reason: string;
@@ -190,6 +191,8 @@ export function computeStatus(input: StatusInput): MattermostRTCDStatus {
     availableReplicas: c.available,
     selector: instanceSelector(cr.metadata!.name!),
     endpoint: endpoint(cr, input.clusterDomain),
+    // From the spec alone (defaulted as the API server stores it): the ports exist once the pods do.
+    mediaPorts: mediaPortsStatus(applyDefaults(structuredClone(cr))),
     ...(input.autoscaling && !cr.spec?.paused ? { autoscaling: input.autoscaling } : {}),
   };
 }
@@ -210,10 +213,19 @@ function normalize(s: MattermostRTCDStatus | undefined): unknown {
   return sorted({ ...s, conditions });
 }
 
+// Keys sorted at every depth: the API server returns a custom resource's
+// objects with sorted keys (status.mediaPorts.ports[] as {port, worker}), so
+// key order alone must never read as a change and cause a write per resync.
 function sorted(o: object): Record<string, unknown> {
   return Object.fromEntries(
     Object.entries(o)
       .filter(([, v]) => v !== undefined)
-      .sort(([x], [y]) => (x < y ? -1 : 1)),
+      .sort(([x], [y]) => (x < y ? -1 : 1))
+      .map(([k, v]) => [k, deepSorted(v)]),
   );
+}
+
+function deepSorted(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(deepSorted);
+  return v !== null && typeof v === "object" ? sorted(v) : v;
 }
