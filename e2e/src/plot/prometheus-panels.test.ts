@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { drawablePanels, legend, toPanels, type DashboardPanel } from "./prometheus-panels.ts";
+import { displayUnit, drawablePanels, legend, toPanels, type DashboardPanel } from "./prometheus-panels.ts";
 
 describe("dashboard panels from Prometheus", () => {
   it("names series as Grafana's legendFormat does", () => {
@@ -53,5 +53,26 @@ describe("dashboard panels from Prometheus", () => {
       ["rtcd-0 p50", [[1, 0.25]]],
       ["rtcd-0 p95", []],
     ]);
+  });
+
+  it("Grafana's units as a reader reads them: a ratio in %, bytes in MiB, a plain number unlabelled", () => {
+    expect(displayUnit("percentunit")).toEqual({ unit: "%", scale: 100 });
+    expect(displayUnit("bytes")).toEqual({ unit: "MiB", scale: 1 / 2 ** 20 });
+    expect(displayUnit("short")).toEqual({ scale: 1 });
+    expect(displayUnit(undefined)).toEqual({ scale: 1 });
+    expect(displayUnit("s")).toEqual({ unit: "s", scale: 1 });
+    const [cpu] = toPanels(
+      [
+        {
+          type: "timeseries",
+          title: "CPU",
+          fieldConfig: { defaults: { unit: "percentunit" } },
+          targets: [{ refId: "A", expr: "x" }],
+        },
+      ],
+      () => [{ metric: {}, values: [[10, "0.25"]] }],
+      10,
+    );
+    expect(cpu).toMatchObject({ unit: "%", series: [{ points: [[0, 25]] }] });
   });
 });

@@ -29,8 +29,31 @@ export function drawablePanels(panels: readonly DashboardPanel[]): DashboardPane
 }
 
 /**
+ * A Grafana unit as a picture shows it: the label and the factor the values
+ * are multiplied by (a ratio as %, bytes as MiB); `short` (a plain number)
+ * and an absent unit have no label.
+ */
+export function displayUnit(unit: string | undefined): { unit?: string; scale: number } {
+  switch (unit) {
+    case undefined:
+    case "":
+    case "short":
+    case "none":
+      return { scale: 1 };
+    case "percentunit":
+      return { unit: "%", scale: 100 };
+    case "bytes":
+      return { unit: "MiB", scale: 1 / 2 ** 20 };
+    case "reqps":
+      return { unit: "per s", scale: 1 };
+    default:
+      return { unit, scale: 1 };
+  }
+}
+
+/**
  * `results(expr)` answers one target's query; x is seconds since `t0`.
- * Grafana's units are kept as a label on the axis (percentunit, s, bytes...).
+ * Grafana's units become the picture's (displayUnit).
  */
 export function toPanels(
   panels: readonly DashboardPanel[],
@@ -38,17 +61,17 @@ export function toPanels(
   t0: number,
 ): Panel[] {
   return drawablePanels(panels).map((p) => {
+    const { unit, scale } = displayUnit(p.fieldConfig?.defaults?.unit);
     const series: Series[] = [];
     for (const t of p.targets ?? []) {
       if (!t.expr) continue;
       for (const s of results(t.expr)) {
         series.push({
           name: legend(t.legendFormat, s.metric),
-          points: s.values.map(([at, v]) => [Math.round((at - t0) * 10) / 10, Number(v)] as const),
+          points: s.values.map(([at, v]) => [Math.round((at - t0) * 10) / 10, Number(v) * scale] as const),
         });
       }
     }
-    const unit = p.fieldConfig?.defaults?.unit;
     return { title: p.title, ...(unit ? { unit } : {}), series };
   });
 }

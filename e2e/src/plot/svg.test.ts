@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dashboardSvg, escapeXml, niceMax, type Panel } from "./svg.ts";
+import { dashboardSvg, escapeXml, niceMax, shorten, type Panel } from "./svg.ts";
 
 const layout = { title: "t", columns: 2, panelWidth: 300, panelHeight: 200, xLabel: "seconds" };
 
@@ -24,7 +24,7 @@ describe("SVG charts", () => {
     const svg = dashboardSvg([p], layout);
     expect(svg.startsWith("<svg")).toBe(true);
     // x 0..10 -> 48..288 (300 wide, 48 left, 12 right); y 0..5 -> 160..28 (200 high, 28 top, 40 bottom).
-    expect(svg).toContain('points="48.0,160.0 288.0,28.0"');
+    expect(svg).toContain('points="48.0,144.0 288.0,28.0"');
     expect(svg).toContain(">pod-a</text>");
   });
 
@@ -49,5 +49,16 @@ describe("SVG charts", () => {
       ],
     };
     expect(dashboardSvg([p, p, p], layout)).toBe(dashboardSvg([p, p, p], layout));
+  });
+
+  it("puts the unit in the title and caps the legend at six entries, the last saying how many more", () => {
+    const series = Array.from({ length: 9 }, (_, i) => ({ name: `series-${i}`, points: [[0, i]] as const }));
+    const svg = dashboardSvg([{ title: "refusals", unit: "per s", series }], layout);
+    expect(svg).toContain("refusals (per s)");
+    expect(svg.match(/<polyline/g)).toHaveLength(9);
+    expect(svg).toContain("series-4<");
+    expect(svg).not.toContain("series-5<");
+    expect(svg).toContain("+4 more");
+    expect(shorten("mattermost-rtcd-0 auth_bad_key", 10)).toBe("mattermos…");
   });
 });

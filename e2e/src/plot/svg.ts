@@ -11,7 +11,7 @@ export interface Series {
 
 export interface Panel {
   title: string;
-  /** Appended to the y axis' top label, e.g. "calls" or "%". */
+  /** Shown after the title, e.g. "calls" or "%": the y axis' unit. */
   unit?: string;
   series: readonly Series[];
   /** The y axis always starts at 0 and reaches at least this. */
@@ -30,7 +30,9 @@ export interface Layout {
 }
 
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
-const PAD = { left: 48, right: 12, top: 28, bottom: 40 };
+const PAD = { left: 48, right: 12, top: 28, bottom: 56 };
+// Legends in two columns, three rows at most: more series say how many more.
+const LEGEND_MAX = 6;
 const HEADER = 56;
 
 export function escapeXml(s: string): string {
@@ -46,6 +48,11 @@ export function niceMax(v: number): number {
   const p = 10 ** Math.floor(Math.log10(v));
   for (const m of [1, 2, 5, 10]) if (v <= m * p) return m * p;
   return 10 * p;
+}
+
+/** At most `max` characters, the cut marked: legends share a panel's width in two columns. */
+export function shorten(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, Math.max(1, max - 1))}…`;
 }
 
 const fmt = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(v < 1 ? 2 : 1));
@@ -68,13 +75,12 @@ export function panelSvg(
   const sx = (v: number) => PAD.left + ((v - x0) / (x1 - x0 || 1)) * w;
   const sy = (v: number) => PAD.top + h - (v / yMax) * h;
   const out = [`<g transform="translate(${x},${y})">`];
-  out.push(`<text x="${PAD.left}" y="16" font-size="13" font-weight="bold">${escapeXml(p.title)}</text>`);
+  const title = p.unit ? `${p.title} (${p.unit})` : p.title;
+  out.push(`<text x="${PAD.left}" y="16" font-size="13" font-weight="bold">${escapeXml(title)}</text>`);
   out.push(`<rect x="${PAD.left}" y="${PAD.top}" width="${w}" height="${h}" fill="none" stroke="#ccc"/>`);
   for (const f of [0, 0.5, 1]) {
     const v = yMax * f;
-    out.push(
-      `<text x="${PAD.left - 4}" y="${sy(v) + 4}" font-size="10" text-anchor="end">${fmt(v)}${f === 1 && p.unit ? ` ${escapeXml(p.unit)}` : ""}</text>`,
-    );
+    out.push(`<text x="${PAD.left - 4}" y="${sy(v) + 4}" font-size="10" text-anchor="end">${fmt(v)}</text>`);
     if (f > 0)
       out.push(`<line x1="${PAD.left}" x2="${PAD.left + w}" y1="${sy(v)}" y2="${sy(v)}" stroke="#eee"/>`);
   }
@@ -97,8 +103,11 @@ export function panelSvg(
       .map(([px, py]) => `${sx(px).toFixed(1)},${sy(py).toFixed(1)}`)
       .join(" ");
     out.push(`<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${pts}"/>`);
+    if (i >= LEGEND_MAX) return;
+    const more = i === LEGEND_MAX - 1 && drawn.length > LEGEND_MAX;
+    const label = more ? `+${drawn.length - i} more` : shorten(s.name, Math.floor(w / 2 / 5.5));
     out.push(
-      `<text x="${PAD.left + 4 + (i % 3) * (w / 3)}" y="${PAD.top + h + 28 + Math.floor(i / 3) * 11}" font-size="10" fill="${color}">${escapeXml(s.name)}</text>`,
+      `<text x="${PAD.left + 4 + (i % 2) * (w / 2)}" y="${PAD.top + h + 28 + Math.floor(i / 2) * 11}" font-size="10" fill="${more ? "#555" : color}">${escapeXml(label)}</text>`,
     );
   });
   out.push("</g>");
