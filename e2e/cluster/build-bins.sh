@@ -3,7 +3,7 @@
 # proxy only (no release downloads are reachable here), and caches them outside
 # the repository keyed by version, so a second run is a no-op.
 #
-#   build-bins.sh [control-plane|kubelet|node|actionlint|prometheus|registry|all]
+#   build-bins.sh [control-plane|kubelet|node|actionlint|prometheus|registry|kind|skaffold|all]
 #
 # `kubelet` (alias `node`) builds what a real node runs: kubelet, kube-proxy, CoreDNS.
 # `all` (what CI runs) builds both sets with one `go build` for the six
@@ -17,6 +17,10 @@
 # builds the other modules (etcd, kwok, helm, CoreDNS) alongside the
 # Kubernetes one; not the default, as it has not yet been measured to help on
 # 2 cores (go build already keeps both busy while it compiles).
+#
+# `kind` builds what the kind provider needs: kind, kubeadm (with kubelet and
+# kubectl, for its node image) and the etcd that kubeadm accepts; `skaffold`
+# builds skaffold (the inner loop, and its test). Neither is part of `all`.
 #
 # Versions come from e2e/cluster/versions.env and can be overridden by the
 # environment (K8S_VERSION, ETCD_VERSION, KWOK_VERSION, HELM_VERSION,
@@ -194,5 +198,13 @@ case $what in
   all) build_set all "${control_plane_bins[@]}" "${node_bins[@]}" ;;
   actionlint) build_actionlint ;;
   registry) build_registry ;;
-  *) echo "usage: build-bins.sh [control-plane|kubelet|node|actionlint|prometheus|registry|all]" >&2; exit 2 ;;
+  kind)
+    build_simple kind "$KIND_VERSION" sigs.k8s.io/kind sigs.k8s.io/kind
+    build_kubernetes kubeadm kubelet kubectl
+    build_simple etcd "$KIND_ETCD_VERSION" go.etcd.io/etcd/server/v3 go.etcd.io/etcd/server/v3
+    ;;
+  skaffold)
+    build_simple skaffold "$SKAFFOLD_VERSION" github.com/GoogleContainerTools/skaffold/v2 github.com/GoogleContainerTools/skaffold/v2/cmd/skaffold
+    ;;
+  *) echo "usage: build-bins.sh [control-plane|kubelet|node|actionlint|prometheus|registry|kind|skaffold|all]" >&2; exit 2 ;;
 esac
