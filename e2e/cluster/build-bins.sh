@@ -162,6 +162,19 @@ build_registry() {
   build_simple registry "$REGISTRY_VERSION" github.com/distribution/distribution/v3 github.com/distribution/distribution/v3/cmd/registry
 }
 
+# skaffold's own go.mod carries replace directives (mergo and others) that a
+# wrapper module would not inherit, so it is built inside a copy of its module.
+build_skaffold() {
+  local out="$cache/skaffold-$SKAFFOLD_VERSION" mod="$cache/src/skaffold-$SKAFFOLD_VERSION" dir
+  [ -x "$out/skaffold" ] && { log "skaffold $SKAFFOLD_VERSION: cached"; return; }
+  log "skaffold $SKAFFOLD_VERSION: building"
+  mkdir -p "$mod" "$out"
+  dir=$(cd "$mod" && go mod download -json "github.com/GoogleContainerTools/skaffold/v2@$SKAFFOLD_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
+  rm -rf "$mod/src" && cp -r "$dir" "$mod/src" && chmod -R u+w "$mod/src"
+  (cd "$mod/src" && go build -trimpath -ldflags "-s -w -X github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/version.version=$SKAFFOLD_VERSION" \
+    -o "$out/skaffold" ./cmd/skaffold)
+}
+
 build_actionlint() {
   build_simple actionlint "$ACTIONLINT_VERSION" github.com/rhysd/actionlint github.com/rhysd/actionlint/cmd/actionlint
 }
@@ -203,8 +216,6 @@ case $what in
     build_kubernetes kubeadm kubelet kubectl
     build_simple etcd "$KIND_ETCD_VERSION" go.etcd.io/etcd/server/v3 go.etcd.io/etcd/server/v3
     ;;
-  skaffold)
-    build_simple skaffold "$SKAFFOLD_VERSION" github.com/GoogleContainerTools/skaffold/v2 github.com/GoogleContainerTools/skaffold/v2/cmd/skaffold
-    ;;
+  skaffold) build_skaffold ;;
   *) echo "usage: build-bins.sh [control-plane|kubelet|node|actionlint|prometheus|registry|kind|skaffold|all]" >&2; exit 2 ;;
 esac
