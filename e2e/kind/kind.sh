@@ -7,6 +7,10 @@
 #                       from e2e/kind/cluster.yaml when absent, and our images
 #                       loaded; prints the cluster's kubeconfig path on stdout
 #   kind.sh images      only (re)load our images
+#   kind.sh base        docker gets the local base image the Dockerfiles start
+#                       FROM (build-images.sh's, as node:24-bookworm-slim) and
+#                       the cached mediasoup worker goes into the build context
+#                       (skaffold's kind profile runs this before it builds)
 #   kind.sh diagnose    what a failed run needs: nodes, pods, events, and the
 #                       tails of `kind export logs` (kubelet, containerd)
 #   kind.sh down        delete the cluster, then stop docker if we started it
@@ -57,6 +61,20 @@ images() {
   done
   log "loading ${names[*]}"
   "$(kind_bin)" load docker-image --name "$name" "${names[@]}" >&2
+}
+
+base() {
+  bash "$here/docker-host.sh" up
+  bash "$repo/e2e/images/build-images.sh" base
+  local tar
+  tar=$(ls -t "$cache"/images/base-*.tar | head -n1)
+  docker load -q -i "$tar" >/dev/null
+  docker tag localhost/node:24-bookworm-slim node:24-bookworm-slim
+  # rtcd/Dockerfile's MEDIASOUP_WORKER_BUILD=prebuilt-context (gitignored).
+  local worker
+  if worker=$(bash "$repo/rtcd/worker-build/cached-worker.sh"); then
+    install -D -m 0755 "$worker" "$repo/rtcd/worker-build/prebuilt/mediasoup-worker"
+  fi
 }
 
 up() {
@@ -112,7 +130,8 @@ down() {
 case ${1:-} in
   up) up ;;
   images) images ;;
+  base) base ;;
   diagnose) diagnose ;;
   down) down ;;
-  *) echo "usage: kind.sh up|images|diagnose|down" >&2; exit 2 ;;
+  *) echo "usage: kind.sh up|images|base|diagnose|down" >&2; exit 2 ;;
 esac
