@@ -32,6 +32,8 @@ const stages: Stage[] = [
   // kind, kubeadm and the etcd of the kind node image (the kind test's
   // cluster, see e2e/kind); cached like the others.
   { name: "kind-bins", cmd: ["bash", "e2e/cluster/build-bins.sh", "kind"] },
+  // skaffold, which the kind test runs (about 6 minutes to build once).
+  { name: "skaffold", cmd: ["bash", "e2e/cluster/build-bins.sh", "skaffold"] },
   // The workflow linter scripts/workflows.test.ts runs (a minute to build once).
   { name: "actionlint", cmd: ["bash", "e2e/cluster/build-bins.sh", "actionlint"] },
   // prometheus and promtool: the alert rules' promtool tests and the
