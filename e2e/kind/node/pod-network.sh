@@ -21,9 +21,11 @@ self=$(hostname)
 sysctl -qw net.ipv4.ip_forward=1
 while true; do
   if [ -f $KC ]; then
-    lines=$(kubectl --kubeconfig $KC get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.spec.podCIDR} {.status.addresses[?(@.type=="InternalIP")].address}{"\n"}{end}' 2>/dev/null)
-    while read -r name cidr ip; do
-      [ -n "$cidr" ] || continue
+    # "|"-separated: a node without a podCIDR yet must give an empty field,
+    # not shift its address into the CIDR's place.
+    lines=$(kubectl --kubeconfig $KC get nodes -o jsonpath='{range .items[*]}{.metadata.name}|{.spec.podCIDR}|{.status.addresses[?(@.type=="InternalIP")].address}{"\n"}{end}' 2>/dev/null)
+    while IFS='|' read -r name cidr ip; do
+      [[ $cidr == */* ]] || continue
       if [ "$name" = "$self" ]; then
         grep -q "\"$cidr\"" $CONF 2>/dev/null || {
           cat >$CONF.tmp <<JSON
