@@ -30,10 +30,10 @@ const skip = Boolean(process.env["MMRTCD_SKIP_KIND"]);
 let env: NodeJS.ProcessEnv = process.env;
 
 async function kindSh(cmd: "up" | "down" | "diagnose"): Promise<string> {
-  const r = await exec("bash", [join(root, "e2e/kind/kind.sh"), cmd], {
-    cwd: root,
-    maxBuffer: 64 << 20,
-  }).catch((err: unknown) => {
+  const run = exec("bash", [join(root, "e2e/kind/kind.sh"), cmd], { cwd: root, maxBuffer: 64 << 20 });
+  // Its progress and timings (node image, cluster creation) go to the run's log.
+  if (cmd !== "diagnose") run.child.stderr?.on("data", (b: Buffer) => process.stderr.write(b));
+  const r = await run.catch((err: unknown) => {
     const e = err as { stderr?: string };
     throw new Error(`kind.sh ${cmd} failed:\n${(e.stderr ?? "").slice(-4000)}`, { cause: err });
   });
@@ -213,7 +213,14 @@ describe.skipIf(skip)("kind: the chart's operator mode on a real 3-zone kind clu
       260_000,
     );
     const images = await kubectl([
-      ...["get", "pods", "-n", "mattermost-rtcd", "-l", "app.kubernetes.io/instance=mattermost-rtcd"],
+      ...[
+        "get",
+        "pods",
+        "-n",
+        "mattermost-rtcd",
+        "-l",
+        "app.kubernetes.io/instance=mattermost-rtcd,app.kubernetes.io/component!=operator",
+      ],
       ...["-o", "jsonpath={.items[*].spec.containers[0].image}"],
     ]);
     expect(new Set(images.split(" "))).toEqual(new Set([rtcdTag]));
