@@ -1,9 +1,10 @@
-// skaffold.yaml, e2e/kind/cluster.yaml and the kind CI workflow cannot run on
-// machines without Docker, and skaffold cannot be built from the Go module
-// proxy here, so their structure is checked instead: the fields skaffold's
-// v4beta schema requires, images named as the chart, the operator and the
-// kind provider expect, Dockerfiles and chart values that exist, and what the
-// chart renders with skaffold's values.
+// The structure of skaffold.yaml, e2e/kind/cluster.yaml and the kind CI
+// workflow, checked in the unit tier (seconds, no docker): the fields
+// skaffold's v4beta schema requires, images named as the chart, the operator
+// and the kind provider expect, Dockerfiles and chart values that exist, what
+// the chart renders with skaffold's values, and a workflow that calls the
+// same scripts as npm test. skaffold itself runs against a real kind cluster
+// in e2e/test/kind/kind.kind.test.ts (skaffold build, skaffold run -p kind).
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
