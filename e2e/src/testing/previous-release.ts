@@ -24,6 +24,8 @@ import { repoRoot } from "./providers.ts";
 export interface PreviousReleaseRecord {
   version: string;
   commit: string;
+  /** The commit's tree: finds the release if its commit was rewritten (a rebase keeps the content). */
+  tree: string;
   tag: string;
 }
 
@@ -62,22 +64,49 @@ function run(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.Proc
   });
 }
 
+/** The release's commit in this clone: by its hash, else by its tree, fetching a shallow clone's history first. */
+async function findCommit(rec: PreviousReleaseRecord): Promise<string> {
+  const find = async () => {
+    const exists = await run("git", ["cat-file", "-e", `${rec.commit}^{commit}`], { cwd: repoRoot }).then(
+      () => true,
+      () => false,
+    );
+    if (exists) return rec.commit;
+    const log = await run("git", ["log", "--all", "--format=%H %T"], { cwd: repoRoot });
+    return log
+      .split("\n")
+      .find((l) => l.endsWith(` ${rec.tree}`))
+      ?.split(" ")[0];
+  };
+  let found = await find();
+  if (!found) {
+    // A shallow clone (CI systems make them): fetch the history from its origin.
+    const shallow = await run("git", ["rev-parse", "--is-shallow-repository"], { cwd: repoRoot });
+    if (shallow.trim() === "true") {
+      await run("git", ["fetch", "-q", "--unshallow"], { cwd: repoRoot }).catch(() => "");
+      found = await find();
+    }
+  }
+  if (!found) {
+    throw new Error(
+      `release ${rec.version} (commit ${rec.commit}, tree ${rec.tree}) is not in this clone's history: ` +
+        `clone the repository with its history`,
+    );
+  }
+  return found;
+}
+
 /** The commit's files in `dir`, once (a finished tree is marked by its package.json). */
 async function sources(rec: PreviousReleaseRecord, dir: string): Promise<void> {
   if (existsSync(join(dir, "package.json"))) return;
-  await run("git", ["cat-file", "-e", `${rec.commit}^{commit}`], { cwd: repoRoot }).catch((e: Error) => {
-    throw new Error(
-      `release ${rec.version}'s commit ${rec.commit} is not in this clone's history ` +
-        `(a shallow clone? \`git fetch --unshallow\`): ${e.message}`,
-    );
-  });
+  const commit = await findCommit(rec);
   const tmp = `${dir}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(join(dir, ".."), { recursive: true });
   // A clone, not an archive: the image build names its inputs with git, and
   // the images' revision label is the commit, as in the release workflow.
   await run("git", ["clone", "-q", "--no-checkout", repoRoot, tmp], { cwd: repoRoot });
-  await run("git", ["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", rec.commit], {
+  await run("git", ["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", commit], {
     cwd: tmp,
   });
   renameSync(tmp, dir);
