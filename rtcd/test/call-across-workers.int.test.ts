@@ -28,18 +28,28 @@ function from(to: Peer, sender: Peer, pt: number): number {
   return to.received.filter((p) => p.streamID === sender.sessionID && p.payloadType === pt).length;
 }
 
+// rtcd_rtc_rtp_tracks_total summed by direction.
+async function tracks(base: string): Promise<{ in: number; out: number }> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const out = { in: 0, out: 0 };
+  for (const m of text.matchAll(/^rtcd_rtc_rtp_tracks_total\{[^}]*direction="(in|out)"[^}]*\} (\d+)/gm))
+    out[m[1] as "in" | "out"] += Number(m[2]);
+  return out;
+}
+
 describe("one call on two workers", () => {
   let rtcd: Rtcd;
   let plane: MediasoupPlane;
   let conn: PluginConn;
   let icePort: number;
+  let base: string;
   const peers: Peer[] = [];
   // Sessions by name, and the worker index the call started on.
   const p: Record<string, Peer> = {};
   let first = -1;
 
   beforeAll(async () => {
-    ({ rtcd, plane, conn, icePort } = await startInProcess({
+    ({ rtcd, plane, conn, icePort, base } = await startInProcess({
       name: "span",
       workers: 2,
       key: KEY,
@@ -53,14 +63,14 @@ describe("one call on two workers", () => {
     await rtcd?.stop();
   });
 
-  async function join(name: string, send = true): Promise<Peer> {
+  async function join(name: string, dataChannel = false): Promise<Peer> {
     const x = new Peer(conn, CALL, name);
     peers.push(x);
     p[name] = x;
     x.join();
-    await x.offer({ send });
+    await x.offer({ send: true, dataChannel });
     await x.connected();
-    if (send) x.startAudio();
+    x.startAudio();
     return x;
   }
 
@@ -76,7 +86,7 @@ describe("one call on two workers", () => {
     // Their worker now holds two consumers: the limit.
     await until("2 consumers on the call's worker", () => plane.workerLoads()[first]!.consumers >= 2);
 
-    const c = await join("c");
+    const c = await join("c", true);
     const second = workerOf(c);
     expect(second).toBe(1 - first);
     expect(plane.workerLoads()[second]!.sessions).toBe(1);
@@ -85,6 +95,15 @@ describe("one call on two workers", () => {
       () => from(c, a, 111) >= 50 && from(c, b, 111) >= 50 && from(a, c, 111) >= 50 && from(b, c, 111) >= 50,
     );
     for (const x of [a, b, c]) expect(x.errors).toEqual([]);
+    // calls-dc on the second worker (its router's direct transport).
+    await until("c's calls-dc open", () => c.dcOpen);
+    const got: unknown[] = [];
+    c.dc!.onmessage = (ev) => got.push(ev.data);
+    c.dc!.send("ping");
+    await until("pong on c's calls-dc", () => got.includes("pong"));
+    // rtcd_rtc_rtp_tracks_total counts each track once: three sent, six
+    // received; the pipes between the workers are not tracks.
+    expect(await tracks(base)).toEqual({ in: 3, out: 6 });
     // The payload arrives as sent, across the pipe.
     expect(c.received.find((x) => x.streamID === "a")!.payload.length).toBeGreaterThan(0);
 
@@ -99,10 +118,10 @@ describe("one call on two workers", () => {
     for (const r of routers) expect(r.pipes).toBe(1);
     const counts = plane.counts();
     expect(counts).toMatchObject({ routers: 2, transports: 3, producers: 3, consumers: 6 });
-    // The workers hold the sessions' transports plus the two pipe
-    // transports, the sessions' consumers plus a pipe consumer per piped
-    // track (a and b to c, c to a's worker).
-    expect(await plane.workerCounts()).toEqual({ routers: 2, transports: 5, producers: 6, consumers: 9 });
+    // The workers hold the sessions' transports, c's calls-dc direct
+    // transport and the two pipe transports; the sessions' consumers plus a
+    // pipe consumer per piped track (a and b to c, c to a's worker).
+    expect(await plane.workerCounts()).toEqual({ routers: 2, transports: 6, producers: 6, consumers: 9 });
   });
 
   test("mute on one worker silences the track on the other, unmute resumes it", async () => {
@@ -188,9 +207,12 @@ describe("one call on two workers", () => {
     await until("d (other worker) hears a and b", () => from(d, a, 111) >= 25 && from(d, b, 111) >= 25);
     await until("a and b receive d's track", () => plane.counts().consumers === 6);
 
+    const offers = [a.wsOffers, b.wsOffers];
     const pid = plane.workerPids()[doomed]!;
     process.kill(pid, "SIGKILL");
     await until("close for d", () => conn.closes.includes("d"));
+    // d's track leaves a's and b's sections: rtcd renegotiates with them.
+    await until("a new offer to a and b", () => a.wsOffers > offers[0]! && b.wsOffers > offers[1]!);
     expect(conn.closes).not.toContain("a");
     expect(conn.closes).not.toContain("b");
     await until("d's tracks gone from a and b", () => plane.counts().consumers === 2);
@@ -206,5 +228,6 @@ describe("one call on two workers", () => {
     const e = await join("e");
     await until("e hears a and b", () => from(e, a, 111) >= 25 && from(e, b, 111) >= 25);
     expect(await plane.workerCounts()).toMatchObject({ routers: plane.callRouters().length });
+    expect(await tracks(base)).toEqual({ in: 3, out: 6 });
   });
 });
