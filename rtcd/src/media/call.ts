@@ -172,8 +172,9 @@ export class Call implements CallHost {
   // and the rest of the call goes on.
   workerDied(slot: WorkerSlot): void {
     const r = this.made.get(slot);
-    for (const s of [...this.sessions.values()])
-      if (this.placed.get(s.id) === r) s.fail("worker", "mediasoup worker died");
+    if (r)
+      for (const s of [...this.sessions.values()])
+        if (this.placed.get(s.id) === r) s.fail("worker", "mediasoup worker died");
     this.tidy(slot);
   }
 
