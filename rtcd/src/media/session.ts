@@ -245,7 +245,7 @@ export class Session {
       consumer.close();
       return;
     }
-    this.deps.layers.add(consumer, this.log.with({ from: p.owner.cfg.SessionID }));
+    this.deps.layers.add(consumer, this.log.with({ from: p.owner.cfg.SessionID }), this.transport);
     const media = consumerMedia(consumer, p.type, p.owner.cfg.SessionID);
     this.neg.queue({ origin: "server", consumer, media });
     this.enqueue(() => this.maybeOffer());
