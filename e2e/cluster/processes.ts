@@ -2,7 +2,7 @@
 // a log file, recorded by pid and binary so `down` stops only what `up` started,
 // and checked for ports already taken before anything starts.
 import { execFileSync, spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readlinkSync, realpathSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 
@@ -34,6 +34,15 @@ export function writeRecords(state: string, records: ProcRecord[]): void {
 }
 
 /** Alive and still the binary we started (pids get reused). */
+/** realpath, or the path itself when it no longer exists (a replaced binary). */
+function realpathOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
 export function isOurs(rec: ProcRecord): boolean {
   try {
     process.kill(rec.pid, 0);
@@ -41,7 +50,10 @@ export function isOurs(rec: ProcRecord): boolean {
     return false;
   }
   try {
-    return readlinkSync(`/proc/${rec.pid}/exe`).replace(/ \(deleted\)$/, "") === rec.binary;
+    // The kernel names the executable by its real path: a cache reached
+    // through a symbolic link (a cache directory on another disk) must still match.
+    const exe = readlinkSync(`/proc/${rec.pid}/exe`).replace(/ \(deleted\)$/, "");
+    return exe === rec.binary || exe === realpathOr(rec.binary);
   } catch {
     // No /proc (not Linux): trust the pid.
     return true;

@@ -32,6 +32,8 @@ export interface PushedImage {
   /** `local@sha256:…`: readable, and pinned by the digest (containerd pulls by the digest). */
   tag: string;
   digest: string;
+  /** The image tar it was pushed from (build-images.sh names tars by their inputs' hash). */
+  tar?: string;
 }
 
 /** `host:port` of the cluster's registry: the host's veth address, a port from the cluster's port base. */
@@ -127,10 +129,19 @@ export function pushImages(
     if (r.status !== 0 || !/^sha256:[0-9a-f]{64}$/.test(digest)) {
       throw new Error(`pushing ${tar} to ${repository} failed (exit ${r.status}): ${r.stderr}${r.stdout}`);
     }
-    out[name] = { repository, tag: `${LOCAL_TAG}@${digest}`, digest };
+    out[name] = { repository, tag: `${LOCAL_TAG}@${digest}`, digest, tar };
   }
   writeFileSync(imagesFile(state), JSON.stringify(out, null, 2) + "\n");
   return out;
+}
+
+/** The images whose tar differs from the one last pushed (a changed input since), or that were never pushed. */
+export function stalePushes(state: string, tars: Partial<Record<ImageName, string>>): ImageName[] {
+  const f = imagesFile(state);
+  const all = existsSync(f) ? (JSON.parse(readFileSync(f, "utf8")) as Record<string, PushedImage>) : {};
+  return (Object.entries(tars) as [ImageName, string][])
+    .filter(([n, tar]) => all[n]?.tar !== tar)
+    .map(([n]) => n);
 }
 
 /** What `pushImages` pushed to the running cluster's registry. */

@@ -68,6 +68,7 @@ try {
           hostOverride: config.rtc.ice_host_override,
           portOverride: config.rtc.ice_host_port_override,
           producersPerSession: config.limits.producers_per_session,
+          consumersPerWorker: config.media.consumers_per_worker,
         },
         metrics,
         l,

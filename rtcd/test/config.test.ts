@@ -96,6 +96,7 @@ describe("rtcd's keys", () => {
         ...RTCD.map((r) => r[0]),
         "drain.deadline_seconds",
         "media.workers",
+        "media.consumers_per_worker",
         "limits.sessions_per_client",
         "limits.sessions_per_call",
         "limits.ws_connections_per_client",

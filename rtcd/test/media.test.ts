@@ -9,7 +9,7 @@ import { parseSdp, SdpError, transportParams, writeSdp } from "../src/media/sdp.
 import {
   assertPatchedWorker,
   resolveWorkerBin,
-  WORKER_PATCH_MARKER,
+  WORKER_PATCH_MARKERS,
   WorkerBinaryMissing,
   WorkerBinaryUnpatched,
 } from "../src/media/worker-bin.ts";
@@ -208,14 +208,27 @@ describe("worker binary", () => {
     // /bin/true stands in for a stock worker: an executable without the marker.
     expect(() => assertPatchedWorker("/bin/true")).toThrow(WorkerBinaryUnpatched);
     expect(() => assertPatchedWorker("/bin/true")).toThrow(
-      /browsers would receive no video.*build-worker\.sh/s,
+      /browsers might receive no video.*build-worker\.sh/s,
     );
     const dir = mkdtempSync(join(tmpdir(), "worker-"));
     const patched = join(dir, "mediasoup-worker");
     writeFileSync(
       patched,
-      Buffer.concat([Buffer.alloc(4096, 1), Buffer.from(WORKER_PATCH_MARKER), Buffer.alloc(16)]),
+      Buffer.concat([
+        Buffer.alloc(4096, 1),
+        ...WORKER_PATCH_MARKERS.map((m) => Buffer.from(m)),
+        Buffer.alloc(16),
+      ]),
     );
     expect(() => assertPatchedWorker(patched)).not.toThrow();
+  });
+  test("a worker built before a later patch is refused, naming the patch it lacks", () => {
+    // A cached or hand-built worker from before patch 0002: it has the first
+    // patch's marker only.
+    const dir = mkdtempSync(join(tmpdir(), "worker-"));
+    const older = join(dir, "mediasoup-worker");
+    writeFileSync(older, Buffer.concat([Buffer.alloc(64, 1), Buffer.from(WORKER_PATCH_MARKERS[0] ?? "")]));
+    expect(() => assertPatchedWorker(older)).toThrow(WorkerBinaryUnpatched);
+    expect(() => assertPatchedWorker(older)).toThrow(/simulcast-recheck-layers-on-capture-mapping/);
   });
 });

@@ -8,7 +8,7 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "vitest";
-import { WORKER_PATCH_MARKER } from "../src/media/worker-bin.ts";
+import { WORKER_PATCH_MARKERS } from "../src/media/worker-bin.ts";
 import { nodeBin, OURS_MAIN } from "./support/procs.ts";
 import { until } from "./support/rtc-peer.ts";
 
@@ -29,7 +29,7 @@ test(`SIGTERM before "started" exits within 2 s with a log line${canUnshare ? " 
   // A "worker" that passes the patch check and never reports itself
   // running, so start() hangs in createWorker.
   const worker = join(dir, "slow-worker");
-  writeFileSync(worker, `#!/bin/sh\n# ${WORKER_PATCH_MARKER}\nexec sleep 60\n`);
+  writeFileSync(worker, `#!/bin/sh\n# ${WORKER_PATCH_MARKERS.join(" ")}\nexec sleep 60\n`);
   chmodSync(worker, 0o755);
   const env = {
     PATH: process.env["PATH"] ?? "",

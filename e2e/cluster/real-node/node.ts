@@ -26,6 +26,7 @@ import {
 } from "./config.ts";
 import {
   pushImages,
+  stalePushes,
   registryAddress,
   registryBinary,
   startRegistry,
@@ -180,7 +181,17 @@ export async function upRealNodes(ctx: RealNodeContext, count: number): Promise<
   const records = readRecords(dir);
   const have = realNodeCount(ctx.state);
   const nodes = realNodes(ctx.state, Math.max(count, have));
-  if (have >= count) return nodes;
+  if (have >= count) {
+    // Nodes already up: the working tree's images may have changed since they
+    // were pushed (a tar per inputs' hash), and a test must not run the old ones.
+    const tars = buildImages();
+    const stale = stalePushes(ctx.state, tars);
+    if (stale.length) {
+      log(`images changed since the nodes started (${stale.join(", ")}): pushing them again`);
+      pushImages(ctx.state, tars);
+    }
+    return nodes;
+  }
   buildNodeBinaries();
   const tars = buildImages();
   const hip = `${h.subnet}.1`;

@@ -27,9 +27,15 @@ export interface TimelineSample {
 export interface Deletion {
   t: number;
   pod: string;
-  /** undefined: the pod was gone before its metrics could be read (counts as unknown, not empty). */
+  /**
+   * What its rtcd held when the pod was seen terminating; an rtcd with no
+   * session exits at once on SIGTERM, so then the last answer before that
+   * (at `loadT`). undefined: its rtcd never answered (unknown, not empty).
+   */
   sessions?: number;
   calls?: number;
+  /** When the sessions and calls were read (seconds, as `t`). */
+  loadT?: number;
 }
 
 export interface Timeline {

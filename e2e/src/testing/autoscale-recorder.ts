@@ -60,6 +60,8 @@ export class AutoscaleRecorder {
   private running = true;
   private readonly loop: Promise<void>;
   private lastError: unknown;
+  /** Each pod's last answer from its rtcd, for a pod that stops answering once it is deleted. */
+  private readonly lastLoad = new Map<string, { t: number; calls?: number; sessions?: number }>();
 
   private readonly namespace: string;
   private readonly instance: string;
@@ -129,13 +131,18 @@ export class AutoscaleRecorder {
     const names = new Set(points.map((p) => p.name));
     for (const p of points) {
       this.seen.add(p.name);
-      if (p.terminating && !this.deletions.some((d) => d.pod === p.name))
-        this.deletions.push({ t, pod: p.name, sessions: p.sessions, calls: p.calls });
+      if (p.sessions !== undefined) this.lastLoad.set(p.name, { t, calls: p.calls, sessions: p.sessions });
     }
-    // Gone between two samples without being seen terminating: what it held is unknown.
-    for (const name of this.seen)
-      if (!names.has(name) && !this.deletions.some((d) => d.pod === name))
-        this.deletions.push({ t, pod: name });
+    const deleted = (pod: string) => {
+      if (this.deletions.some((d) => d.pod === pod)) return;
+      const known = this.lastLoad.get(pod);
+      this.deletions.push(
+        known ? { t, pod, sessions: known.sessions, calls: known.calls, loadT: known.t } : { t, pod },
+      );
+    };
+    for (const p of points) if (p.terminating) deleted(p.name);
+    // Gone between two samples without being seen terminating: its last answer, if any.
+    for (const name of this.seen) if (!names.has(name)) deleted(name);
     const a = cr?.status?.autoscaling;
     this.samples.push({
       t,

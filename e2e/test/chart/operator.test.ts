@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { parse } from "yaml";
 import { applyDefaults, validateOffline, type MattermostRTCD } from "@mattermost-rtcd/operator/api";
-import { repoRoot, seedValuesFile } from "../../src/chart/paths.ts";
+import { releaseVersion as VERSION, repoRoot, seedValuesFile } from "../../src/chart/paths.ts";
 import {
   chartWithCrd,
   find,
@@ -122,7 +122,7 @@ describe("operator mode with the seed's sample values", () => {
       want.spec.template.spec.terminationGracePeriodSeconds,
     );
     expect(got.spec.template.spec.serviceAccountName).toBe("mattermost-rtcd-operator");
-    expect(gc.image).toBe("mattermost-rtcd-operator:0.1.0");
+    expect(gc.image).toBe(`mattermost-rtcd-operator:${VERSION}`);
     expect(gc.command).toBeUndefined();
     // Plus the release namespace: the chart watches only it by default (the kustomization, all).
     expect(gc.args).toEqual([
@@ -307,7 +307,7 @@ describe("the MattermostRTCD for other values", () => {
       (s) => {
         expect(s.image).toEqual({
           repository: "mattermost-rtcd-mediasoup",
-          tag: "0.1.0",
+          tag: VERSION,
           pullPolicy: "IfNotPresent",
         });
         expect(s.rtcd).toEqual({ iceServers: [] });

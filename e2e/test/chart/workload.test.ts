@@ -4,7 +4,7 @@
 // Over ~400 lines on purpose: one table of the official chart's behaviour
 // for the same values, read top to bottom; split, the parity is harder to see.
 import { describe, expect, test } from "vitest";
-import { seedValuesFile } from "../../src/chart/paths.ts";
+import { releaseVersion as VERSION, seedValuesFile } from "../../src/chart/paths.ts";
 import { container, envOf, find, findAll, render, renderError, type Values } from "../../src/chart/render.ts";
 
 const seed = { files: [seedValuesFile] };
@@ -442,7 +442,7 @@ describe("pod settings", () => {
 
   test("image tag defaults to appVersion; Recreate strategy has no rollingUpdate", () => {
     const d = find(render({ configuration: { updateStrategy: "Recreate" } }), "Deployment");
-    expect(container(d).image).toBe("mattermost-rtcd-mediasoup:0.1.0");
+    expect(container(d).image).toBe(`mattermost-rtcd-mediasoup:${VERSION}`);
     expect(d.spec.strategy).toEqual({ type: "Recreate" });
   });
 });

@@ -238,6 +238,12 @@ describe.skipIf(!!skip)("autoscaling on real nodes with real calls", () => {
       pod: a!.metadata.name,
       sessions: 0,
     });
+    // An empty rtcd exits at once on SIGTERM, so "then" may be the sample
+    // before it was seen terminating; never an older one.
+    expect(
+      gone.t - (gone.loadT ?? -Infinity),
+      "seconds between the load read and the deletion",
+    ).toBeLessThanOrEqual(3);
 
     // B keeps its call: nothing deletes it while the call runs.
     await quietFor(10_000, {

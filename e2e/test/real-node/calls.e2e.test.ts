@@ -35,6 +35,12 @@ import {
   WatchedCall,
 } from "../../src/testing/real-node.ts";
 import { registryChart, registryImage, tagInRegistry, type OciChart } from "../../src/testing/registry.ts";
+import {
+  headlessRtcdService,
+  rtcdPods as rtcdPodsIn,
+  servingPod as servingPodIn,
+  type PodInfo,
+} from "../../src/testing/rtcd-pods.ts";
 
 const skip = realNodeSkipReason();
 if (skip) process.stderr.write(`[real-node e2e] skipped: ${skip}\n`);
@@ -50,55 +56,8 @@ let valuesFile = "";
 let chart: OciChart | undefined;
 let rtcdImage: ReturnType<typeof registryImage> | undefined;
 
-interface PodInfo {
-  name: string;
-  ip: string;
-  node: string;
-  image: string;
-  ready: boolean;
-  terminating: boolean;
-  running: boolean;
-}
-
-async function rtcdPods(): Promise<PodInfo[]> {
-  const list = await getJson<{
-    items: {
-      metadata: { name: string; deletionTimestamp?: string };
-      spec: { nodeName?: string; containers: { image: string }[] };
-      status: {
-        podIP?: string;
-        conditions?: { type: string; status: string }[];
-        containerStatuses?: { state: { running?: object } }[];
-      };
-    }[];
-  }>(["get", "pods", "-n", ns.name, "-l", "app.kubernetes.io/component=rtcd"]);
-  return list.items.map((p) => ({
-    name: p.metadata.name,
-    ip: p.status.podIP ?? "",
-    node: p.spec.nodeName ?? "",
-    image: p.spec.containers[0]?.image ?? "",
-    ready: p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
-    terminating: !!p.metadata.deletionTimestamp,
-    running: !!p.status.containerStatuses?.[0]?.state.running,
-  }));
-}
-
-/** The one serving rtcd pod: Ready, not terminating, and in the headless Service's DNS. */
-async function servingPod(not?: string): Promise<PodInfo> {
-  return waitFor(
-    async () => {
-      const ready = (await rtcdPods()).filter((p) => p.ready && !p.terminating && p.name !== not);
-      if (ready.length !== 1) return undefined;
-      const ips = await serviceIps(service, ns.name);
-      return ips.length === 1 && ips[0] === ready[0]!.ip ? ready[0] : undefined;
-    },
-    {
-      timeoutMs: 180_000,
-      intervalMs: 500,
-      what: `a Ready rtcd pod in DNS${not ? ` other than ${not}` : ""}`,
-    },
-  );
-}
+const rtcdPods = () => rtcdPodsIn(ns.name);
+const servingPod = (not?: string): Promise<PodInfo> => servingPodIn(ns.name, service, not);
 
 /** `helm upgrade --install` of the chart in the cluster's registry, as a user installs it. */
 async function install(extra: string[] = []): Promise<void> {
@@ -248,20 +207,7 @@ describe.skipIf(!!skip)("rtcd on real nodes (operator mode, HostNetwork)", () =>
     // Services are the operator's, made once it has reconciled the resource:
     // wait for the headless one rather than race it (a warm node lost that
     // race in CI: install returned after 2.6 s).
-    service = await waitFor(
-      async () =>
-        (
-          await getJson<{ items: { metadata: { name: string }; spec: { clusterIP?: string } }[] }>([
-            "get",
-            "services",
-            "-n",
-            ns.name,
-            "-l",
-            "app.kubernetes.io/component=rtcd",
-          ])
-        ).items.find((s) => s.spec.clusterIP === "None")?.metadata.name,
-      { timeoutMs: 120_000, intervalMs: 500, what: "the operator's headless rtcd Service" },
-    );
+    service = await headlessRtcdService(ns.name);
     const pod = await servingPod();
     const pods = await rtcdPods();
     expect(pods.length).toBeGreaterThanOrEqual(1);

@@ -27,6 +27,7 @@ import {
   realNodeSkipReason,
 } from "../../src/testing/real-node.ts";
 import type { RealNode } from "../../cluster/real-node/config.ts";
+import { registryImage } from "../../src/testing/registry.ts";
 
 const skip = realNodeSkipReason();
 const NAME = "rtcd-probed";
@@ -92,7 +93,8 @@ describe.skipIf(!!skip)("MediaReachable on real nodes", () => {
       input: cr(NAME, {
         replicas: 2,
         rtcPort: RTC_PORT,
-        image: { repository: "localhost/mattermost-rtcd-mediasoup", tag: "local", pullPolicy: "Never" },
+        // From the cluster's registry, as every real-node pod pulls its image.
+        image: registryImage("rtcd"),
         nodeSelector: { [REAL_NODE_LABEL]: "true" },
         tolerations: [{ ...REAL_NODE_TAINT, operator: "Equal" }],
         probes: { media: { intervalSeconds: INTERVAL_S, timeoutSeconds: TIMEOUT_S } },

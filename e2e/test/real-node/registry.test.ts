@@ -3,7 +3,10 @@
 // pull from it over plain HTTP (and nothing more).
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { parse } from "yaml";
-import { hostsToml, registryAddress, registryConfig } from "../../cluster/registry.ts";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { hostsToml, registryAddress, registryConfig, stalePushes } from "../../cluster/registry.ts";
 import { hostIp } from "../../cluster/real-node/names.ts";
 
 describe("the real-node cluster's registry", () => {
@@ -36,5 +39,16 @@ describe("the real-node cluster's registry", () => {
     expect(t).toContain('[host."http://10.213.7.1:26500"]');
     expect(t).toContain('capabilities = ["pull", "resolve"]');
     expect(t).not.toMatch(/push|https|skip_verify/);
+  });
+
+  test("stale pushes: an image whose tar changed since it was pushed, or never pushed, is pushed again", () => {
+    const state = mkdtempSync(join(tmpdir(), "registry-state-"));
+    mkdirSync(join(state, "real-node"), { recursive: true });
+    const pushed = {
+      rtcd: { repository: "r/rtcd", tag: "local@sha256:1", digest: "sha256:1", tar: "/c/rtcd-aaa.tar" },
+    };
+    writeFileSync(join(state, "real-node", "images.json"), JSON.stringify(pushed));
+    expect(stalePushes(state, { rtcd: "/c/rtcd-aaa.tar" })).toEqual([]);
+    expect(stalePushes(state, { rtcd: "/c/rtcd-bbb.tar", curl: "/c/curl-1.tar" })).toEqual(["rtcd", "curl"]);
   });
 });

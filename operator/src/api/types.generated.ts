@@ -190,7 +190,7 @@ export interface DefaultedImageSpec extends Omit<ImageSpec, "repository" | "tag"
   repository: string;
   /**
    * Image tag.
-   * @default "0.1.0"
+   * @default "0.2.0"
    */
   tag: string;
   /**
@@ -548,7 +548,7 @@ export interface ImageSpec {
   repository?: string;
   /**
    * Image tag.
-   * @default "0.1.0"
+   * @default "0.2.0"
    */
   tag?: string;
   /**

@@ -114,6 +114,10 @@ export const KEYS: readonly KeyDef[] = [
   key("media.workers", "RTCD_MEDIA_WORKERS", "int", 1, {
     check: (n: number) => (n >= 0 && n <= 256 ? undefined : "an integer from 0 (one per CPU) to 256"),
   }),
+  // Not in rtcd: a call's new sessions join its worker until that worker
+  // holds this many consumers (mediasoup's guidance: about 500 per worker),
+  // then the least loaded worker, the call's tracks piped between them.
+  key("media.consumers_per_worker", "RTCD_MEDIA_CONSUMERSPERWORKER", "int", 500, { check: positive }),
   // Not in rtcd: quotas (docs/security.md). Each default is far above what
   // one Mattermost installation uses, so only a misbehaving or hostile
   // client meets them.

@@ -48,8 +48,9 @@ export interface Config {
   // Not in rtcd: how long a SIGTERM'd process keeps serving running calls
   // before it closes what is left and exits.
   drain: { deadline_seconds: number };
-  // Not in rtcd: mediasoup workers; 0 = one per CPU.
-  media: { workers: number };
+  // Not in rtcd: mediasoup workers (0 = one per CPU), and the consumers a
+  // call's worker holds before its new sessions go to another worker.
+  media: { workers: number; consumers_per_worker: number };
   // Not in rtcd: quotas; a refusal is a `close` (joins) or an HTTP error.
   limits: {
     sessions_per_client: number;

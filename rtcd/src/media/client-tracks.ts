@@ -28,6 +28,7 @@ export class ClientTracks {
   private muted = false;
   // The stream the client announced as its screen share (ScreenOn).
   private screenStreamID = "";
+  private readonly told = new WeakSet<ProducerInfo>();
 
   constructor(
     owner: Sender,
@@ -116,9 +117,13 @@ export class ClientTracks {
     await p.producer.enableTraceEvent(["rtp"]);
   }
 
+  // Closes `p` and tells the call, once. A producer can be closed already
+  // when its worker died: the call still has to take it from the viewers
+  // on other workers.
   close(p: ProducerInfo): void {
-    if (p.producer.closed) return;
-    p.producer.close();
+    if (this.told.has(p)) return;
+    this.told.add(p);
+    if (!p.producer.closed) p.producer.close();
     this.call.producerClosed(p);
   }
 

@@ -1,6 +1,7 @@
 // The mediasoup media plane (calls/media.ts's MediaPlane), split by entity
 // the way mediasoup is: a WorkerPool of workers (worker-pool.ts), a Call per
-// call with its router (call.ts), a Session per client with its transport,
+// call (call.ts) with a router on each worker holding its sessions
+// (call-router.ts), a Session per client with its transport,
 // producers and consumers (session.ts), and the offer/answer bookkeeping as
 // pure code (negotiation.ts). This facade finds the call and session a
 // message is for, and answers the tests' and benchmarks' introspection.
@@ -32,6 +33,9 @@ export interface MediasoupPlaneOptions {
   iceDisconnectTimeoutMs?: number;
   // limits.producers_per_session: tracks one session may send at once.
   producersPerSession?: number;
+  // media.consumers_per_worker: a call's new sessions stay on its worker
+  // until it holds this many consumers, then go to the least loaded one.
+  consumersPerWorker?: number;
 }
 
 export class MediasoupPlane implements MediaPlane {
@@ -52,6 +56,7 @@ export class MediasoupPlane implements MediaPlane {
       signalingTimeoutMs: 10_000, // rtcd: signalingTimeout
       iceDisconnectTimeoutMs: 5_000,
       producersPerSession: 8,
+      consumersPerWorker: 500,
       ...opts,
       workers: opts.workers > 0 ? opts.workers : availableParallelism(),
     };
@@ -94,12 +99,27 @@ export class MediasoupPlane implements MediaPlane {
 
   async openSession(cfg: SessionConfig, events: MediaEvents): Promise<void> {
     if (this.closing) throw new Error("media plane closing");
-    const call = await this.callFor(cfg);
-    const log = this.log.with({ sessionID: cfg.SessionID, callID: cfg.CallID });
-    const s = await Session.open(call, call.slot.server, cfg, events, log, this.deps, (gone) => {
-      if (this.sessions.get(gone.id) === gone) this.sessions.delete(gone.id);
-    });
-    call.add(s);
+    if (!this.pool) throw new Error("media plane not started");
+    const call = this.callFor(cfg);
+    let slot: WorkerSlot;
+    try {
+      slot = this.pool.place(call.hosting(), this.opts.consumersPerWorker);
+    } catch (err) {
+      call.abandoned();
+      throw err;
+    }
+    const place = await call.reserve(slot);
+    const log = this.log.with({ sessionID: cfg.SessionID, callID: cfg.CallID, worker: slot.index });
+    let s: Session;
+    try {
+      s = await Session.open(call, place, cfg, events, log, this.deps, (gone) => {
+        if (this.sessions.get(gone.id) === gone) this.sessions.delete(gone.id);
+      });
+    } catch (err) {
+      call.release(place);
+      throw err;
+    }
+    call.add(s, place);
     this.sessions.set(s.id, s);
   }
 
@@ -128,16 +148,20 @@ export class MediasoupPlane implements MediaPlane {
       producers += c.producers;
       consumers += c.consumers;
     }
+    let routers = 0;
+    for (const call of this.calls.values()) routers += call.callRouters().length;
     return {
       workers: this.pool?.size ?? 0,
-      routers: this.calls.size,
+      routers,
       transports: this.sessions.size,
       producers,
       consumers,
     };
   }
 
-  // What the workers themselves hold (asks them over their channel).
+  // What the workers themselves hold (asks them over their channel). The
+  // pipes between a call's routers are in these counts: a pipe transport on
+  // each side, a pipe consumer at the sender's and a producer at the viewers'.
   async workerCounts(): Promise<{
     routers: number;
     transports: number;
@@ -146,12 +170,29 @@ export class MediasoupPlane implements MediaPlane {
   }> {
     const out = { routers: 0, transports: 0, producers: 0, consumers: 0 };
     for (const worker of this.pool?.workers() ?? []) out.routers += (await worker.dump()).routerIds.length;
-    for (const call of this.calls.values()) {
-      const d = await call.router.dump();
-      out.transports += d.transportIds.length;
-      out.producers += d.mapProducerIdConsumerIds.length;
-      out.consumers += d.mapConsumerIdProducerId.length;
-    }
+    for (const call of this.calls.values())
+      for (const r of call.callRouters()) {
+        if (r.closed) continue;
+        const d = await r.router.dump();
+        out.transports += d.transportIds.length;
+        out.producers += d.mapProducerIdConsumerIds.length;
+        out.consumers += d.mapConsumerIdProducerId.length;
+      }
+    return out;
+  }
+
+  // Each call's routers: the worker (index), the call's sessions there and
+  // the pipe transports linking it to the call's other routers.
+  callRouters(): { callID: string; worker: number; sessions: number; pipes: number }[] {
+    const out: { callID: string; worker: number; sessions: number; pipes: number }[] = [];
+    for (const call of this.calls.values())
+      for (const r of call.callRouters())
+        out.push({
+          callID: call.key.slice(call.key.indexOf("\u0000") + 1),
+          worker: r.slot.index,
+          sessions: r.sessions,
+          pipes: r.pipes,
+        });
     return out;
   }
 
@@ -160,38 +201,28 @@ export class MediasoupPlane implements MediaPlane {
   }
 
   // Per worker: CPU seconds used, recent CPU share, sessions (tests, /system).
-  workerLoads(): { pid: number; cpuSeconds: number; recent: number; sessions: number }[] {
+  workerLoads(): { pid: number; cpuSeconds: number; recent: number; sessions: number; consumers: number }[] {
     return this.pool?.loads() ?? [];
   }
 
   // ---- internals ----
 
-  private async callFor(cfg: SessionConfig): Promise<Call> {
+  private callFor(cfg: SessionConfig): Call {
     const key = `${cfg.GroupID}\u0000${cfg.CallID}`;
     const existing = this.calls.get(key);
-    if (existing) return existing;
-    if (!this.pool) throw new Error("media plane not started");
-    const slot = this.pool.pick();
-    const log = this.log.with({ callID: cfg.CallID });
-    const call = await Call.create(key, slot, log, (c) => {
+    if (existing && !existing.ended) return existing;
+    const call = new Call(key, this.log.with({ callID: cfg.CallID }), (c) => {
       if (this.calls.get(c.key) === c) this.calls.delete(c.key);
     });
-    // Another join of the same call may have raced us here.
-    const raced = this.calls.get(key);
-    if (raced) {
-      call.router.close();
-      return raced;
-    }
     this.calls.set(key, call);
-    log.debug("media: call router created", { worker: slot.index });
     return call;
   }
 
   // A dead worker's sessions end (their clients get `close` and rejoin
-  // through the plugin, landing on a live worker); the pool starts a new
-  // worker in its place.
+  // through the plugin, landing on a live worker); the rest of their calls
+  // go on on the other workers; the pool starts a new worker in its place.
   private workerDied(slot: WorkerSlot): void {
     this.metrics.mediaWorkerDeaths.inc();
-    for (const call of [...this.calls.values()]) if (call.slot === slot) call.workerDied();
+    for (const call of [...this.calls.values()]) call.workerDied(slot);
   }
 }

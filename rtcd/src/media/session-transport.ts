@@ -1,7 +1,9 @@
 // A session's WebRtcTransport: how it is created, and how its ICE and DTLS
-// states count in the metrics and end the session.
+// states count in the metrics and end the session, and how its consumers count.
 import type { types as ms } from "mediasoup";
 import type { Metrics } from "../metrics.ts";
+import { trackMime } from "./codecs.ts";
+import type { SessionPlaceable } from "./worker-load.ts";
 
 export function createTransport(router: ms.Router, server: ms.WebRtcServer): Promise<ms.WebRtcTransport> {
   return router.createWebRtcTransport({
@@ -15,6 +17,24 @@ export function createTransport(router: ms.Router, server: ms.WebRtcServer): Pro
     iceConsentTimeout: 20,
     enableSctp: true,
     initialAvailableOutgoingBitrate: 1_000_000,
+  });
+}
+
+// A consumer of the session's transport, while it is open: in
+// rtcd_rtp_tracks (rtcd labels tracks with their MIME type, audio/opus,
+// video/VP8) and in its worker's consumers, which placing sessions reads.
+export function countConsumer(
+  consumer: ms.Consumer,
+  metrics: Metrics,
+  groupID: string,
+  worker: SessionPlaceable,
+): void {
+  const labels = { groupID, direction: "out", type: trackMime(consumer.rtpParameters) };
+  metrics.rtpTracks.inc(labels);
+  worker.consumers++;
+  consumer.observer.once("close", () => {
+    metrics.rtpTracks.dec(labels);
+    worker.consumers--;
   });
 }
 

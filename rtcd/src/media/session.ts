@@ -11,23 +11,25 @@ import type { types as ms } from "mediasoup";
 import { RTCType, type MediaEvents, type RTCMessage, type SessionConfig } from "../calls/media.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
+import type { CallRouter } from "./call-router.ts";
 import { consumerMedia, dataSection, isDataSection, mediaMap } from "./client-section.ts";
 import { ClientTracks, type TracksHost } from "./client-tracks.ts";
-import { trackMime } from "./codecs.ts";
 import { forwards, supportsAV1, type MediaSection, type ProducerInfo } from "./forwarding.ts";
 import { SimulcastLayers } from "./layer-control.ts";
 import { Negotiation } from "./negotiation.ts";
 import { parseSdp, SdpError, transportParams, writeSdp, type LocalMedia, type MediaDesc } from "./sdp.ts";
 import { announcedIp, consumerCaps, json, localTransport, parseJSON } from "./sdp-mapping.ts";
 import { SessionDC } from "./session-dc.ts";
-import { createTransport, watchTransport } from "./session-transport.ts";
+import { countConsumer, createTransport, watchTransport } from "./session-transport.ts";
 import { SIGNAL_QUEUE_MAX, SIGNAL_RATE_PER_SECOND, SignalQueue } from "./signal-queue.ts";
 
 // What a session tells its call (call.ts).
-export interface CallHost extends TracksHost {
-  readonly router: ms.Router;
+export interface CallHost extends Omit<TracksHost, "levels"> {
   // The session closed (its transport and tracks are closed).
   left(s: Session): void;
+  // Makes a track consumable on the session's router (a pipe from its
+  // sender's worker); false when it cannot be.
+  reach(p: ProducerInfo, at: CallRouter): Promise<boolean>;
   // Its first offer is answered: it is to receive what already flows.
   joined(s: Session): Promise<void>;
   muted(s: Session): void;
@@ -48,6 +50,8 @@ export class Session {
   readonly log: Logger;
   private readonly events: MediaEvents;
   private readonly call: CallHost;
+  // The call's router on this session's worker.
+  private readonly place: CallRouter;
   private readonly transport: ms.WebRtcTransport;
   private readonly deps: SessionDeps;
   private readonly onClosed: (s: Session) => void;
@@ -81,18 +85,25 @@ export class Session {
     events: MediaEvents,
     log: Logger,
     call: CallHost,
+    place: CallRouter,
     transport: ms.WebRtcTransport,
     deps: SessionDeps,
     closed: (s: Session) => void,
   ) {
     this.onClosed = closed;
+    this.place = place;
     this.cfg = cfg;
     this.events = events;
     this.log = log;
     this.call = call;
     this.transport = transport;
     this.deps = deps;
-    this.tracks = new ClientTracks(this, transport, call, deps.metrics, log, deps.producersPerSession);
+    const host: TracksHost = {
+      levels: place.levels,
+      producerLive: (p) => call.producerLive(p),
+      producerClosed: (p) => call.producerClosed(p),
+    };
+    this.tracks = new ClientTracks(this, transport, host, deps.metrics, log, deps.producersPerSession);
     watchTransport(transport, {
       metrics: deps.metrics,
       groupID: cfg.GroupID,
@@ -111,15 +122,15 @@ export class Session {
 
   static async open(
     call: CallHost,
-    server: ms.WebRtcServer,
+    place: CallRouter,
     cfg: SessionConfig,
     events: MediaEvents,
     log: Logger,
     deps: SessionDeps,
     closed: (s: Session) => void,
   ): Promise<Session> {
-    const transport = await createTransport(call.router, server);
-    return new Session(cfg, events, log, call, transport, deps, closed);
+    const transport = await createTransport(place.router, place.slot.server);
+    return new Session(cfg, events, log, call, place, transport, deps, closed);
   }
 
   get id(): string {
@@ -204,13 +215,15 @@ export class Session {
     if (this.done || p.producer.closed || !this.caps || !forwards(p, this)) return;
     const id = p.producer.id;
     if (this.consuming.has(id) || this.neg.has(id)) return;
-    if (!this.call.router.canConsume({ producerId: id, rtpCapabilities: this.caps })) {
-      this.log.warn("media: cannot consume, no common codec", { producerId: id });
-      return;
-    }
     this.consuming.add(id);
     let consumer: ms.Consumer;
     try {
+      // From another worker, the track is piped to ours first (same ID).
+      if (!(await this.call.reach(p, this.place)) || this.done || p.producer.closed) return;
+      if (!this.place.router.canConsume({ producerId: id, rtpCapabilities: this.caps })) {
+        this.log.warn("media: cannot consume, no common codec", { producerId: id });
+        return;
+      }
       consumer = await this.transport.consume({
         producerId: id,
         rtpCapabilities: this.caps,
@@ -227,15 +240,12 @@ export class Session {
     } finally {
       this.consuming.delete(id);
     }
-    // rtcd labels tracks with their MIME type (audio/opus, video/VP8).
-    const labels = { groupID: this.cfg.GroupID, direction: "out", type: trackMime(consumer.rtpParameters) };
-    this.deps.metrics.rtpTracks.inc(labels);
-    consumer.observer.once("close", () => this.deps.metrics.rtpTracks.dec(labels));
+    countConsumer(consumer, this.deps.metrics, this.cfg.GroupID, this.place.slot);
     if (this.done) {
       consumer.close();
       return;
     }
-    this.deps.layers.add(consumer, this.log.with({ from: p.owner.cfg.SessionID }));
+    this.deps.layers.add(consumer, this.log.with({ from: p.owner.cfg.SessionID }), this.transport);
     const media = consumerMedia(consumer, p.type, p.owner.cfg.SessionID);
     this.neg.queue({ origin: "server", consumer, media });
     this.enqueue(() => this.maybeOffer());
@@ -332,7 +342,7 @@ export class Session {
       });
       this.connected = true;
     }
-    this.caps ??= consumerCaps(this.call.router.rtpCapabilities, offer.media, supportsAV1(this.cfg));
+    this.caps ??= consumerCaps(this.place.router.rtpCapabilities, offer.media, supportsAV1(this.cfg));
     for (let i = 0; i < offer.media.length; i++) {
       const md = offer.media[i]!;
       const sec = this.neg.sectionAt(i, md);
@@ -407,7 +417,7 @@ export class Session {
 
   private openDataChannel(): Promise<void> {
     return this.dc.want(
-      this.call.router,
+      this.place.router,
       this.transport,
       {
         opened: () => this.enqueue(() => this.maybeOffer()),

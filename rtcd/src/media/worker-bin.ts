@@ -38,18 +38,27 @@ export function resolveWorkerBin(env: NodeJS.ProcessEnv = process.env): string {
   }
 }
 
-// Each of our worker patches (rtcd/worker-build/patches) leaves this string
-// in the binary. A stock mediasoup worker writes header extension IDs that
-// browsers misread: they drop every forwarded video packet.
-export const WORKER_PATCH_MARKER = "mattermost-rtcd-patches: consumer-header-extension-ids";
+// Each of our worker patches (rtcd/worker-build/patches) leaves its string
+// in the binary, and rtcd starts only a worker that has them all: a stock
+// mediasoup worker writes header extension IDs that browsers misread (they
+// drop every forwarded video packet), and one built before patch 0002 may
+// keep a viewer without a bandwidth estimate on a simulcast sender's low
+// layer for good.
+export const WORKER_PATCH_MARKERS: readonly string[] = [
+  "mattermost-rtcd-patches: consumer-header-extension-ids",
+  "mattermost-rtcd-patches: simulcast-recheck-layers-on-capture-mapping",
+];
 
 export class WorkerBinaryUnpatched extends Error {}
 
 export function assertPatchedWorker(path: string): void {
-  if (readFileSync(path).includes(WORKER_PATCH_MARKER)) return;
+  const bin = readFileSync(path);
+  const missing = WORKER_PATCH_MARKERS.filter((m) => !bin.includes(m));
+  if (missing.length === 0) return;
   throw new WorkerBinaryUnpatched(
-    `mediasoup worker ${path} was built without rtcd's patches (rtcd/worker-build/patches), ` +
-      "so browsers would receive no video from it. Build it with " +
+    `mediasoup worker ${path} was built without rtcd's patches (rtcd/worker-build/patches; ` +
+      `missing: ${missing.map((m) => m.replace("mattermost-rtcd-patches: ", "")).join(", ")}), ` +
+      "so browsers might receive no video or only a simulcast sender's low layer from it. Build it with " +
       "`bash rtcd/worker-build/build-worker.sh` (or the rtcd image), or point MEDIASOUP_WORKER_BIN at such a build.",
   );
 }

@@ -28,6 +28,31 @@ export function pickWorker<T extends WorkerLoad>(slots: readonly T[]): T {
   });
 }
 
+// What placing a session of a call reads of a worker: its load, and the
+// consumers (what its sessions receive) it holds across all calls.
+export interface SessionPlaceable extends WorkerLoad {
+  consumers: number;
+}
+
+/**
+ * The worker for a new session of a call. `hosting` are the live workers
+ * that already hold the call's sessions, in the order the call reached them;
+ * `alive` every live worker. The call stays where it is (no pipes, no extra
+ * router) while one of its workers holds fewer than `perWorker` consumers
+ * (mediasoup's guidance: about 500 per worker); past that the session goes
+ * to the least loaded worker (pickWorker), which may be another of the
+ * call's. A new call (no hosting worker) goes to the least loaded one, and
+ * with one worker everything stays on it.
+ */
+export function placeSession<T extends SessionPlaceable>(
+  hosting: readonly T[],
+  alive: readonly T[],
+  perWorker: number,
+): T {
+  for (const w of hosting) if (w.consumers < perWorker) return w;
+  return pickWorker(alive);
+}
+
 export class WorkerLoadSampler {
   private timer: NodeJS.Timeout | undefined;
   private last = new Map<ms.Worker, { cpu: number; at: number }>();

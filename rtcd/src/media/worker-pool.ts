@@ -1,12 +1,12 @@
 // The mediasoup workers: each with a WebRtcServer (all sessions of a worker
 // share its UDP/TCP port, like rtcd's single ICE port), load sampling, the
-// choice of a worker for a new call, and a dead worker's replacement on the
+// choice of a worker for a new session, and a dead worker's replacement on the
 // same port (or, when none can be started, a pool that says it is broken).
 import * as mediasoup from "mediasoup";
 import type { types as ms } from "mediasoup";
 import type { Logger } from "../log.ts";
 import { listenAddresses } from "./addresses.ts";
-import { pickWorker, WorkerLoadSampler, type WorkerLoad } from "./worker-load.ts";
+import { placeSession, WorkerLoadSampler, type SessionPlaceable } from "./worker-load.ts";
 
 // One UDP socket carries every client's media, and the kernel's default
 // buffer (about 208 KiB) overflows in bursts (a screen share's keyframe into
@@ -15,7 +15,7 @@ import { pickWorker, WorkerLoadSampler, type WorkerLoad } from "./worker-load.ts
 // wmem_max, which hosts running rtcd should raise.
 const UDP_SOCKET_BUFFER_BYTES = 16 * 1024 * 1024;
 
-export interface WorkerSlot extends WorkerLoad {
+export interface WorkerSlot extends SessionPlaceable {
   worker: ms.Worker;
   server: ms.WebRtcServer;
   index: number;
@@ -118,7 +118,16 @@ export class WorkerPool {
       worker.close();
       throw err;
     }
-    const slot: WorkerSlot = { worker, server, sessions: 0, index: i, cpuSeconds: 0, recent: 0, alive: true };
+    const slot: WorkerSlot = {
+      worker,
+      server,
+      sessions: 0,
+      consumers: 0,
+      index: i,
+      cpuSeconds: 0,
+      recent: 0,
+      alive: true,
+    };
     worker.on("died", (err) => {
       this.log.error("media: mediasoup worker died", { pid: worker.pid, worker: i, err: err.message });
       this.onDied(slot);
@@ -170,12 +179,16 @@ export class WorkerPool {
     this.retryTimers.add(t);
   }
 
-  // The worker for a new call: the least loaded (worker-load.ts) of those
-  // alive.
-  pick(): WorkerSlot {
-    const alive = this.slots.filter((s) => s.alive);
+  // The worker for a new session of a call held by `hosting` (none for a
+  // new call): placeSession (worker-load.ts) among those alive.
+  place(hosting: readonly WorkerSlot[], consumersPerWorker: number): WorkerSlot {
+    const alive = this.alive();
     if (alive.length === 0) throw new Error("no mediasoup worker available");
-    return pickWorker(alive);
+    return placeSession(
+      hosting.filter((s) => s.alive),
+      alive,
+      consumersPerWorker,
+    );
   }
 
   get size(): number {
@@ -195,12 +208,13 @@ export class WorkerPool {
   }
 
   // Per slot (port + index), a dead one while it is being replaced too.
-  loads(): { pid: number; cpuSeconds: number; recent: number; sessions: number }[] {
+  loads(): { pid: number; cpuSeconds: number; recent: number; sessions: number; consumers: number }[] {
     return this.slots.map((s) => ({
       pid: s.worker.pid,
       cpuSeconds: s.cpuSeconds,
       recent: s.recent,
       sessions: s.sessions,
+      consumers: s.consumers,
     }));
   }
 

@@ -41,6 +41,8 @@ export async function startInProcess(opts: {
   key: string;
   // A mediasoup worker binary other than the one rtcd finds itself.
   workerBin?: string;
+  // media.consumers_per_worker (default 500).
+  consumersPerWorker?: number;
 }): Promise<InProcessRtcd> {
   const dir = mkdtempSync(join(tmpdir(), `rtcd-${opts.name}-`));
   const icePort = await freeICEPort();
@@ -68,6 +70,7 @@ export async function startInProcess(opts: {
           hostOverride: "",
           portOverride: "",
           ...(opts.workerBin ? { workerBin: opts.workerBin } : {}),
+          ...(opts.consumersPerWorker ? { consumersPerWorker: opts.consumersPerWorker } : {}),
         },
         metrics,
         log,

@@ -14,6 +14,7 @@ export async function startForPlugin(
   impl: Impl,
   name: string,
   key: string,
+  env: Record<string, string> = {},
 ): Promise<{ r: Running; conn: PluginConn }> {
   const realBinary = impl === "rtcd" ? await buildRealRtcd() : "";
   const passThrough: Record<string, string> = {};
@@ -26,7 +27,7 @@ export async function startForPlugin(
     realBinary,
     dir: mkdtempSync(join(tmpdir(), `rtcd-${name}-`)),
     name,
-    env: { RTCD_API_SECURITY_ALLOWSELFREGISTRATION: "true", ...passThrough },
+    env: { RTCD_API_SECURITY_ALLOWSELFREGISTRATION: "true", ...passThrough, ...env },
   });
   const reg = await fetch(`${r.url}/register`, {
     method: "POST",

@@ -238,14 +238,16 @@ export class Peer {
       const trackID = receiver?.remoteTrackId ?? "";
       this.tracks.push({ trackID, streamID, kind: track.kind });
       track.onReceiveRtp.subscribe((rtp) => {
+        // A section rtcd reuses for another sender's track fires no new
+        // onTrack; its receiver carries the current IDs.
         this.received.push({
           ssrc: rtp.header.ssrc,
           payloadType: rtp.header.payloadType,
           sequenceNumber: rtp.header.sequenceNumber,
           payload: Buffer.from(rtp.payload),
           at: Date.now(),
-          trackID,
-          streamID,
+          trackID: receiver?.remoteTrackId ?? trackID,
+          streamID: receiver?.remoteStreamId ?? streamID,
         });
       });
     });
