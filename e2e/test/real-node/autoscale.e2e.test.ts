@@ -28,6 +28,7 @@ import {
   REAL_NODE_TAINT,
   realNodeSkipReason,
   WatchedCall,
+  realNodesReleased,
 } from "../../src/testing/real-node.ts";
 import { AutoscaleRecorder, rtcdLoad } from "../../src/testing/autoscale-recorder.ts";
 import { LoadCall } from "../../src/testing/load-call.ts";
@@ -134,6 +135,7 @@ describe.skipIf(!!skip)("autoscaling on real nodes with real calls", () => {
       "--wait=true",
     ]).catch(() => undefined);
     const code = await op?.stop();
+    await realNodesReleased(ns.name);
     expect(code, `operator exit code; logs:\n${op?.logs.slice(-30).join("\n")}`).toBe(0);
   });
 
