@@ -60,6 +60,27 @@ export async function podsOnRealNodes(namespace?: string): Promise<string[]> {
     );
 }
 
+/** Each pod of `namespace`: node, phase, and why it is not scheduled or not ready (for timeout messages). */
+export async function podStates(namespace: string): Promise<string> {
+  const list = await getJson<{
+    items: {
+      metadata: { name: string };
+      spec: { nodeName?: string };
+      status: { phase?: string; conditions?: { type: string; status: string; message?: string }[] };
+    }[];
+  }>(["get", "pods", `-n=${namespace}`]);
+  return (
+    list.items
+      .map((p) => {
+        const bad = (p.status.conditions ?? [])
+          .filter((c) => c.status !== "True" && c.message)
+          .map((c) => `${c.type}: ${c.message}`);
+        return `${p.metadata.name} on ${p.spec.nodeName ?? "no node"} ${p.status.phase ?? "?"}${bad.length ? ` (${bad.join("; ")})` : ""}`;
+      })
+      .join("; ") || "none"
+  );
+}
+
 /**
  * Waits until no pod (of `namespace`, or of any namespace) is left on the real
  * nodes; a timeout names each pod still there, its phase and how long it may
