@@ -4,6 +4,7 @@
 // (DCEP on calls-dc) and ICE/DTLS stack meet each SFU. Skips, saying so, when
 // no Chromium binary is installed (Debian package `chromium`, or
 // CHROMIUM_BIN).
+import { readFileSync } from "node:fs";
 import { OpusDecoder } from "opus-decoder";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -79,6 +80,61 @@ describe.runIf(CHROMIUM).each<Impl>(["rtcd", "ours"])("Chromium (RTCPeer) agains
     expect(st.errors).toEqual([]);
     expect(chrome.errors).toEqual([]);
     expect(w.errors).toEqual([]);
+  });
+
+  // Perfect negotiation as the Calls client and rtcd play it: the client
+  // (RTCPeer) is polite, the SFU is not. Chromium starts a screen share
+  // while the SFU's offer to it (a newcomer's audio) is held in flight: the
+  // SFU must ignore Chromium's crossing offer, Chromium then rolls its own
+  // back, answers the SFU's and offers again. Both tracks get through and
+  // the session lives on.
+  test("glare: Chromium shares its screen while an offer to it is in flight; both tracks get through", async () => {
+    const chrome = await BrowserClient.open(browser, server, conn, "callg", "chromeG");
+    await chrome.join();
+    await until("Chromium connected", async () => (await chrome.state()).connected, 20_000);
+    chrome.hold();
+    const w = new CallsClient(conn, "callg", "glareW");
+    werift.push(w);
+    await w.join();
+    await until("werift connected", () => w.connected, 20_000);
+    w.startAudio();
+    await until("the SFU's offer of werift's audio, held", () => chrome.heldOffers() > 0, 20_000);
+    const sent = chrome.offersSent;
+    await chrome.shareScreen();
+    await until("Chromium's own offer sent", () => chrome.offersSent > sent, 20_000);
+    chrome.release();
+
+    // On a timeout: what the page saw and what the SFU logged of this session.
+    const detail = async () =>
+      [
+        `Chromium: ${JSON.stringify(await chrome.state().catch((e: unknown) => String(e)))}; page errors: ${JSON.stringify(chrome.errors)}`,
+        ...readFileSync(r.logFile, "utf8")
+          .split("\n")
+          .filter((l) => l.includes("chromeG") && !l.includes('"level":"debug"'))
+          .slice(-10),
+      ].join("\n");
+    await until(
+      "Chromium's screen at werift",
+      () => w.received.filter((p) => p.streamID === "chromeG" && p.payloadType === 96).length >= 15,
+      30_000,
+      detail,
+    );
+    await until(
+      "werift's audio in Chromium",
+      async () => (await chrome.audioPacketsIn()) >= 50,
+      20_000,
+      detail,
+    );
+    const st = await chrome.state();
+    expect(st.connected).toBe(true);
+    expect(st.errors).toEqual([]);
+    expect(chrome.errors).toEqual([]);
+    expect(w.errors).toEqual([]);
+    // Not ended and rejoined behind the test's back (ours logs why it ends one).
+    const ended = readFileSync(r.logFile, "utf8")
+      .split("\n")
+      .filter((l) => l.includes('"chromeG"') && l.includes("ending session"));
+    expect(ended).toEqual([]);
   });
 
   test("screen share from Chromium with simulcast (h and l) reaches a werift and a Chromium viewer", async () => {

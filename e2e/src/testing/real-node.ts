@@ -11,6 +11,8 @@ import { missingCapabilities } from "../../cluster/real-node/preflight.ts";
 import { stateDir } from "../../cluster/paths.ts";
 import { Peer, PluginConn, until } from "@mattermost-rtcd/rtcd/testing/rtc-peer";
 import { providerName } from "./providers.ts";
+import { getJson } from "./kube.ts";
+import { waitFor } from "./wait.ts";
 
 export { REAL_NODE_LABEL, REAL_NODE_TAINT } from "../../cluster/real-node/config.ts";
 
@@ -25,7 +27,81 @@ export function realNodeSkipReason(): string | undefined {
 /** The local cluster with `count` real nodes (started if needed; kept running like the cluster). */
 export async function ensureRealNodes(count: number): Promise<RealNode[]> {
   await up({ realNodes: count });
-  return Array.from({ length: count }, (_, i) => realNode(stateDir(), i + 1));
+  const nodes = Array.from({ length: count }, (_, i) => realNode(stateDir(), i + 1));
+  // rtcd pods hold their nodes' ports (host network) until they have exited: a
+  // file that starts while an earlier file's pods are still there finds its own
+  // pods unschedulable ("didn't have free ports"). Each file's afterAll waits
+  // for its pods (realNodesReleased); this names whatever is left instead of
+  // letting it fail an unrelated file later.
+  await realNodesReleased(undefined, 180_000);
+  return nodes;
+}
+
+interface PodList {
+  items: {
+    metadata: { name: string; namespace: string; deletionTimestamp?: string };
+    spec: { nodeName?: string; terminationGracePeriodSeconds?: number };
+    status: { phase?: string };
+  }[];
+}
+
+/** Pods on the real nodes (of `namespace`, or of every namespace but kube-system), described. */
+export async function podsOnRealNodes(namespace?: string): Promise<string[]> {
+  const list = await getJson<PodList>(["get", "pods", namespace ? `-n=${namespace}` : "-A"]);
+  return list.items
+    .filter((p) => p.spec.nodeName?.startsWith("real-node-") && p.metadata.namespace !== "kube-system")
+    .filter((p) => p.status.phase !== "Succeeded" && p.status.phase !== "Failed")
+    .map(
+      (p) =>
+        `${p.metadata.namespace}/${p.metadata.name} on ${p.spec.nodeName} (${p.status.phase ?? "?"}` +
+        (p.metadata.deletionTimestamp
+          ? `, terminating since ${p.metadata.deletionTimestamp}, grace ${p.spec.terminationGracePeriodSeconds ?? "?"} s)`
+          : ")"),
+    );
+}
+
+/** Each pod of `namespace`: node, phase, and why it is not scheduled or not ready (for timeout messages). */
+export async function podStates(namespace: string): Promise<string> {
+  const list = await getJson<{
+    items: {
+      metadata: { name: string };
+      spec: { nodeName?: string };
+      status: { phase?: string; conditions?: { type: string; status: string; message?: string }[] };
+    }[];
+  }>(["get", "pods", `-n=${namespace}`]);
+  return (
+    list.items
+      .map((p) => {
+        const bad = (p.status.conditions ?? [])
+          .filter((c) => c.status !== "True" && c.message)
+          .map((c) => `${c.type}: ${c.message}`);
+        return `${p.metadata.name} on ${p.spec.nodeName ?? "no node"} ${p.status.phase ?? "?"}${bad.length ? ` (${bad.join("; ")})` : ""}`;
+      })
+      .join("; ") || "none"
+  );
+}
+
+/**
+ * Waits until no pod (of `namespace`, or of any namespace) is left on the real
+ * nodes; a timeout names each pod still there, its phase and how long it may
+ * still take (a draining rtcd keeps its ports until its last call ends).
+ */
+export async function realNodesReleased(namespace?: string, timeoutMs = 120_000): Promise<void> {
+  let left: string[] = [];
+  await waitFor(
+    async () => {
+      left = await podsOnRealNodes(namespace);
+      return left.length === 0;
+    },
+    {
+      timeoutMs,
+      intervalMs: 1000,
+      // Read when the wait times out: the pods still there at that moment.
+      get what() {
+        return `the real nodes free of ${namespace ? `${namespace}'s` : "earlier tests'"} pods; still there: ${left.join("; ")}`;
+      },
+    },
+  );
 }
 
 /** A Service's A records as the cluster DNS answers them now ([] when it has none). */

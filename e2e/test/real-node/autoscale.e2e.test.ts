@@ -28,6 +28,8 @@ import {
   REAL_NODE_TAINT,
   realNodeSkipReason,
   WatchedCall,
+  podStates,
+  realNodesReleased,
 } from "../../src/testing/real-node.ts";
 import { AutoscaleRecorder, rtcdLoad } from "../../src/testing/autoscale-recorder.ts";
 import { LoadCall } from "../../src/testing/load-call.ts";
@@ -134,6 +136,7 @@ describe.skipIf(!!skip)("autoscaling on real nodes with real calls", () => {
       "--wait=true",
     ]).catch(() => undefined);
     const code = await op?.stop();
+    await realNodesReleased(ns.name);
     expect(code, `operator exit code; logs:\n${op?.logs.slice(-30).join("\n")}`).toBe(0);
   });
 
@@ -194,9 +197,22 @@ describe.skipIf(!!skip)("autoscaling on real nodes with real calls", () => {
     });
     const tPast = Date.now();
     rec.mark("A past target");
+    // A timeout names the pods, why they are not scheduled or not ready,
+    // and the autoscaler's last state the recorder saw.
+    let states = "";
     const b = await waitFor(
-      async () => (await servingPods()).find((p) => p.metadata.name !== a!.metadata.name),
-      { timeoutMs: 240_000, intervalMs: 250, what: "a second pod Ready" },
+      async () => {
+        const found = (await servingPods()).find((p) => p.metadata.name !== a!.metadata.name);
+        if (!found) states = await podStates(ns.name);
+        return found;
+      },
+      {
+        timeoutMs: 240_000,
+        intervalMs: 250,
+        get what() {
+          return `a second pod Ready; pods: ${states}; last sample: ${JSON.stringify(rec?.latest())}`;
+        },
+      },
     );
     const upS = (Date.now() - tPast) / 1000;
     rec.mark("B Ready");

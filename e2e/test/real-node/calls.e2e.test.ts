@@ -33,6 +33,7 @@ import {
   realNodeSkipReason,
   serviceIps,
   WatchedCall,
+  realNodesReleased,
 } from "../../src/testing/real-node.ts";
 import { registryChart, registryImage, tagInRegistry, type OciChart } from "../../src/testing/registry.ts";
 import {
@@ -198,6 +199,9 @@ describe.skipIf(!!skip)("rtcd on real nodes (operator mode, HostNetwork)", () =>
     );
     for (const n of nodes) await tryKubectl(["uncordon", n.name]);
     await tryHelm(["uninstall", RELEASE, "-n", ns.name, "--wait", "--timeout", "2m"]);
+    // helm waits for its own objects, not for the operator's rtcd pods, which
+    // hold the nodes' ports until they have exited.
+    await realNodesReleased(ns.name);
   });
 
   test("helm install (operator mode): rtcd pods Ready through their real probes, as non-root on a read-only root", async () => {

@@ -28,6 +28,7 @@ import {
   realNodeSkipReason,
   RTCD_AUTH_KEY,
   WatchedCall,
+  realNodesReleased,
 } from "../../src/testing/real-node.ts";
 import { registryChart, registryImage, registryPullEvents } from "../../src/testing/registry.ts";
 
@@ -68,6 +69,7 @@ describe.skipIf(!!skip)("the chart's direct mode on a real node, with the image'
 
   afterAll(async () => {
     await tryHelm(["uninstall", RELEASE, "-n", ns.name, "--wait", "--timeout", "2m"]);
+    await realNodesReleased(ns.name);
   });
 
   test("Ready through its real probes, a registration survives an rtcd crash, and a call flows", async () => {

@@ -24,6 +24,7 @@ import {
   REAL_NODE_LABEL,
   REAL_NODE_TAINT,
   realNodeSkipReason,
+  realNodesReleased,
 } from "../../src/testing/real-node.ts";
 import { registryImage, tagInRegistry } from "../../src/testing/registry.ts";
 
@@ -106,6 +107,8 @@ describe.skipIf(!!skip)("Mattermost's client registered by the operator on real 
       "--wait=true",
     ]).catch(() => undefined);
     const code = await op?.stop();
+    // The CR is gone; its pods hold the nodes' ports until they have exited.
+    await realNodesReleased(ns.name);
     expect(code, `operator exit code; logs:\n${op?.logs.slice(-30).join("\n")}`).toBe(0);
   });
 

@@ -25,6 +25,7 @@ import {
   REAL_NODE_LABEL,
   REAL_NODE_TAINT,
   realNodeSkipReason,
+  realNodesReleased,
 } from "../../src/testing/real-node.ts";
 import type { RealNode } from "../../cluster/real-node/config.ts";
 import { registryImage } from "../../src/testing/registry.ts";
@@ -85,6 +86,8 @@ describe.skipIf(!!skip)("MediaReachable on real nodes", () => {
       "--wait=true",
     ]).catch(() => undefined);
     const code = await op?.stop();
+    // The CR is gone; its pods hold the nodes' ports until they have exited.
+    await realNodesReleased(ns.name);
     expect(code, `operator exit code; logs:\n${op?.logs.slice(-30).join("\n")}`).toBe(0);
   });
 

@@ -6,8 +6,8 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { tryKubectl, useCluster, useNamespace, waitFor } from "../../src/testing/index.ts";
-import { ensureRealNodes, realNodeSkipReason } from "../../src/testing/real-node.ts";
+import { tryKubectl, useCluster, useNamespace } from "../../src/testing/index.ts";
+import { ensureRealNodes, realNodeSkipReason, realNodesReleased } from "../../src/testing/real-node.ts";
 import { repoRoot } from "../../src/testing/providers.ts";
 
 const skip = realNodeSkipReason();
@@ -34,10 +34,7 @@ describe.skipIf(!!skip)("npm start -- --real-node, then npm run test-call", () =
   afterAll(async () => {
     // The sample's pods hold host ports the next real-node test needs: gone before it starts.
     await tryKubectl(["delete", "mattermostrtcd", "--all", "-n", ns.name, "--wait=true"]);
-    await waitFor(
-      async () => !(await tryKubectl(["get", "pods", "-n", ns.name, "-o", "name"])).stdout.trim(),
-      { timeoutMs: 120_000, what: `the sample's pods in ${ns.name} gone` },
-    );
+    await realNodesReleased(ns.name);
   });
 
   test("the sample runs on real nodes and a 3-person test call carries everyone's audio to everyone", async () => {

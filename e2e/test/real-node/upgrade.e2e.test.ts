@@ -42,6 +42,7 @@ import {
   REAL_NODE_TAINT,
   realNodeSkipReason,
   WatchedCall,
+  realNodesReleased,
 } from "../../src/testing/real-node.ts";
 import { registryChart, registryImage } from "../../src/testing/registry.ts";
 import { headlessRtcdService, rtcdPods, servingPod } from "../../src/testing/rtcd-pods.ts";
@@ -236,6 +237,8 @@ describe.skipIf(!!skip)("upgrade from the previous release (real nodes)", () => 
     );
     // Leave this version's CRD for the files after this one.
     await applyCrd();
+    // Both parts' pods hold the nodes' ports until they have exited.
+    await realNodesReleased(ns.name);
   });
 
   describe("with Helm (operator mode)", () => {
@@ -243,10 +246,7 @@ describe.skipIf(!!skip)("upgrade from the previous release (real nodes)", () => 
       await tryHelm(["uninstall", RELEASE, "-n", ns.name, "--wait", "--timeout", "2m"]);
       // Its pods hold the nodes' ports (HostNetwork) until they have exited:
       // the next install must not meet them.
-      await waitFor(async () => (await rtcdPods(ns.name)).length === 0, {
-        timeoutMs: 120_000,
-        what: "the Helm release's rtcd pods gone",
-      });
+      await realNodesReleased(ns.name);
     });
 
     test("the previous release installs from its packaged chart and serves", async () => {

@@ -8,6 +8,7 @@
 import type { types as ms } from "mediasoup";
 import type { Logger } from "../log.ts";
 import { MEDIA_CODECS } from "./codecs.ts";
+import { pipedLayers } from "./piped-layers.ts";
 import type { WorkerSlot } from "./worker-pool.ts";
 
 export class CallRouter {
@@ -65,13 +66,20 @@ export class CallRouter {
     let done = this.piped.get(id);
     if (done) return done;
     done = from.router.pipeToRouter({ producerId: id, router: this.router }).then(
-      ({ pipeProducer }) => {
+      async ({ pipeProducer }) => {
         if (!pipeProducer || pipeProducer.closed) {
           this.piped.delete(id);
           return false;
         }
         pipeProducer.observer.once("close", () => this.piped.delete(id));
-        return true;
+        const how = await pipedLayers(producer, pipeProducer);
+        if (how === "timeout")
+          this.log.info("media: a piped simulcast track's layers did not all arrive in time", {
+            producerId: id,
+            from: from.slot.index,
+            arrived: pipeProducer.score,
+          });
+        return how !== "closed";
       },
       (err: unknown) => {
         this.piped.delete(id);

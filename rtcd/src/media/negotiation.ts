@@ -5,8 +5,12 @@
 // - consumers of ours wait in a queue and go out in one offer of ours at a
 //   time, each in a new section with a fresh mid (s0, s1...: never reused)
 //   or in an inactive section of ours of the same kind;
-// - glare: the client's offer crossing ours withdraws ours (its sections go
-//   back to the queue), the client's is answered, and ours is re-sent after.
+// - glare: as in rtcd, we are the impolite side of perfect negotiation. The
+//   client's offer crossing ours is ignored: the Calls client (RTCPeer) is
+//   polite, so ours arriving while its own is out rolls its own back, and it
+//   answers ours and offers again (with a fresh mid for a track it was
+//   adding). Were we polite as well, both sides would drop their own offer,
+//   and the client's next offer would renumber an m-line we had answered.
 import { SdpError, type LocalMedia, type MediaDesc } from "./sdp.ts";
 import { rejectedSection } from "./sdp-mapping.ts";
 
@@ -23,17 +27,10 @@ export interface Section<P, C extends Consumed> {
   consumer?: C;
 }
 
-// An offered section that took over an inactive one of ours: what to put
-// back if the offer is withdrawn.
-interface Offered<P, C extends Consumed> {
-  sec: Section<P, C>;
-  reused?: { target: Section<P, C>; media: LocalMedia };
-}
-
 export class Negotiation<P, C extends Consumed> {
   private readonly secs: Section<P, C>[] = [];
   // Sections of an offer of ours the client has not answered yet.
-  private offered: Offered<P, C>[] | undefined;
+  private offered: Section<P, C>[] | undefined;
   // Consumers waiting for the next offer of ours.
   private toOffer: Section<P, C>[] = [];
   private version = 0;
@@ -67,24 +64,10 @@ export class Negotiation<P, C extends Consumed> {
     return this.toOffer.length > 0 || this.dirty;
   }
 
-  // The client's offer arrived; true on glare (ours was withdrawn).
-  clientOffer(): boolean {
-    const offered = this.offered;
-    if (!offered) return false;
-    this.offered = undefined;
-    // Withdrawn: the client never saw these sections, so the answer to its
-    // offer must not carry them; they are offered again, with new mids.
-    for (const { sec, reused } of [...offered].reverse()) {
-      if (reused) {
-        reused.target.consumer = undefined;
-        reused.target.media = reused.media;
-      } else {
-        const i = this.secs.lastIndexOf(sec);
-        if (i >= 0) this.secs.splice(i, 1);
-      }
-    }
-    this.toOffer.unshift(...offered.map((o) => o.sec));
-    return true;
+  // The client's offer arrived: answer it, or ignore it on glare (ours is
+  // out; the client answers ours first, then offers again).
+  clientOffer(): "answer" | "ignore" {
+    return this.offered ? "ignore" : "answer";
   }
 
   // The section for the client's m-line `i` (a new one starts rejected).
@@ -111,7 +94,7 @@ export class Negotiation<P, C extends Consumed> {
 
   // A consumer of `producerId` is queued, offered or in a section.
   has(producerId: string): boolean {
-    const all = [...this.secs, ...this.toOffer, ...(this.offered ?? []).map((o) => o.sec)];
+    const all = [...this.secs, ...this.toOffer, ...(this.offered ?? [])];
     return all.some((x) => x.consumer?.producerId === producerId);
   }
 
@@ -148,21 +131,21 @@ export class Negotiation<P, C extends Consumed> {
     this.toOffer = [];
     if (adds.length === 0 && !this.dirty) return undefined;
     this.dirty = false;
-    const offered: Offered<P, C>[] = [];
+    const offered: Section<P, C>[] = [];
     for (const sec of adds) {
       // Reuse an inactive section of ours of the same kind, else a new mid.
       const reuse = this.secs.find(
         (x) => x.origin === "server" && !x.consumer && x.media.kind === sec.media.kind && x.media.port !== 0,
       );
       if (reuse) {
-        offered.push({ sec, reused: { target: reuse, media: reuse.media } });
+        offered.push(reuse);
         reuse.consumer = sec.consumer;
         reuse.media = { ...sec.media, mid: reuse.media.mid };
         continue;
       }
       sec.media.mid = this.nextMid();
       this.secs.push(sec);
-      offered.push({ sec });
+      offered.push(sec);
     }
     this.offered = offered;
     return { version: ++this.version, media: this.secs.map((x) => x.media) };
@@ -170,7 +153,7 @@ export class Negotiation<P, C extends Consumed> {
 
   // The consumers our outstanding offer names (none when no offer is out).
   offeredConsumers(): C[] {
-    return (this.offered ?? []).flatMap((o) => (o.sec.consumer ? [o.sec.consumer] : []));
+    return (this.offered ?? []).flatMap((sec) => (sec.consumer ? [sec.consumer] : []));
   }
 
   // The client's answer to our offer; sections of ours it rejected (port 0)
@@ -191,7 +174,7 @@ export class Negotiation<P, C extends Consumed> {
 
   // Every consumer the session holds (sections, offered, queued).
   consumers(): C[] {
-    const all = [...this.secs, ...(this.offered ?? []).map((o) => o.sec), ...this.toOffer];
+    const all = [...this.secs, ...(this.offered ?? []), ...this.toOffer];
     return [...new Set(all.flatMap((x) => (x.consumer ? [x.consumer] : [])))];
   }
 

@@ -325,7 +325,11 @@ export class Session {
   private async onOffer(sdp: string, via: Via): Promise<void> {
     const offer = parseSdp(sdp);
     const tp = transportParams(offer);
-    if (this.neg.clientOffer()) this.log.debug("media: offer glare, re-offering after the client's offer");
+    if (this.neg.clientOffer() === "ignore") {
+      // As rtcd: the client answers ours first, then offers again.
+      this.log.debug("media: signaling conflict, ignoring the client's offer while ours is out");
+      return;
+    }
     if (!this.connected) {
       // The client's role: it is the DTLS server when it says passive, or
       // when it lets us choose (actpass), so that mediasoup starts the

@@ -194,7 +194,11 @@ export class BrowserClient {
   readonly page: Page;
   readonly callID: string;
   readonly sessionID: string;
+  // SDP offers the page has sent.
+  offersSent = 0;
   private readonly conn: PluginConn;
+  // Signals from the SFU held back (hold/release), in arrival order.
+  private held: string[] | undefined;
 
   private constructor(page: Page, conn: PluginConn, callID: string, sessionID: string) {
     this.page = page;
@@ -222,22 +226,44 @@ export class BrowserClient {
         type,
         data: Buffer.from(data),
       };
+      if (type === 2 && data.includes('"offer"')) c.offersSent++;
       c.conn.send("rtc", msg);
     });
     conn.on(sessionID, (type, data) => {
       if (type !== "rtc") return;
       const m = data as RtcMsg;
-      if ((m.type === 1 || m.type === 2) && m.data)
-        page
-          .evaluate(
-            (d) => (globalThis as unknown as { signal(d: string): void }).signal(d),
-            Buffer.from(m.data).toString(),
-          )
-          .catch((err: unknown) => c.errors.push(String(err)));
+      if ((m.type === 1 || m.type === 2) && m.data) {
+        const d = Buffer.from(m.data).toString();
+        if (c.held) c.held.push(d);
+        else c.signal(d);
+      }
     });
     await page.goto(server.url);
     await page.waitForFunction(() => (globalThis as unknown as { ready?: boolean }).ready === true);
     return c;
+  }
+
+  private signal(d: string): void {
+    this.page
+      .evaluate((x) => (globalThis as unknown as { signal(d: string): void }).signal(x), d)
+      .catch((err: unknown) => this.errors.push(String(err)));
+  }
+
+  // Holds the SFU's signals back from the page (a signal in flight, made
+  // as long as a test needs), until release() delivers them in order.
+  hold(): void {
+    this.held ??= [];
+  }
+
+  // The held signals that are SDP offers.
+  heldOffers(): number {
+    return (this.held ?? []).filter((d) => d.includes('"offer"')).length;
+  }
+
+  release(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const d of held) this.signal(d);
   }
 
   async join(): Promise<void> {
