@@ -279,7 +279,15 @@ export class Peer {
   // The client's first offer: a microphone (sending) or just a receiver.
   // With `dataChannel`, the calls-dc channel the Calls client opens (DCEP,
   // not negotiated): rtcd v1.2.6 renegotiates only once it is open.
-  async offer(opts: { send: boolean; dataChannel?: boolean }): Promise<void> {
+  // With `dtlsClient`, the peer takes the DTLS client's role (a=setup:active)
+  // instead of leaving it to us (actpass, which makes mediasoup the client):
+  // werift's DTLS server drops a retransmitted final flight of mediasoup's
+  // (which retransmits after 100 ms) instead of answering it again, and one
+  // that arrives while the first is still being processed starts the
+  // handshake's last step over; on a loaded machine mediasoup's DTLS then
+  // stays "connecting" while werift says connected. As the client, werift
+  // retransmits and OpenSSL answers. Browsers handle both roles.
+  async offer(opts: { send: boolean; dataChannel?: boolean; dtlsClient?: boolean }): Promise<void> {
     if (opts.dataChannel) {
       const dc = (this.dc = this.pc.createDataChannel("calls-dc"));
       dc.onopen = () => (this.dcOpen = true);
@@ -290,8 +298,18 @@ export class Peer {
     } else {
       this.pc.addTransceiver("audio", { direction: "recvonly" });
     }
+    if (opts.dtlsClient) {
+      // werift refuses a changed SDP; its transports' role is what it offers.
+      const transports = [
+        ...this.pc.getTransceivers().map((t) => t.dtlsTransport),
+        this.pc.sctpTransport?.dtlsTransport,
+      ];
+      for (const t of transports) if (t) t.role = "client";
+    }
     const offer = await this.pc.createOffer();
     await this.pc.setLocalDescription(offer);
+    if (opts.dtlsClient && !this.pc.localDescription!.sdp.includes("a=setup:active"))
+      throw new Error("werift kept a=setup:actpass in its offer");
     this.rtc(2, { type: "offer", sdp: this.pc.localDescription!.sdp });
   }
 
