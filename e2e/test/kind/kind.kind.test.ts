@@ -14,7 +14,8 @@
 // Ready. The whole suite on kind:
 // `E2E_PROVIDER=kind npm run e2e`. MMRTCD_SKIP_KIND=1 skips this file.
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -194,7 +195,9 @@ describe.skipIf(skip)("kind: the chart's operator mode on a real 3-zone kind clu
       130_000,
     );
     await tool("bash", [join(root, "e2e/kind/kind.sh"), "base"]);
-    const built = join(root, ".tmp", `skaffold-build-${process.pid}.json`);
+    // Its own directory: skaffold does not create the output file's parent
+    // (a fresh clone has no .tmp yet).
+    const built = join(mkdtempSync(join(tmpdir(), "skaffold-build-")), "build.json");
     await skaffold(["build", "--file-output", built]);
     const { builds } = JSON.parse(readFileSync(built, "utf8")) as {
       builds: { imageName: string; tag: string }[];
