@@ -12,7 +12,7 @@ export default defineConfig({
           name: "unit",
           sequence: { groupOrder: 0 },
           include: ["{operator,rtcd,e2e,scripts}/**/*.test.ts"],
-          exclude: ["**/node_modules/**", "**/*.int.test.ts", "**/*.e2e.test.ts"],
+          exclude: ["**/node_modules/**", "**/*.int.test.ts", "**/*.e2e.test.ts", "**/*.kind.test.ts"],
           testTimeout: 20_000,
         },
       },
@@ -40,6 +40,19 @@ export default defineConfig({
           testTimeout: 600_000,
           hookTimeout: 600_000,
           globalSetup: ["e2e/src/testing/global-setup.ts"],
+        },
+      },
+      {
+        test: {
+          // A kind cluster of its own (created and deleted by the file, see
+          // e2e/test/kind), after the tiers that share the local cluster.
+          name: "kind",
+          sequence: { groupOrder: 3 },
+          include: ["e2e/**/*.kind.test.ts"],
+          exclude: ["**/node_modules/**"],
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 900_000,
         },
       },
     ],

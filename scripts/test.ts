@@ -29,6 +29,11 @@ const stages: Stage[] = [
   // Both are cached: seconds when built, a one-time build on a fresh machine.
   { name: "k8s-bins", cmd: [process.execPath, "e2e/cluster/cli.ts", "build"] },
   { name: "worker", cmd: ["bash", "rtcd/worker-build/build-worker.sh"] },
+  // kind, kubeadm and the etcd of the kind node image (the kind test's
+  // cluster, see e2e/kind); cached like the others.
+  { name: "kind-bins", cmd: ["bash", "e2e/cluster/build-bins.sh", "kind"] },
+  // skaffold, which the kind test runs (about 6 minutes to build once).
+  { name: "skaffold", cmd: ["bash", "e2e/cluster/build-bins.sh", "skaffold"] },
   // The workflow linter scripts/workflows.test.ts runs (a minute to build once).
   { name: "actionlint", cmd: ["bash", "e2e/cluster/build-bins.sh", "actionlint"] },
   // prometheus and promtool: the alert rules' promtool tests and the

@@ -3,7 +3,7 @@
 # proxy only (no release downloads are reachable here), and caches them outside
 # the repository keyed by version, so a second run is a no-op.
 #
-#   build-bins.sh [control-plane|kubelet|node|actionlint|prometheus|registry|all]
+#   build-bins.sh [control-plane|kubelet|node|actionlint|prometheus|registry|kind|skaffold|all]
 #
 # `kubelet` (alias `node`) builds what a real node runs: kubelet, kube-proxy, CoreDNS.
 # `all` (what CI runs) builds both sets with one `go build` for the six
@@ -17,6 +17,10 @@
 # builds the other modules (etcd, kwok, helm, CoreDNS) alongside the
 # Kubernetes one; not the default, as it has not yet been measured to help on
 # 2 cores (go build already keeps both busy while it compiles).
+#
+# `kind` builds what the kind provider needs: kind, kubeadm (with kubelet and
+# kubectl, for its node image) and the etcd that kubeadm accepts; `skaffold`
+# builds skaffold (the inner loop, and its test). Neither is part of `all`.
 #
 # Versions come from e2e/cluster/versions.env and can be overridden by the
 # environment (K8S_VERSION, ETCD_VERSION, KWOK_VERSION, HELM_VERSION,
@@ -158,6 +162,19 @@ build_registry() {
   build_simple registry "$REGISTRY_VERSION" github.com/distribution/distribution/v3 github.com/distribution/distribution/v3/cmd/registry
 }
 
+# skaffold's own go.mod carries replace directives (mergo and others) that a
+# wrapper module would not inherit, so it is built inside a copy of its module.
+build_skaffold() {
+  local out="$cache/skaffold-$SKAFFOLD_VERSION" mod="$cache/src/skaffold-$SKAFFOLD_VERSION" dir
+  [ -x "$out/skaffold" ] && { log "skaffold $SKAFFOLD_VERSION: cached"; return; }
+  log "skaffold $SKAFFOLD_VERSION: building"
+  mkdir -p "$mod" "$out"
+  dir=$(cd "$mod" && go mod download -json "github.com/GoogleContainerTools/skaffold/v2@$SKAFFOLD_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
+  rm -rf "$mod/src" && cp -r "$dir" "$mod/src" && chmod -R u+w "$mod/src"
+  (cd "$mod/src" && go build -trimpath -ldflags "-s -w -X github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/version.version=$SKAFFOLD_VERSION" \
+    -o "$out/skaffold" ./cmd/skaffold)
+}
+
 build_actionlint() {
   build_simple actionlint "$ACTIONLINT_VERSION" github.com/rhysd/actionlint github.com/rhysd/actionlint/cmd/actionlint
 }
@@ -194,5 +211,11 @@ case $what in
   all) build_set all "${control_plane_bins[@]}" "${node_bins[@]}" ;;
   actionlint) build_actionlint ;;
   registry) build_registry ;;
-  *) echo "usage: build-bins.sh [control-plane|kubelet|node|actionlint|prometheus|registry|all]" >&2; exit 2 ;;
+  kind)
+    build_simple kind "$KIND_VERSION" sigs.k8s.io/kind sigs.k8s.io/kind
+    build_kubernetes kubeadm kubelet kubectl
+    build_simple etcd "$KIND_ETCD_VERSION" go.etcd.io/etcd/server/v3 go.etcd.io/etcd/server/v3
+    ;;
+  skaffold) build_skaffold ;;
+  *) echo "usage: build-bins.sh [control-plane|kubelet|node|actionlint|prometheus|registry|kind|skaffold|all]" >&2; exit 2 ;;
 esac

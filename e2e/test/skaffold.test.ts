@@ -1,9 +1,10 @@
-// skaffold.yaml, e2e/kind/cluster.yaml and the kind CI workflow cannot run on
-// machines without Docker, and skaffold cannot be built from the Go module
-// proxy here, so their structure is checked instead: the fields skaffold's
-// v4beta schema requires, images named as the chart, the operator and the
-// kind provider expect, Dockerfiles and chart values that exist, and what the
-// chart renders with skaffold's values.
+// The structure of skaffold.yaml, e2e/kind/cluster.yaml and the kind CI
+// workflow, checked in the unit tier (seconds, no docker): the fields
+// skaffold's v4beta schema requires, images named as the chart, the operator
+// and the kind provider expect, Dockerfiles and chart values that exist, what
+// the chart renders with skaffold's values, and a workflow that calls the
+// same scripts as npm test. skaffold itself runs against a real kind cluster
+// in e2e/test/kind/kind.kind.test.ts (skaffold build, skaffold run -p kind).
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -146,8 +147,11 @@ describe(".github/workflows/e2e-kind.yml", () => {
     const minors = (job.strategy.matrix.kubernetes as string[]).map((v) => /^v1\.(\d+)\.\d+$/.exec(v)?.[1]);
     expect(minors.every(Boolean)).toBe(true);
     expect(new Set(minors).size).toBe(2);
-    expect(job.steps.some((s: Any) => s.run === "npm run e2e")).toBe(true);
-    expect(job.steps.some((s: Any) => s.if === "always()" && /kind delete cluster/.test(s.run))).toBe(true);
+    expect(job.steps.some((s: Any) => /npm run e2e$/.test(s.run ?? ""))).toBe(true);
+    // The same scripts as here: kind.sh up, diagnose on failure, down always.
+    expect(job.steps.some((s: Any) => /e2e\/kind\/kind\.sh up/.test(s.run ?? ""))).toBe(true);
+    expect(job.steps.some((s: Any) => s.if === "failure()" && /kind\.sh diagnose/.test(s.run))).toBe(true);
+    expect(job.steps.some((s: Any) => s.if === "always()" && /kind\.sh down/.test(s.run))).toBe(true);
   });
 });
 
@@ -161,7 +165,10 @@ describe("E2E_PROVIDER", () => {
 
   it("kind names every missing prerequisite instead of failing later", () => {
     const missing = kindPrerequisites(() => false).join("\n");
-    for (const tool of ["docker", "kind", "kubectl", "helm"]) expect(missing).toContain(tool);
-    expect(missing).toContain("go install sigs.k8s.io/kind@");
+    for (const tool of ["docker", "apt-get", "go", "kind", "kubectl", "helm", "buildah"]) {
+      expect(missing).toContain(tool);
+    }
+    expect(missing).toContain("e2e/kind/docker-host.sh");
+    expect(kindPrerequisites((t) => t === "apt-get" || t === "go" || t === "buildah")).toEqual([]);
   });
 });

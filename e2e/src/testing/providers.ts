@@ -3,18 +3,17 @@
 //
 //   E2E_PROVIDER=local     (default) the local cluster from real binaries and
 //                          kwok nodes (e2e/cluster), started when needed;
-//   E2E_PROVIDER=kind      a 3-node kind cluster with zone labels
-//                          (e2e/kind/cluster.yaml), with the operator and rtcd
-//                          images built by docker and loaded into it;
+//   E2E_PROVIDER=kind      a kind cluster of a control plane and 3 zoned
+//                          workers (e2e/kind/cluster.yaml), made by
+//                          e2e/kind/kind.sh with our buildah-built images;
 //   E2E_PROVIDER=existing  the cluster of the current KUBECONFIG context.
 //
 // E2E_KUBECONFIG=<file> is kept as a shorthand for E2E_PROVIDER=existing with
 // that kubeconfig.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { accessSync, constants, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
-import { DEFAULT_IMAGE } from "@mattermost-rtcd/operator/api";
 import { toolPath, up, type ClusterInfo } from "../../cluster/index.ts";
 
 export type ProviderName = "local" | "kind" | "existing";
@@ -121,85 +120,60 @@ export function kindClusterName(env: NodeJS.ProcessEnv = process.env): string {
   return env["E2E_KIND_CLUSTER"] ?? "mattermost-rtcd-e2e";
 }
 
-/** What the kind provider needs, with the message to give when it is missing. */
+/**
+ * What the kind provider needs before e2e/kind/kind.sh can do the rest
+ * (install and start docker, build kind, kubectl, helm and the node image),
+ * with the message to give when it is missing.
+ */
 export function kindPrerequisites(has: (tool: string) => boolean = onPath): string[] {
   const missing: string[] = [];
-  if (!has("docker")) missing.push("docker (the kind provider builds images and runs nodes with it)");
-  else if (spawnSync("docker", ["info"], { stdio: "ignore" }).status !== 0) {
-    missing.push("a running docker daemon (`docker info` fails)");
+  if (!has("docker") && !has("apt-get")) {
+    missing.push("docker, or apt-get to install Debian's docker.io (e2e/kind/docker-host.sh)");
   }
-  if (!has("kind")) missing.push("kind (e.g. `go install sigs.k8s.io/kind@v0.33.0`)");
-  if (!has("kubectl")) missing.push("kubectl");
-  if (!has("helm")) missing.push("helm");
+  if (!has("go")) {
+    missing.push(
+      "go: kind, kubectl and helm are built from the Go module proxy (e2e/cluster/build-bins.sh kind)",
+    );
+  }
+  if (!has("buildah")) missing.push("buildah: our images are built by e2e/images/build-images.sh");
   return missing;
 }
 
+/** Where e2e/kind/kind.sh writes the cluster's kubeconfig (never ~/.kube/config). */
+function kindKubeconfig(name: string): string {
+  return join(tmpdir(), `mattermost-rtcd-e2e-${process.getuid?.() ?? 0}`, `kind-${name}.kubeconfig`);
+}
+
 /**
- * A kind cluster from e2e/kind/cluster.yaml, created when absent (node image:
- * E2E_KIND_NODE_IMAGE), with both images built and loaded. Only the global
- * setup prepares; test workers just attach to the cluster it made.
+ * The kind cluster of e2e/kind/kind.sh (docker, the offline node image or
+ * E2E_KIND_NODE_IMAGE, e2e/kind/cluster.yaml, our buildah-built images
+ * loaded), created when absent. Only the global setup prepares; test workers
+ * attach to the cluster it made. `bash e2e/kind/kind.sh down` deletes it.
  */
 function kind(prepare: boolean): ClusterInfo {
-  const missing = kindPrerequisites();
-  if (missing.length) {
-    throw new Error(`E2E_PROVIDER=kind cannot run on this machine; missing:\n  - ${missing.join("\n  - ")}`);
-  }
   const name = kindClusterName();
-  const kubeconfig = join(
-    tmpdir(),
-    `mattermost-rtcd-e2e-${process.getuid?.() ?? 0}`,
-    `kind-${name}.kubeconfig`,
-  );
-  mkdirSync(dirname(kubeconfig), { recursive: true });
-  const clusters = run("kind", ["get", "clusters"]).split("\n").filter(Boolean);
-  if (!clusters.includes(name)) {
-    if (!prepare) throw new Error(`kind cluster ${name} does not exist (the global setup creates it)`);
-    const image = process.env["E2E_KIND_NODE_IMAGE"];
-    log(`creating kind cluster ${name}${image ? ` (${image})` : ""}`);
-    run(
-      "kind",
-      [
-        "create",
-        "cluster",
-        "--name",
-        name,
-        "--config",
-        kindConfigFile,
-        "--wait",
-        "180s",
-        ...(image ? ["--image", image] : []),
-      ],
-      { inherit: true },
-    );
-  }
-  writeFileSync(kubeconfig, run("kind", ["get", "kubeconfig", "--name", name]), { mode: 0o600 });
-  if (prepare && !process.env["E2E_SKIP_IMAGE_BUILD"]) {
-    const images = kindImages();
-    const builds: [string, string][] = [
-      [images.operator, "operator/Dockerfile"],
-      [images.rtcd, "rtcd/Dockerfile"],
-    ];
-    for (const [image, dockerfile] of builds) {
-      if (!existsSync(join(repoRoot, dockerfile))) {
-        throw new Error(`E2E_PROVIDER=kind: ${dockerfile} does not exist, so ${image} cannot be built`);
-      }
-      log(`building ${image} from ${dockerfile}`);
-      run("docker", ["build", "-f", dockerfile, "-t", image, "."], { inherit: true });
-      run("kind", ["load", "docker-image", image, "--name", name], { inherit: true });
+  let kubeconfig = kindKubeconfig(name);
+  if (prepare) {
+    const missing = kindPrerequisites();
+    if (missing.length) {
+      throw new Error(
+        `E2E_PROVIDER=kind cannot run on this machine; missing:\n  - ${missing.join("\n  - ")}`,
+      );
     }
-    // A MattermostRTCD that names no image runs our rtcd at the operator's
-    // version: load the image just built under that name too, as a user's
-    // cluster would pull the released one.
-    const byDefault = `${DEFAULT_IMAGE.repository}:${DEFAULT_IMAGE.tag}`;
-    run("docker", ["tag", images.rtcd, byDefault]);
-    run("kind", ["load", "docker-image", byDefault, "--name", name], { inherit: true });
+    log(`kind cluster ${name}: e2e/kind/kind.sh up`);
+    const out = execFileSync("bash", [join(repoRoot, "e2e/kind/kind.sh"), "up"], {
+      cwd: repoRoot,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    kubeconfig = out.trim().split("\n").pop() ?? kubeconfig;
+  } else if (!existsSync(kubeconfig)) {
+    throw new Error(`kind cluster ${name} has no kubeconfig at ${kubeconfig} (the global setup creates it)`);
   }
   const server = run(
     "kubectl",
     ["config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"],
-    {
-      env: { KUBECONFIG: kubeconfig },
-    },
+    { env: { KUBECONFIG: kubeconfig } },
   );
   return infoFor(kubeconfig, server);
 }
