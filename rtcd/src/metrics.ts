@@ -24,6 +24,20 @@ export const LIMITS = [
 ] as const;
 export type Limit = (typeof LIMITS)[number];
 
+// Every value of rtcd_rtc_errors_total's type label: rtcd's (ice, rtp,
+// signaling, signaling_lock_timeout, track) and ours (codec, dtls, worker).
+export const RTC_ERROR_TYPES = [
+  "codec",
+  "dtls",
+  "ice",
+  "rtp",
+  "signaling",
+  "signaling_lock_timeout",
+  "track",
+  "worker",
+] as const;
+export type RtcErrorType = (typeof RTC_ERROR_TYPES)[number];
+
 const LATENCY = [0.001, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.3, 0.4, 0.5, 0.75, 1];
 const LOSS = [0.001, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1];
 
@@ -50,6 +64,8 @@ export class Metrics {
   readonly joinsRefused;
   readonly limitRefusals;
   readonly mediaWorkerDeaths;
+
+  private readonly errorGroups = new Set<string>();
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -168,6 +184,21 @@ export class Metrics {
   // rtcd's own CPU (process and media workers) and its budget, the two
   // numbers /system's cpu_load weighs against the host's idle time: their
   // ratio is how full this pod is, whatever the node's other load.
+  // An RTC error of `type` in `groupID` (a client's sessions).
+  rtcError(groupID: string, type: RtcErrorType): void {
+    this.rtcErrors.inc({ groupID, type });
+  }
+
+  // A group's error counters start at 0 for every type when its first
+  // session joins: rtcd's appear only once an error happens, so rate() and
+  // the alerts have no series to work on until then. Groups are registered
+  // Mattermost clients (bounded by the registration limit).
+  groupSeen(groupID: string): void {
+    if (this.errorGroups.has(groupID)) return;
+    this.errorGroups.add(groupID);
+    for (const type of RTC_ERROR_TYPES) this.rtcErrors.inc({ groupID, type }, 0);
+  }
+
   watchCPU(own: OwnCPU): void {
     const registers = [this.registry];
     new Counter({

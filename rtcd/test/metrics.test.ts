@@ -21,3 +21,22 @@ describe("CPU against the budget", () => {
     expect(await sample(metrics, "rtcd_cpu_seconds_total")).toBe("rtcd_cpu_seconds_total 14");
   });
 });
+
+describe("rtcd_rtc_errors_total", () => {
+  // rtcd's error series appear only once an error of that type happens; ours
+  // start at 0 for every type when a group's first session joins, so rate()
+  // and the alerts have a series from the start, and a dashboard built for
+  // rtcd's series finds them all (test/mattermost.int.test.ts compares).
+  test("a group's error counters exist at 0 for every type, rtcd's and ours, once it is seen", async () => {
+    const metrics = new Metrics({ processMetrics: false });
+    expect(await sample(metrics, "rtcd_rtc_errors_total")).toBe("");
+    metrics.groupSeen("g1");
+    metrics.groupSeen("g1");
+    const lines = (await sample(metrics, "rtcd_rtc_errors_total")).split("\n").sort();
+    expect(lines).toEqual(
+      ["codec", "dtls", "ice", "rtp", "signaling", "signaling_lock_timeout", "track", "worker"]
+        .map((type) => `rtcd_rtc_errors_total{groupID="g1",type="${type}"} 0`)
+        .sort(),
+    );
+  });
+});

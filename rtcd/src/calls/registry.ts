@@ -147,6 +147,7 @@ export class CallRegistry {
     members.add(cfg.SessionID);
     this.perGroup.set(groupID, (this.perGroup.get(groupID) ?? 0) + 1);
     this.metrics.rtcSessions.inc({ groupID });
+    this.metrics.groupSeen(groupID);
     log.info("calls: session joined", { userID: cfg.UserID, newCall, sessions: this.size });
     this.onAdmitted?.(newCall);
 

@@ -64,7 +64,7 @@ export class ClientTracks {
     const a = answerMedia(md, this.screenStreamID, cfg.SessionID);
     if (a.noCodec) {
       this.log.warn("media: rejecting a section without a supported codec", { mid: md.mid, kind: md.kind });
-      this.metrics.rtcErrors.inc({ groupID: cfg.GroupID, type: "codec" });
+      this.metrics.rtcError(cfg.GroupID, "codec");
     }
     sec.media = a.media;
     if (!a.produce || sec.producer) return;

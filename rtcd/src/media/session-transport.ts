@@ -1,7 +1,7 @@
 // A session's WebRtcTransport: how it is created, and how its ICE and DTLS
 // states count in the metrics and end the session, and how its consumers count.
 import type { types as ms } from "mediasoup";
-import type { Metrics } from "../metrics.ts";
+import type { Metrics, RtcErrorType } from "../metrics.ts";
 import { trackMime } from "./codecs.ts";
 import type { SessionPlaceable } from "./worker-load.ts";
 
@@ -46,7 +46,7 @@ export interface TransportWatch {
   // The session keeps its timers, to clear them when it closes.
   timer(t: NodeJS.Timeout): void;
   connected(): void;
-  fail(type: string, reason: string): void;
+  fail(type: RtcErrorType, reason: string): void;
 }
 
 export function watchTransport(t: ms.WebRtcTransport, w: TransportWatch): void {

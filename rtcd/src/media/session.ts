@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import type { types as ms } from "mediasoup";
 import { RTCType, type MediaEvents, type RTCMessage, type SessionConfig } from "../calls/media.ts";
 import type { Logger } from "../log.ts";
-import type { Metrics } from "../metrics.ts";
+import type { Metrics, RtcErrorType } from "../metrics.ts";
 import type { CallRouter } from "./call-router.ts";
 import { consumerMedia, dataSection, isDataSection, mediaMap } from "./client-section.ts";
 import { ClientTracks, type TracksHost } from "./client-tracks.ts";
@@ -188,10 +188,10 @@ export class Session {
 
   // The session cannot go on: tell the control plane, which forgets it and
   // sends `close` to the plugin. Other sessions are untouched.
-  fail(type: string, reason: string): void {
+  fail(type: RtcErrorType, reason: string): void {
     if (this.done) return;
     this.log.warn("media: ending session", { reason });
-    this.deps.metrics.rtcErrors.inc({ groupID: this.cfg.GroupID, type });
+    this.deps.metrics.rtcError(this.cfg.GroupID, type);
     this.close();
     void Promise.resolve().then(() => this.events.ended(reason));
   }
