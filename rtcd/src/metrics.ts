@@ -47,7 +47,7 @@ export class Metrics {
   readonly rtpTrackWrites;
   readonly rtcSessions;
   readonly rtcConnStates;
-  readonly rtcErrors;
+  private readonly rtcErrors;
   readonly rtcConnectionTime;
   readonly rtcDCOpenTime;
   readonly rtcSignalingLockGrabTime;

@@ -72,6 +72,11 @@ function recordsDir(state: string): string {
   return join(state, "real-node");
 }
 
+/** The log file of a real-node process (`api-forwarder`, `real-node-1/kubelet`...). */
+export function realNodeLog(state: string, name: string): string {
+  return join(recordsDir(state), "logs", `${name.replace(/\//g, "-")}.log`);
+}
+
 const IMAGES = ["pause", "rtcd", "operator", "curl"] as const;
 
 /**
@@ -196,7 +201,7 @@ export async function upRealNodes(ctx: RealNodeContext, count: number): Promise<
   const tars = buildImages();
   const hip = `${h.subnet}.1`;
   const save = () => writeRecords(dir, records);
-  const logOf = (name: string) => join(dir, "logs", `${name.replace(/\//g, "-")}.log`);
+  const logOf = (name: string) => realNodeLog(ctx.state, name);
 
   ensureSwitch(h, ctx.state);
   // The API server listens on loopback; the nodes reach it on the host's veth address.

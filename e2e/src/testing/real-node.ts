@@ -7,11 +7,13 @@ import { readdirSync, readFileSync } from "node:fs";
 import { up } from "../../cluster/index.ts";
 import { hostIp, realNode, type RealNode } from "../../cluster/real-node/config.ts";
 import { cgroupPids } from "../../cluster/real-node/runtime.ts";
+import { realNodeLog } from "../../cluster/real-node/node.ts";
+import { tail } from "../../cluster/processes.ts";
 import { missingCapabilities } from "../../cluster/real-node/preflight.ts";
 import { stateDir } from "../../cluster/paths.ts";
 import { Peer, PluginConn, until } from "@mattermost-rtcd/rtcd/testing/rtc-peer";
 import { providerName } from "./providers.ts";
-import { getJson } from "./kube.ts";
+import { getJson, tryKubectl } from "./kube.ts";
 import { waitFor } from "./wait.ts";
 
 export { REAL_NODE_LABEL, REAL_NODE_TAINT } from "../../cluster/real-node/config.ts";
@@ -37,71 +39,95 @@ export async function ensureRealNodes(count: number): Promise<RealNode[]> {
   return nodes;
 }
 
-interface PodList {
-  items: {
-    metadata: { name: string; namespace: string; deletionTimestamp?: string };
-    spec: { nodeName?: string; terminationGracePeriodSeconds?: number };
-    status: { phase?: string };
-  }[];
+interface Pod {
+  metadata: { name: string; namespace: string; deletionTimestamp?: string };
+  spec: { nodeName?: string };
+  status: {
+    phase?: string;
+    conditions?: { type: string; status: string; message?: string }[];
+    containerStatuses?: { name: string; state?: Record<string, { reason?: string; exitCode?: number }> }[];
+  };
 }
 
-/** Pods on the real nodes (of `namespace`, or of every namespace but kube-system), described. */
-export async function podsOnRealNodes(namespace?: string): Promise<string[]> {
-  const list = await getJson<PodList>(["get", "pods", namespace ? `-n=${namespace}` : "-A"]);
-  return list.items
-    .filter((p) => p.spec.nodeName?.startsWith("real-node-") && p.metadata.namespace !== "kube-system")
-    .filter((p) => p.status.phase !== "Succeeded" && p.status.phase !== "Failed")
-    .map(
-      (p) =>
-        `${p.metadata.namespace}/${p.metadata.name} on ${p.spec.nodeName} (${p.status.phase ?? "?"}` +
-        (p.metadata.deletionTimestamp
-          ? `, terminating since ${p.metadata.deletionTimestamp}, grace ${p.spec.terminationGracePeriodSeconds ?? "?"} s)`
-          : ")"),
-    );
+const listPods = async (namespace?: string): Promise<Pod[]> =>
+  (await getJson<{ items: Pod[] }>(["get", "pods", namespace ? `-n=${namespace}` : "-A"])).items;
+
+// A pod for a timeout message: node, phase, deletion (deletionTimestamp is
+// when its grace ends, not when it was deleted), conditions that are not
+// True, and each container's state.
+function describePod(p: Pod): string {
+  const notes = [
+    p.status.phase ?? "?",
+    ...(p.metadata.deletionTimestamp ? [`deleted, grace ends ${p.metadata.deletionTimestamp}`] : []),
+    ...(p.status.conditions ?? [])
+      .filter((c) => c.status !== "True" && c.message)
+      .map((c) => `${c.type}: ${c.message}`),
+    ...(p.status.containerStatuses ?? []).map(
+      (c) =>
+        `${c.name} ${Object.entries(c.state ?? {})
+          .map(([k, v]) => [k, v.reason, v.exitCode].filter((x) => x !== undefined).join(" "))
+          .join(",")}`,
+    ),
+  ];
+  return `${p.metadata.namespace}/${p.metadata.name} on ${p.spec.nodeName ?? "no node"} (${notes.join("; ")})`;
 }
 
-/** Each pod of `namespace`: node, phase, and why it is not scheduled or not ready (for timeout messages). */
+/** Each pod of `namespace`, described (for timeout messages). */
 export async function podStates(namespace: string): Promise<string> {
-  const list = await getJson<{
-    items: {
-      metadata: { name: string };
-      spec: { nodeName?: string };
-      status: { phase?: string; conditions?: { type: string; status: string; message?: string }[] };
-    }[];
-  }>(["get", "pods", `-n=${namespace}`]);
-  return (
-    list.items
-      .map((p) => {
-        const bad = (p.status.conditions ?? [])
-          .filter((c) => c.status !== "True" && c.message)
-          .map((c) => `${c.type}: ${c.message}`);
-        return `${p.metadata.name} on ${p.spec.nodeName ?? "no node"} ${p.status.phase ?? "?"}${bad.length ? ` (${bad.join("; ")})` : ""}`;
-      })
-      .join("; ") || "none"
+  return (await listPods(namespace)).map(describePod).join("; ") || "none";
+}
+
+// Pods on the real nodes (of `namespace`, or of every namespace but
+// kube-system) that have not ended.
+async function podsOnRealNodes(namespace?: string): Promise<Pod[]> {
+  return (await listPods(namespace)).filter(
+    (p) =>
+      p.spec.nodeName?.startsWith("real-node-") &&
+      p.metadata.namespace !== "kube-system" &&
+      p.status.phase !== "Succeeded" &&
+      p.status.phase !== "Failed",
   );
+}
+
+// What a pod that does not go away has to say: its container's last log
+// lines, and its node's kubelet lines about it.
+async function whyStillThere(p: Pod): Promise<string> {
+  const logs = await tryKubectl(["logs", "-n", p.metadata.namespace, p.metadata.name, "--tail=15"]);
+  const kubelet = tail(realNodeLog(stateDir(), `${p.spec.nodeName}/kubelet`), 2000)
+    .split("\n")
+    .filter((l) => l.includes(p.metadata.name))
+    .slice(-15);
+  return [
+    describePod(p),
+    `  its log:\n${(logs.stdout || logs.stderr).trimEnd()}`,
+    `  kubelet on ${p.spec.nodeName} about it:\n${kubelet.join("\n")}`,
+  ].join("\n");
 }
 
 /**
  * Waits until no pod (of `namespace`, or of any namespace) is left on the real
- * nodes; a timeout names each pod still there, its phase and how long it may
- * still take (a draining rtcd keeps its ports until its last call ends).
+ * nodes; a timeout describes each pod still there, with its log and its
+ * kubelet's lines about it (a draining rtcd keeps its ports until its last
+ * call ends).
  */
 export async function realNodesReleased(namespace?: string, timeoutMs = 120_000): Promise<void> {
-  let left: string[] = [];
-  await waitFor(
-    async () => {
-      left = await podsOnRealNodes(namespace);
-      return left.length === 0;
-    },
-    {
-      timeoutMs,
-      intervalMs: 1000,
-      // Read when the wait times out: the pods still there at that moment.
-      get what() {
-        return `the real nodes free of ${namespace ? `${namespace}'s` : "earlier tests'"} pods; still there: ${left.join("; ")}`;
+  let left: Pod[] = [];
+  try {
+    await waitFor(
+      async () => {
+        left = await podsOnRealNodes(namespace);
+        return left.length === 0;
       },
-    },
-  );
+      { timeoutMs, intervalMs: 1000, what: "" },
+    );
+  } catch (err) {
+    const why = await Promise.all(left.map(whyStillThere));
+    throw new Error(
+      `timed out after ${timeoutMs / 1000}s waiting for the real nodes to be free of ` +
+        `${namespace ? `${namespace}'s` : "earlier tests'"} pods; still there:\n${why.join("\n")}`,
+      { cause: err },
+    );
+  }
 }
 
 /** A Service's A records as the cluster DNS answers them now ([] when it has none). */
