@@ -43,6 +43,8 @@ export interface WSHandlers {
   close(conn: Conn): void;
 }
 
+// How long a refused upgrade's socket stays open after the answer.
+const REFUSED_LINGER_MS = 500;
 const STATUS_TEXT = { 401: "Unauthorized", 429: "Too Many Requests", 503: "Service Unavailable" } as const;
 
 // Close codes (RFC 6455).
@@ -63,6 +65,10 @@ export class WSServer {
   private readonly perClient = new Map<string, number>();
   private readonly pinger: NodeJS.Timeout;
   private closed = false;
+  // Upgrade requests not (yet) accepted as connections: the HTTP server
+  // counts their sockets until they close, so one left open would keep
+  // close() (and a drained process's exit) waiting for the peer.
+  private readonly unaccepted = new Set<Duplex>();
 
   private readonly opts: WSOptions;
   private readonly auth: AuthService;
@@ -93,6 +99,8 @@ export class WSServer {
   // From the HTTP server's 'upgrade' event for /ws.
   async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on("error", () => socket.destroy());
+    this.unaccepted.add(socket);
+    socket.once("close", () => this.unaccepted.delete(socket));
     const auth = await this.auth.check(req.headers.authorization, req.socket.remoteAddress);
     if (socket.destroyed) return;
     const full = auth.ok && (this.perClient.get(auth.clientID) ?? 0) >= this.opts.maxConnsPerClient;
@@ -111,6 +119,11 @@ export class WSServer {
       socket.end(
         `HTTP/1.1 ${code} ${STATUS_TEXT[code]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       );
+      // Half-closed until the peer closes too, which a careless or hostile
+      // one never does: closed for good shortly after the answer (the delay,
+      // as Go's server, so that unread bytes of the peer do not reset the
+      // connection before it has read the answer).
+      setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
       return;
     }
     const clientID = auth.clientID;
@@ -125,7 +138,10 @@ export class WSServer {
     };
     // The socket's end releases the place, whether or not the upgrade completed.
     socket.once("close", release);
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, clientID));
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.unaccepted.delete(socket);
+      this.accept(ws, clientID);
+    });
   }
 
   private accept(ws: WebSocket, clientID: string): void {
@@ -241,6 +257,7 @@ export class WSServer {
         }),
     );
     await Promise.all(gone);
+    for (const s of this.unaccepted) s.destroy();
     this.wss.close();
   }
 }
