@@ -31,6 +31,9 @@ export interface MediasoupPlaneOptions {
   // and how long ICE may stay disconnected before the session is ended.
   signalingTimeoutMs?: number;
   iceDisconnectTimeoutMs?: number;
+  // How long a session may take from its transport to a DTLS connection
+  // (rtcd: pion's ICE failed timeout, 25 s, after the checks start).
+  connectTimeoutMs?: number;
   // limits.producers_per_session: tracks one session may send at once.
   producersPerSession?: number;
   // media.consumers_per_worker: a call's new sessions stay on its worker
@@ -55,6 +58,7 @@ export class MediasoupPlane implements MediaPlane {
       logLevel: "warn",
       signalingTimeoutMs: 10_000, // rtcd: signalingTimeout
       iceDisconnectTimeoutMs: 5_000,
+      connectTimeoutMs: 30_000,
       producersPerSession: 8,
       consumersPerWorker: 500,
       ...opts,
@@ -67,6 +71,7 @@ export class MediasoupPlane implements MediaPlane {
       layers: this.layers,
       signalingTimeoutMs: this.opts.signalingTimeoutMs,
       iceDisconnectTimeoutMs: this.opts.iceDisconnectTimeoutMs,
+      connectTimeoutMs: this.opts.connectTimeoutMs,
       producersPerSession: this.opts.producersPerSession,
     };
   }

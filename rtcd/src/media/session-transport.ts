@@ -43,6 +43,8 @@ export interface TransportWatch {
   groupID: string;
   createdAt: number;
   iceDisconnectTimeoutMs: number;
+  // How long from the transport's creation until DTLS must be connected.
+  connectTimeoutMs: number;
   // The session keeps its timers, to clear them when it closes.
   timer(t: NodeJS.Timeout): void;
   connected(): void;
@@ -52,6 +54,17 @@ export interface TransportWatch {
 export function watchTransport(t: ms.WebRtcTransport, w: TransportWatch): void {
   const { metrics } = w;
   let disconnectTimer: NodeJS.Timeout | undefined;
+  // A client that offers but never connects (gone, or unable to reach us)
+  // would otherwise keep its session, and a draining pod, for ever: rtcd's
+  // pion fails it after its ICE timeouts.
+  const connectTimer = setTimeout(() => {
+    const stage = t.iceState === "connected" || t.iceState === "completed" ? "dtls" : "ice";
+    w.fail(
+      stage,
+      `not connected within ${w.connectTimeoutMs / 1000} s (ICE ${t.iceState}, DTLS ${t.dtlsState})`,
+    );
+  }, w.connectTimeoutMs);
+  w.timer(connectTimer);
   t.on("icestatechange", (state) => {
     if (state === "connected" || state === "completed") {
       clearTimeout(disconnectTimer);
@@ -67,6 +80,7 @@ export function watchTransport(t: ms.WebRtcTransport, w: TransportWatch): void {
   });
   t.on("dtlsstatechange", (state) => {
     if (state === "connected") {
+      clearTimeout(connectTimer);
       metrics.rtcConnStates.inc({ type: "connected" });
       metrics.rtcConnectionTime.observe({ groupID: w.groupID }, (Date.now() - w.createdAt) / 1000);
       w.connected();

@@ -40,6 +40,7 @@ export interface SessionDeps {
   layers: SimulcastLayers;
   signalingTimeoutMs: number;
   iceDisconnectTimeoutMs: number;
+  connectTimeoutMs: number;
   producersPerSession: number;
 }
 
@@ -109,6 +110,7 @@ export class Session {
       groupID: cfg.GroupID,
       createdAt: this.createdAt,
       iceDisconnectTimeoutMs: deps.iceDisconnectTimeoutMs,
+      connectTimeoutMs: deps.connectTimeoutMs,
       timer: (t) => this.timers.push(t),
       connected: () => log.debug("media: connected"),
       fail: (type, reason) => this.fail(type, reason),

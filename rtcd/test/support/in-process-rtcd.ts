@@ -43,6 +43,8 @@ export async function startInProcess(opts: {
   workerBin?: string;
   // media.consumers_per_worker (default 500).
   consumersPerWorker?: number;
+  // How long a session may take to connect (the plane's default otherwise).
+  connectTimeoutMs?: number;
 }): Promise<InProcessRtcd> {
   const dir = mkdtempSync(join(tmpdir(), `rtcd-${opts.name}-`));
   const icePort = await freeICEPort();
@@ -71,6 +73,7 @@ export async function startInProcess(opts: {
           portOverride: "",
           ...(opts.workerBin ? { workerBin: opts.workerBin } : {}),
           ...(opts.consumersPerWorker ? { consumersPerWorker: opts.consumersPerWorker } : {}),
+          ...(opts.connectTimeoutMs ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
         },
         metrics,
         log,
