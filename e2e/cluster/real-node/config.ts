@@ -164,6 +164,9 @@ export function kubeletConfig(n: RealNode, p: KubeletPaths, dnsIp: string): stri
     failCgroupV1: false,
     cgroupRoot: n.cgroupRoot,
     containerRuntimeEndpoint: `unix://${n.containerdSock}`,
+    // Not the machine's /var/log/pods: each kubelet's container GC removes
+    // the pod directories there that it does not know, i.e. the other nodes'.
+    podLogsDir: join(n.dir, "pod-logs"),
     address: n.ip,
     port: 10250,
     readOnlyPort: 0,

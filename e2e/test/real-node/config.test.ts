@@ -82,6 +82,17 @@ describe("real node configuration", () => {
     expect(args).toContain("--root-dir=/state/nodes/real-node-2/kubelet");
   });
 
+  test("kubelet: pod logs in the node's own directory, not the machine's /var/log/pods", () => {
+    // Every kubelet's container GC removes the directories there of pods it
+    // does not know: with one shared directory, each node deleted the other's
+    // pod logs, and `kubectl logs` of a live pod said "no such file".
+    const k = parse(kubeletConfig(n, { caCert: "/ca", kubeconfig: "/kc" }, "10.213.0.1")) as Record<
+      string,
+      unknown
+    >;
+    expect(k["podLogsDir"]).toBe("/state/nodes/real-node-2/pod-logs");
+  });
+
   test("kube-proxy: iptables mode, machine-wide conntrack limits left alone", () => {
     const p = parse(kubeProxyConfig(n, "/kc")) as Record<string, unknown>;
     expect(p).toMatchObject({
