@@ -89,17 +89,23 @@ async function podsOnRealNodes(namespace?: string): Promise<Pod[]> {
   );
 }
 
+/** A pod's last `lines` log lines, or why there are none (for failure messages). */
+export async function podLog(namespace: string, pod: string, lines = 15): Promise<string> {
+  const r = await tryKubectl(["logs", "-n", namespace, pod, `--tail=${lines}`]);
+  return (r.stdout || r.stderr).trimEnd();
+}
+
 // What a pod that does not go away has to say: its container's last log
 // lines, and its node's kubelet lines about it.
 async function whyStillThere(p: Pod): Promise<string> {
-  const logs = await tryKubectl(["logs", "-n", p.metadata.namespace, p.metadata.name, "--tail=15"]);
+  const logs = await podLog(p.metadata.namespace, p.metadata.name);
   const kubelet = tail(realNodeLog(stateDir(), `${p.spec.nodeName}/kubelet`), 2000)
     .split("\n")
     .filter((l) => l.includes(p.metadata.name))
     .slice(-15);
   return [
     describePod(p),
-    `  its log:\n${(logs.stdout || logs.stderr).trimEnd()}`,
+    `  its log:\n${logs}`,
     `  kubelet on ${p.spec.nodeName} about it:\n${kubelet.join("\n")}`,
   ].join("\n");
 }
@@ -231,14 +237,21 @@ export class WatchedCall {
   static async start(ip: string, apiPort: number, callID: string): Promise<WatchedCall> {
     const conn = await connectPlugin(ip, apiPort, `plugin-${callID}`);
     const c = new WatchedCall(ip, conn, callID);
-    c.sender.join();
-    c.receiver.join();
-    await c.sender.offer({ send: true });
-    await c.receiver.offer({ send: false });
-    await c.sender.connected(20_000);
-    await c.receiver.connected(20_000);
-    c.sender.startAudio();
-    await until(`media of ${callID} at ${ip}`, () => c.receiver.received.length >= 25, 20_000);
+    try {
+      c.sender.join();
+      c.receiver.join();
+      await c.sender.offer({ send: true });
+      await c.receiver.offer({ send: false });
+      await c.sender.connected(20_000);
+      await c.receiver.connected(20_000);
+      c.sender.startAudio();
+      await until(`media of ${callID} at ${ip}`, () => c.receiver.received.length >= 25, 20_000);
+    } catch (err) {
+      // A call that never came up still has sessions on rtcd, and a pod
+      // drains until its last session ends: leave, or the pod never exits.
+      await c.end().catch(() => undefined);
+      throw err;
+    }
     c.lastCount = c.receiver.received.length;
     c.lastGrowth = Date.now();
     c.timer = setInterval(() => c.sample(), 100);

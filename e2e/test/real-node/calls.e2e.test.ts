@@ -33,6 +33,7 @@ import {
   realNodeSkipReason,
   serviceIps,
   WatchedCall,
+  podLog,
   realNodesReleased,
 } from "../../src/testing/real-node.ts";
 import { registryChart, registryImage, tagInRegistry, type OciChart } from "../../src/testing/registry.ts";
@@ -83,10 +84,42 @@ async function install(extra: string[] = []): Promise<void> {
  * the new pod, and the old pod exits only once its call ends.
  */
 async function withActiveCall(scenario: string, disrupt: (old: PodInfo) => Promise<void>): Promise<PodInfo> {
+  const mine: WatchedCall[] = [];
+  try {
+    return await activeCallThrough(scenario, disrupt, mine);
+  } catch (err) {
+    // End this scenario's calls now: a pod drains until its last call ends,
+    // and one left up holds its node's ports through every later test.
+    for (const c of mine) await c.end().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** A call on `pod`, or an error that carries the pod's own log. */
+async function startCall(pod: PodInfo, name: string, mine: WatchedCall[]): Promise<WatchedCall> {
+  try {
+    const call = await WatchedCall.start(pod.ip, API_PORT, name);
+    calls.push(call);
+    mine.push(call);
+    return call;
+  } catch (err) {
+    throw new Error(
+      `${name} on ${pod.name} (${pod.ip}): ${(err as Error).message}\n${pod.name}'s log:\n${await podLog(ns.name, pod.name, 40)}`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
+async function activeCallThrough(
+  scenario: string,
+  disrupt: (old: PodInfo) => Promise<void>,
+  mine: WatchedCall[],
+): Promise<PodInfo> {
   const t0 = Date.now();
   const old = await servingPod();
-  const call = await WatchedCall.start(old.ip, API_PORT, `${scenario}-old`);
-  calls.push(call);
+  const call = await startCall(old, `${scenario}-old`, mine);
   const tDisrupt = Date.now();
   await disrupt(old);
   await waitFor(async () => (await rtcdPods()).find((p) => p.name === old.name && p.terminating), {
@@ -108,8 +141,7 @@ async function withActiveCall(scenario: string, disrupt: (old: PodInfo) => Promi
   // A new call: where DNS sends the plugin now, i.e. the new pod.
   const [target] = await serviceIps(service, ns.name);
   expect(target).toBe(fresh.ip);
-  const next = await WatchedCall.start(target!, API_PORT, `${scenario}-new`);
-  calls.push(next);
+  const next = await startCall(fresh, `${scenario}-new`, mine);
   // The old pod keeps running while its call is up (the grace is 18000 s):
   // nothing may stop it for a while, checked all along.
   await quietFor(8000, {

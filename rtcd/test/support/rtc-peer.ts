@@ -10,6 +10,7 @@ import {
   MediaStream,
   MediaStreamTrack,
   RTCDataChannel,
+  type RTCDtlsTransport,
   RTCPeerConnection,
   RTCRtpCodecParameters,
   RTCRtpHeaderExtensionParameters,
@@ -194,8 +195,35 @@ export class RtcSignaling {
       `${this.sessionID} connected`,
       () => this.pc.connectionState === "connected",
       timeoutMs,
-      () => `connection state: ${this.pc.connectionState}`,
+      () => `connection state: ${this.pc.connectionState}; ${this.transports()}`,
     );
+  }
+
+  // Where the connection stands, per transport: ICE (state, role, the pair
+  // in use, both sides' candidates) and DTLS (state, role), so a timeout
+  // says whether the addresses, the checks or the handshake failed.
+  transports(): string {
+    const seen = new Set<RTCDtlsTransport>();
+    for (const t of this.pc.getTransceivers()) seen.add(t.dtlsTransport);
+    if (this.pc.sctpTransport) seen.add(this.pc.sctpTransport.dtlsTransport);
+    // "candidate:<foundation> <component> <protocol> <priority> <ip> <port> typ <type> ..."
+    const cand = (c: { candidate: string }) => {
+      const f = c.candidate.replace(/^candidate:/, "").split(" ");
+      return `${f[2] ?? "?"} ${f[4] ?? "?"}:${f[5] ?? "?"} ${f[7] ?? ""}`.trim();
+    };
+    return [...seen]
+      .map((d) => {
+        const ice = d.iceTransport;
+        const pair = ice.getSelectedCandidatePair();
+        return (
+          `ICE ${ice.state} (${ice.role}, gathering ${ice.gatheringState}` +
+          `, pair ${pair ? `${cand(pair.local)} -> ${cand(pair.remote)}` : "none"}` +
+          `, local [${ice.getLocalCandidates().map(cand).join(", ")}]` +
+          `, remote [${ice.getRemoteCandidates().map(cand).join(", ")}])` +
+          `, DTLS ${d.state} (${d.role})`
+        );
+      })
+      .join("; ");
   }
 }
 
