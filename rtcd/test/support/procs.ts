@@ -33,13 +33,19 @@ async function bindable(port: number): Promise<boolean> {
   });
 }
 
-// rtcd's ICE ports must be within [80, 49151] (both UDP and TCP).
-export async function freeICEPort(): Promise<number> {
+// rtcd's ICE ports must be within [80, 49151] (both UDP and TCP). Ours
+// gives each of its workers the next port, so `count` ports from the one
+// returned are free (4: any worker count these tests use). Below Linux's
+// ephemeral range (32768 up), where the cluster's own connections take
+// local ports at any moment and made a second worker's bind fail.
+export async function freeICEPort(count = 4): Promise<number> {
   for (let i = 0; i < 100; i++) {
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    if (await bindable(port)) return port;
+    const port = 20000 + Math.floor(Math.random() * (32768 - 20000 - count));
+    let free = true;
+    for (let p = port; free && p < port + count; p++) free = await bindable(p);
+    if (free) return port;
   }
-  throw new Error("no free ICE port");
+  throw new Error(`no ${count} free ICE ports in a row`);
 }
 
 export interface Running {
