@@ -4,6 +4,7 @@
 // watching a call between real WebRTC peers for drops.
 import { Resolver } from "node:dns/promises";
 import { readdirSync, readFileSync } from "node:fs";
+import { basename } from "node:path";
 import { up } from "../../cluster/index.ts";
 import { hostIp, realNode, type RealNode } from "../../cluster/real-node/config.ts";
 import { cgroupPids } from "../../cluster/real-node/runtime.ts";
@@ -149,15 +150,18 @@ export async function serviceIps(service: string, namespace: string): Promise<st
   }
 }
 
-/** A process of the node whose command line contains `needle`: its uid and whether its root is read-only. */
+/**
+ * A Node process of the node whose command line contains `needle` (not the
+ * tini that starts it in our images): its uid and whether its root is read-only.
+ */
 export function nodeProcess(
   n: RealNode,
   needle: string,
 ): { pid: number; uid: number; rootReadOnly: boolean } {
   for (const pid of cgroupPids(n)) {
     try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
-      if (!cmd.includes(needle)) continue;
+      const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      if (basename(argv[0] ?? "") !== "node" || !argv.join(" ").includes(needle)) continue;
       const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
       const root = readFileSync(`/proc/${pid}/mountinfo`, "utf8")
         .split("\n")
