@@ -4,7 +4,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { listenAddresses } from "../src/media/addresses.ts";
+import type { types as ms } from "mediasoup";
+import { announcedPorts, listenAddresses } from "../src/media/addresses.ts";
+import { localTransport } from "../src/media/sdp-mapping.ts";
 import { parseSdp, SdpError, transportParams, writeSdp } from "../src/media/sdp.ts";
 import {
   assertPatchedWorker,
@@ -184,6 +186,39 @@ describe("ICE addresses from rtcd's override keys", () => {
   test("ext/int and localIP/port lists map per local address", () => {
     expect(listenAddresses("10.0.0.5", "1.2.3.4/10.0.0.5", "10.0.0.5/31000", locals)).toEqual([
       { ip: "10.0.0.5", announcedAddress: "1.2.3.4", announcedPort: 31000 },
+    ]);
+  });
+});
+
+describe("ICE candidates with rtcd's port override", () => {
+  const [lo, eth] = listenAddresses("", "1.2.3.4", "30443", ["127.0.0.1", "10.0.0.5"]);
+  const sockets = [
+    { protocol: "udp", port: 8443, ...lo! },
+    { protocol: "udp", port: 8443, ...eth! },
+    { protocol: "tcp", port: 8443, ...eth! },
+  ];
+  // mediasoup announces the port it listens on; the SDP must say the override.
+  const transport = {
+    iceParameters: { usernameFragment: "u", password: "p" },
+    dtlsParameters: { fingerprints: [] },
+    iceCandidates: [
+      { foundation: "a", priority: 3, address: "127.0.0.1", protocol: "udp", port: 8443 },
+      { foundation: "b", priority: 2, address: "1.2.3.4", protocol: "udp", port: 8443 },
+      { foundation: "c", priority: 1, address: "1.2.3.4", protocol: "tcp", port: 8443, tcpType: "passive" },
+    ],
+  } as unknown as ms.WebRtcTransport;
+  test("announced addresses get the override port; loopback keeps its own", () => {
+    expect(localTransport(transport, "active", announcedPorts(sockets)).candidates).toEqual([
+      "a 1 udp 3 127.0.0.1 8443 typ host",
+      "b 1 udp 2 1.2.3.4 30443 typ host",
+      "c 1 tcp 1 1.2.3.4 30443 typ host tcptype passive",
+    ]);
+  });
+  test("without an override the candidates are mediasoup's", () => {
+    expect(localTransport(transport, "active").candidates.map((c) => c.split(" ")[5])).toEqual([
+      "8443",
+      "8443",
+      "8443",
     ]);
   });
 });

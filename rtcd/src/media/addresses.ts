@@ -57,3 +57,23 @@ export function listenAddresses(
     return out;
   });
 }
+
+// mediasoup announces the port its socket listens on; it has no field for
+// another one (TransportListenInfo has announcedAddress, no port). So the
+// ports of ice_host_port_override are put into our SDP's candidates instead,
+// looked up by what mediasoup does announce: protocol, address and port.
+export type AnnouncedPorts = ReadonlyMap<string, number>;
+
+export function candidateKey(protocol: string, address: string, port: number): string {
+  return `${protocol} ${address} ${port}`;
+}
+
+export function announcedPorts(
+  infos: readonly (ListenAddress & { protocol: string; port: number })[],
+): AnnouncedPorts {
+  const out = new Map<string, number>();
+  for (const l of infos)
+    if (l.announcedPort !== undefined && l.announcedPort !== l.port)
+      out.set(candidateKey(l.protocol, l.announcedAddress ?? l.ip, l.port), l.announcedPort);
+  return out;
+}

@@ -2,6 +2,7 @@
 // and small encoders the media plane uses.
 import { randomBytes } from "node:crypto";
 import type { types as ms } from "mediasoup";
+import { candidateKey, type AnnouncedPorts } from "./addresses.ts";
 import type { ClientHeaderExtension } from "./consumer-ext-ids.ts";
 import type { CodecDesc, LocalMedia, LocalTransport, MediaDesc } from "./sdp.ts";
 
@@ -100,7 +101,11 @@ export function consumerCaps(
   };
 }
 
-export function localTransport(t: ms.WebRtcTransport, setup: string): LocalTransport {
+export function localTransport(
+  t: ms.WebRtcTransport,
+  setup: string,
+  ports: AnnouncedPorts = new Map(),
+): LocalTransport {
   return {
     ufrag: t.iceParameters.usernameFragment,
     pwd: t.iceParameters.password,
@@ -109,9 +114,9 @@ export function localTransport(t: ms.WebRtcTransport, setup: string): LocalTrans
       .map((f) => ({ algorithm: f.algorithm, value: f.value })),
     candidates: t.iceCandidates.map(
       (c) =>
-        `${c.foundation} 1 ${c.protocol} ${c.priority} ${c.address} ${c.port} typ host${
-          c.protocol === "tcp" ? ` tcptype ${c.tcpType ?? "passive"}` : ""
-        }`,
+        `${c.foundation} 1 ${c.protocol} ${c.priority} ${c.address} ${
+          ports.get(candidateKey(c.protocol, c.address, c.port)) ?? c.port
+        } typ host${c.protocol === "tcp" ? ` tcptype ${c.tcpType ?? "passive"}` : ""}`,
     ),
     setup,
   };

@@ -316,7 +316,7 @@ export class Session {
     const sdp = writeSdp(
       this.neg.sessionId,
       version,
-      localTransport(this.transport, this.neg.dtlsSetup),
+      localTransport(this.transport, this.neg.dtlsSetup, this.place.slot.announcedPorts),
       media,
       announcedIp(this.transport),
     );

@@ -5,7 +5,7 @@
 import * as mediasoup from "mediasoup";
 import type { types as ms } from "mediasoup";
 import type { Logger } from "../log.ts";
-import { listenAddresses } from "./addresses.ts";
+import { announcedPorts, listenAddresses, type AnnouncedPorts, type ListenAddress } from "./addresses.ts";
 import { placeSession, WorkerLoadSampler, type SessionPlaceable } from "./worker-load.ts";
 
 // One UDP socket carries every client's media, and the kernel's default
@@ -18,6 +18,8 @@ const UDP_SOCKET_BUFFER_BYTES = 16 * 1024 * 1024;
 export interface WorkerSlot extends SessionPlaceable {
   worker: ms.Worker;
   server: ms.WebRtcServer;
+  // ice_host_port_override's ports, for the candidates in our SDP.
+  announcedPorts: AnnouncedPorts;
   index: number;
   // False once its worker died: no new call is placed on it.
   alive: boolean;
@@ -97,20 +99,26 @@ export class WorkerPool {
     });
     for (const sig of ["SIGINT", "SIGTERM"] as const)
       for (const l of process.listeners(sig)) if (!before[sig].includes(l)) process.removeListener(sig, l);
-    const listenInfos: ms.TransportListenInfo[] = [];
     // Worker i serves port + i: one worker keeps rtcd's single port; more
     // workers need the range opened (the kernel cannot steer a client's
     // packets to the worker that holds its transport).
-    for (const a of listenAddresses(this.opts.udpAddresses, this.opts.hostOverride, this.opts.portOverride))
-      listenInfos.push({
-        protocol: "udp",
+    const sockets: (ListenAddress & { protocol: "udp" | "tcp"; port: number })[] = [
+      ...listenAddresses(this.opts.udpAddresses, this.opts.hostOverride, this.opts.portOverride).map((a) => ({
         ...a,
+        protocol: "udp" as const,
         port: this.opts.udpPort + i,
-        recvBufferSize: UDP_SOCKET_BUFFER_BYTES,
-        sendBufferSize: UDP_SOCKET_BUFFER_BYTES,
-      });
-    for (const a of listenAddresses(this.opts.tcpAddresses, this.opts.hostOverride, this.opts.portOverride))
-      listenInfos.push({ protocol: "tcp", ...a, port: this.opts.tcpPort + i });
+      })),
+      ...listenAddresses(this.opts.tcpAddresses, this.opts.hostOverride, this.opts.portOverride).map((a) => ({
+        ...a,
+        protocol: "tcp" as const,
+        port: this.opts.tcpPort + i,
+      })),
+    ];
+    const listenInfos: ms.TransportListenInfo[] = sockets.map(({ announcedPort: _, ...l }) =>
+      l.protocol === "udp"
+        ? { ...l, recvBufferSize: UDP_SOCKET_BUFFER_BYTES, sendBufferSize: UDP_SOCKET_BUFFER_BYTES }
+        : l,
+    );
     let server: ms.WebRtcServer;
     try {
       server = await worker.createWebRtcServer({ listenInfos });
@@ -121,6 +129,7 @@ export class WorkerPool {
     const slot: WorkerSlot = {
       worker,
       server,
+      announcedPorts: announcedPorts(sockets),
       sessions: 0,
       consumers: 0,
       index: i,
@@ -136,8 +145,10 @@ export class WorkerPool {
       pid: worker.pid,
       udp: `${this.opts.udpPort + i}`,
       tcp: `${this.opts.tcpPort + i}`,
-      addresses: listenInfos.map(
-        (l) => `${l.protocol}/${l.ip}${l.announcedAddress ? `->${l.announcedAddress}` : ""}`,
+      addresses: sockets.map(
+        (l) =>
+          `${l.protocol}/${l.ip}${l.announcedAddress || l.announcedPort ? "->" : ""}${l.announcedAddress ?? ""}` +
+          `${l.announcedPort ? `:${l.announcedPort}` : ""}`,
       ),
     });
     return slot;
