@@ -114,7 +114,14 @@ export async function mediaCall(o: MediaCallOptions): Promise<ProbeOutcome> {
       });
       const track = new MediaStreamTrack({ kind: "audio" });
       // As the Calls client does: its microphone sendonly; rtcd offers the others' tracks after.
-      pc.addTransceiver(track, { direction: "sendonly" });
+      const transceiver = pc.addTransceiver(track, { direction: "sendonly" });
+      // The DTLS client's role (a=setup:active), which rtcd accepts as it does
+      // a browser's actpass. As the server, werift drops a retransmitted flight
+      // (mediasoup's client retransmits after 100 ms) and stays "connecting":
+      // the first probe of a pod that has just started, when its node is
+      // busiest, then failed with DTLSFailed. As the client, werift
+      // retransmits and rtcd's OpenSSL answers every retransmission.
+      transceiver.dtlsTransport.role = "client";
       const side: Side = { sessionID, pc, track, received: 0 };
       pc.onTrack.subscribe((t) => t.onReceiveRtp.subscribe(() => side.received++));
       sides.push(side);
