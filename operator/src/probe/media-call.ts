@@ -116,11 +116,12 @@ export async function mediaCall(o: MediaCallOptions): Promise<ProbeOutcome> {
       // As the Calls client does: its microphone sendonly; rtcd offers the others' tracks after.
       const transceiver = pc.addTransceiver(track, { direction: "sendonly" });
       // The DTLS client's role (a=setup:active), which rtcd accepts as it does
-      // a browser's actpass. As the server, werift drops a retransmitted flight
-      // (mediasoup's client retransmits after 100 ms) and stays "connecting":
-      // the first probe of a pod that has just started, when its node is
-      // busiest, then failed with DTLSFailed. As the client, werift
-      // retransmits and rtcd's OpenSSL answers every retransmission.
+      // a browser's actpass. As the server, werift stayed "connecting" on the
+      // first calls to a pod that had just started, when its node is busiest
+      // (seen in CI; its server replaces its handshake state when flight 5
+      // comes again mid-processing, and mediasoup's client retransmits after
+      // 100 ms). As the client, werift drives the retransmissions and rtcd's
+      // OpenSSL answers each one.
       transceiver.dtlsTransport.role = "client";
       const side: Side = { sessionID, pc, track, received: 0 };
       pc.onTrack.subscribe((t) => t.onReceiveRtp.subscribe(() => side.received++));
