@@ -53,9 +53,7 @@ export class TestCall {
       const peer = new Peer(this.conn, this.id, `${this.id}-${name}`);
       this.peers.push({ name, peer, connected: false });
       peer.join();
-      // The DTLS client's role: werift's DTLS server loses the handshake to
-      // mediasoup's retransmissions on a busy host (rtc-peer.ts, offer()).
-      await peer.offer({ send: true, dtlsClient: true });
+      await peer.offer({ send: true });
     }
     await Promise.all(
       this.peers.map(async (p) => {

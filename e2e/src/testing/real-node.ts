@@ -244,11 +244,8 @@ export class WatchedCall {
     try {
       c.sender.join();
       c.receiver.join();
-      // The DTLS client's role, as the operator's probe takes it: werift's
-      // DTLS server loses the handshake to mediasoup's retransmissions when
-      // the node is busy, as right after a pod starts (rtc-peer.ts, offer()).
-      await c.sender.offer({ send: true, dtlsClient: true });
-      await c.receiver.offer({ send: false, dtlsClient: true });
+      await c.sender.offer({ send: true });
+      await c.receiver.offer({ send: false });
       await c.sender.connected(20_000);
       await c.receiver.connected(20_000);
       c.sender.startAudio();

@@ -114,15 +114,7 @@ export async function mediaCall(o: MediaCallOptions): Promise<ProbeOutcome> {
       });
       const track = new MediaStreamTrack({ kind: "audio" });
       // As the Calls client does: its microphone sendonly; rtcd offers the others' tracks after.
-      const transceiver = pc.addTransceiver(track, { direction: "sendonly" });
-      // The DTLS client's role (a=setup:active), which rtcd accepts as it does
-      // a browser's actpass. As the server, werift stayed "connecting" on the
-      // first calls to a pod that had just started, when its node is busiest
-      // (seen in CI; its server replaces its handshake state when flight 5
-      // comes again mid-processing, and mediasoup's client retransmits after
-      // 100 ms). As the client, werift drives the retransmissions and rtcd's
-      // OpenSSL answers each one.
-      transceiver.dtlsTransport.role = "client";
+      pc.addTransceiver(track, { direction: "sendonly" });
       const side: Side = { sessionID, pc, track, received: 0 };
       pc.onTrack.subscribe((t) => t.onReceiveRtp.subscribe(() => side.received++));
       sides.push(side);
