@@ -67,7 +67,10 @@ describe("media probe", () => {
         `  udp dport ${icePort} drop\n }\n}\n`,
     );
     const results = await probePod({ base: rtcd.url, adminKey: admin, timeoutMs: 5_000 });
-    expect(results.map((r) => [r.transport, r.reason])).toEqual([
+    expect(
+      results.map((r) => [r.transport, r.reason]),
+      JSON.stringify(results),
+    ).toEqual([
       ["udp", "ICETimeout"],
       ["tcp", "ok"],
     ]);

@@ -314,7 +314,13 @@ export class Peer {
   // that arrives while the first is still being processed starts the
   // handshake's last step over; on a loaded machine mediasoup's DTLS then
   // stays "connecting" while werift says connected. As the client, werift
-  // retransmits and OpenSSL answers. Browsers handle both roles.
+  // retransmits and OpenSSL answers. Browsers handle both roles. Neither
+  // of werift's roles is safe against mediasoup's 100 ms retransmissions:
+  // as the client, a flight 4 repeated before werift has sent flight 5 is
+  // handled again (a new Flight5 and key pair) and the handshake fails;
+  // the operator's probe therefore stays the server, which guards a
+  // repeated ClientHello (operator/test/media-probe.int.test.ts, TCP after
+  // a failed UDP call: the client role failed there every time).
   async offer(opts: { send: boolean; dataChannel?: boolean; dtlsClient?: boolean }): Promise<void> {
     if (opts.dataChannel) {
       const dc = (this.dc = this.pc.createDataChannel("calls-dc"));
