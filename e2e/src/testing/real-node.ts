@@ -207,6 +207,8 @@ export async function connectPlugin(ip: string, apiPort: number, clientID: strin
   return PluginConn.connect(base, clientID, RTCD_AUTH_KEY);
 }
 
+const CONNECT_WAIT_MS = 35_000;
+
 /** How long (ms) without a new packet at the receiver counts as a dropped call. */
 export const MEDIA_GAP_LIMIT_MS = 3000;
 
@@ -246,8 +248,11 @@ export class WatchedCall {
       c.receiver.join();
       await c.sender.offer({ send: true });
       await c.receiver.offer({ send: false });
-      await c.sender.connected(20_000);
-      await c.receiver.connected(20_000);
+      // Longer than rtcd's own connect timeout (30 s): a call that does not
+      // come up is ended by rtcd first, whose log line (in the failure
+      // message) says where mediasoup's ICE and DTLS stood and on which pair.
+      await c.sender.connected(CONNECT_WAIT_MS);
+      await c.receiver.connected(CONNECT_WAIT_MS);
       c.sender.startAudio();
       await until(`media of ${callID} at ${ip}`, () => c.receiver.received.length >= 25, 20_000);
     } catch (err) {

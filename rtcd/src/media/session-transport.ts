@@ -59,9 +59,15 @@ export function watchTransport(t: ms.WebRtcTransport, w: TransportWatch): void {
   // pion fails it after its ICE timeouts.
   const connectTimer = setTimeout(() => {
     const stage = t.iceState === "connected" || t.iceState === "completed" ? "dtls" : "ice";
+    // The pair mediasoup sends on, so that a stall after ICE says which
+    // address its DTLS went to (a client may have nominated another).
+    const tp = t.iceSelectedTuple;
+    const pair = tp
+      ? `, pair ${tp.protocol} ${tp.localAddress}:${tp.localPort} -> ${tp.remoteIp}:${tp.remotePort}`
+      : "";
     w.fail(
       stage,
-      `not connected within ${w.connectTimeoutMs / 1000} s (ICE ${t.iceState}, DTLS ${t.dtlsState})`,
+      `not connected within ${w.connectTimeoutMs / 1000} s (ICE ${t.iceState}, DTLS ${t.dtlsState}${pair})`,
     );
   }, w.connectTimeoutMs);
   w.timer(connectTimer);
