@@ -246,8 +246,17 @@ export class WatchedCall {
     try {
       c.sender.join();
       c.receiver.join();
-      await c.sender.offer({ send: true });
-      await c.receiver.offer({ send: false });
+      // werift takes the DTLS client role here (rtcd answers passive, as it
+      // must for any client that offers active). Neither of werift's roles
+      // is safe against mediasoup's 100 ms retransmissions (rtc-peer.ts,
+      // offer()); with werift as the server, a call to a just-started pod
+      // stayed "connecting" in 3 of 5 full runs, for a cause not found; with
+      // werift as the client, these calls connected in every run so far
+      // (two full runs and the local ones). The operator's probe and
+      // `npm run test-call` stay the server: a cold process's first
+      // handshake failed as the client (operator/test/media-probe.int.test.ts).
+      await c.sender.offer({ send: true, dtlsClient: true });
+      await c.receiver.offer({ send: false, dtlsClient: true });
       // Longer than rtcd's own connect timeout (30 s): a call that does not
       // come up is ended by rtcd first, whose log line (in the failure
       // message) says where mediasoup's ICE and DTLS stood and on which pair.
