@@ -25,20 +25,27 @@ let icePort: number;
 const nft = (script: string) =>
   execFileSync("nft", ["-f", "-"], { input: script, stdio: ["pipe", "ignore", "pipe"] });
 
-beforeAll(async () => {
-  icePort = await freeICEPort();
-  rtcd = await startRtcd({
+// Our rtcd on loopback with the admin API (the probe registers its client
+// with the admin key), its RTC port chosen by the test.
+function startAdminRtcd(name: string, icePort: number, env: Record<string, string> = {}): Promise<Running> {
+  return startRtcd({
     impl: "ours",
     realBinary: "",
-    dir: join(mkdtempSync(join(tmpdir(), "media-probe-")), "rtcd"),
-    name: "rtcd",
+    dir: join(mkdtempSync(join(tmpdir(), `media-probe-${name}-`)), "rtcd"),
+    name,
     env: {
       RTCD_API_SECURITY_ENABLEADMIN: "true",
       RTCD_API_SECURITY_ADMINSECRETKEY: admin,
       RTCD_RTC_ICEPORTUDP: String(icePort),
       RTCD_RTC_ICEPORTTCP: String(icePort),
+      ...env,
     },
   });
+}
+
+beforeAll(async () => {
+  icePort = await freeICEPort();
+  rtcd = await startAdminRtcd("rtcd", icePort);
 });
 
 afterAll(async () => {
@@ -91,22 +98,9 @@ describe("media probe over a long path", () => {
   beforeAll(async () => {
     const port = await freeICEPort();
     relay = await LatencyRelay.start({ address: "127.0.0.1", port }, 150);
-    // rtcd on loopback only, announcing the relay's port: the one way in.
-    far = await startRtcd({
-      impl: "ours",
-      realBinary: "",
-      dir: join(mkdtempSync(join(tmpdir(), "media-probe-far-")), "rtcd"),
-      name: "rtcd-far",
-      env: {
-        RTCD_API_SECURITY_ENABLEADMIN: "true",
-        RTCD_API_SECURITY_ADMINSECRETKEY: admin,
-        RTCD_RTC_ICEADDRESSUDP: "127.0.0.1",
-        RTCD_RTC_ICEADDRESSTCP: "127.0.0.1",
-        RTCD_RTC_ICEPORTUDP: String(port),
-        RTCD_RTC_ICEPORTTCP: String(port),
-        RTCD_RTC_ICEHOSTPORTOVERRIDE: `127.0.0.1/${relay.port}`,
-      },
-    });
+    // rtcd on loopback only (startRtcd's binding), announcing the relay's
+    // port: the one way in.
+    far = await startAdminRtcd("rtcd-far", port, { RTCD_RTC_ICEHOSTPORTOVERRIDE: `127.0.0.1/${relay.port}` });
   });
 
   afterAll(async () => {
