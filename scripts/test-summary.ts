@@ -35,7 +35,7 @@ export interface Summary {
 /** How many lines of a failure's message the tail repeats: enough for the
  * assertion and its own message, which is where our tests put the system's
  * decisions; the rest is in the log above. */
-const MESSAGE_LINES = 3;
+const MESSAGE_LINES = 8;
 
 /** Each failed test with its file, time and the start of its message. CI may
  * show only the tail of a long log, so this is what says what failed there. */
@@ -50,7 +50,7 @@ function failedTests(report: VitestCounts, root: string): string[] {
         .join("\n")
         .split("\n")
         .filter((l) => l.trim() && !/^\s+at /.test(l));
-      for (const l of message.slice(0, MESSAGE_LINES)) lines.push(`    ${l.slice(0, 300)}`);
+      for (const l of message.slice(0, MESSAGE_LINES)) lines.push(`    ${l.slice(0, 600)}`);
     }
   }
   return lines.length ? ["", "failed tests:", ...lines] : [];

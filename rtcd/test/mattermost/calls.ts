@@ -1,6 +1,7 @@
 // The call scenarios the integration tests and the benchmark run through
 // the real Mattermost: three users exercising a call's life, and a join burst.
 import type { DriverEvent, UserStats } from "./driver.ts";
+import { diagnoseMissing } from "./diagnose.ts";
 import type { Mattermost } from "./mattermost.ts";
 import { tailOf, waitFor } from "./proc.ts";
 import { badTrackIDs, expectedTracks, isEv, waitForFlow, type Expected, type Member } from "./scenario.ts";
@@ -44,9 +45,20 @@ async function senderMap(
   channel: string,
   members: Member[],
 ): Promise<(r: number, from: string) => number> {
+  return (await sessionMaps(mm, channel, members)).senderOf;
+}
+
+/** The call's sessions both ways: a track's sender to its member, a member to its session. */
+async function sessionMaps(mm: Mattermost, channel: string, members: Member[]) {
   const sessions = await sessionsOf(mm, channel);
   const byUser = new Map(members.map((m) => [m.mmUserID, m.idx]));
-  return (_r, from) => byUser.get(sessions.get(from) ?? "") ?? -1;
+  const sessionOf = new Map<number, string>();
+  for (const [session, user] of sessions) {
+    const idx = byUser.get(user);
+    if (idx !== undefined) sessionOf.set(idx, session);
+  }
+  const senderOf = (_r: number, from: string) => byUser.get(sessions.get(from) ?? "") ?? -1;
+  return { senderOf, sessionOf };
 }
 
 /** Polls until `check` of the latest stats holds. */
@@ -175,6 +187,10 @@ export interface BurstResult {
   bad: DriverEvent[];
   stats: Map<number, UserStats>;
   missing: string[];
+  /** Per sender and type missing somewhere: what the driver, plugin and rtcd decided. */
+  diagnosis: string;
+  /** The senders and types missing somewhere, with the sender's session. */
+  senders: { type: Expected["type"]; from: number; session: string }[];
 }
 
 /**
@@ -199,7 +215,7 @@ export async function joinBurst(
       if (screen.includes(x.idx)) d.op(x.idx, "screen_on");
     }),
   );
-  const senderOf = await senderMap(s.mm, channel, members);
+  const { senderOf, sessionOf } = await sessionMaps(s.mm, channel, members);
   const expected = expectedTracks(members, unmuted, screen);
   let stats = new Map<number, UserStats>();
   try {
@@ -225,6 +241,11 @@ export async function joinBurst(
     bad: badTrackIDs(d).filter((e) => ours.has(e.user)),
     stats,
     missing: missing.slice(0, 20).map((x) => `${x.type} ${x.from}->${x.receiver}`),
+    diagnosis: missing.length ? diagnoseMissing(s, members, missing, stats, sessionOf, senderOf, from) : "",
+    senders: [...new Set(missing.map((x) => `${x.type} ${x.from}`))].map((k) => {
+      const [type, from] = k.split(" ") as [Expected["type"], string];
+      return { type, from: Number(from), session: sessionOf.get(Number(from)) ?? "" };
+    }),
   };
 }
 
