@@ -1,7 +1,8 @@
 // /system's cpu_load, on rtcd's scale because the plugin compares it across
 // hosts to place each new call: once a second,
 // load = elapsed seconds / idle CPU-seconds summed over all CPUs (from
-// /proc/stat, USER_HZ = 100). It is 0 until two samples exist.
+// /proc/stat, USER_HZ = 100). It is 0 until two samples exist. Beyond
+// rtcd: pinned to some CPUs, only their idle time counts (readIdleSeconds).
 //
 // Beyond rtcd: the host's idle time says nothing about a container's CPU
 // limit. Given our own CPU use (this process plus the mediasoup workers) and
@@ -16,12 +17,70 @@ const USER_HZ = 100;
 // (the response is empty); we report a large finite load instead.
 export const MAX_LOAD = 1e6;
 
-export function readIdleSeconds(stat = "/proc/stat"): number | undefined {
+/**
+ * Idle CPU-seconds so far: of the whole host (the "cpu" line), or, given
+ * `cpus`, only of those CPUs (their "cpuN" lines). An rtcd pinned to some
+ * CPUs (taskset, a cpuset, the kubelet's static CPU manager) can use only
+ * their idle time: a neighbour saturating them leaves it nothing, however
+ * idle the host's other CPUs are.
+ */
+export function readIdleSeconds(stat = "/proc/stat", cpus?: ReadonlySet<number>): number | undefined {
   try {
-    const line = readFileSync(stat, "utf8").split("\n", 1)[0]!;
-    const f = line.trim().split(/\s+/);
-    if (f[0] !== "cpu" || f.length < 5) return undefined;
-    return Number(f[4]) / USER_HZ;
+    const lines = readFileSync(stat, "utf8").split("\n");
+    if (!cpus) {
+      const f = lines[0]!.trim().split(/\s+/);
+      if (f[0] !== "cpu" || f.length < 5) return undefined;
+      return Number(f[4]) / USER_HZ;
+    }
+    let idle = 0;
+    let found = 0;
+    for (const line of lines) {
+      const m = /^cpu(\d+)\s/.exec(line);
+      if (!m || !cpus.has(Number(m[1]))) continue;
+      const f = line.trim().split(/\s+/);
+      if (f.length < 5) return undefined;
+      idle += Number(f[4]);
+      found++;
+    }
+    // A CPU we may use that /proc/stat does not list is offline: no idle
+    // time to give. None of ours listed: no figure rather than a wrong one.
+    return found > 0 ? idle / USER_HZ : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPUs listed as "0-3,6,8-9" (the kernel's list format). */
+export function parseCPUList(list: string): Set<number> | undefined {
+  const out = new Set<number>();
+  for (const part of list.trim().split(",")) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (!m) return undefined;
+    const from = Number(m[1]);
+    const to = m[2] === undefined ? from : Number(m[2]);
+    // Bounded: a list from the kernel names at most a few thousand CPUs.
+    if (to < from || to - from > 65_536) return undefined;
+    for (let c = from; c <= to; c++) out.add(c);
+  }
+  return out.size ? out : undefined;
+}
+
+/**
+ * The CPUs this process may run on (its affinity, which a cpuset also
+ * sets), when they are fewer than the host's; undefined when it may run on
+ * all of them or the list cannot be read, so the host's own line is used.
+ */
+export function pinnedCPUs(status = "/proc/self/status", stat = "/proc/stat"): Set<number> | undefined {
+  try {
+    const line = readFileSync(status, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("Cpus_allowed_list:"));
+    const allowed = line ? parseCPUList(line.slice("Cpus_allowed_list:".length)) : undefined;
+    if (!allowed) return undefined;
+    const host = readFileSync(stat, "utf8")
+      .split("\n")
+      .filter((l) => /^cpu\d+\s/.test(l)).length;
+    return allowed.size < host ? allowed : undefined;
   } catch {
     return undefined;
   }
@@ -69,7 +128,9 @@ export class CPULoadSampler {
   // own figure would add only its measuring skew (the workers' CPU arrives
   // up to a second late, in lumps), which read a host as saturated mid-burst.
   constructor(
-    read: () => number | undefined = readIdleSeconds,
+    // The pinned CPUs are read at each sample: the kubelet's CPU manager
+    // changes a running container's cpuset as exclusive CPUs come and go.
+    read: () => number | undefined = () => readIdleSeconds("/proc/stat", pinnedCPUs()),
     own?: OwnCPU,
     hostCPUs: number = availableParallelism(),
   ) {

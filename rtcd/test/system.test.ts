@@ -5,7 +5,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test, vi } from "vitest";
 import { pickWorker } from "../src/media/worker-load.ts";
-import { CPULoadSampler, cpuBudget } from "../src/system.ts";
+import { CPULoadSampler, cpuBudget, parseCPUList, pinnedCPUs, readIdleSeconds } from "../src/system.ts";
 
 describe("cpu_load with our own CPU budget", () => {
   test("an idle host but a saturated budget reads as loaded", () => {
@@ -122,5 +122,61 @@ describe("when the CPU is sampled", () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe("cpu_load of an rtcd pinned to some CPUs", () => {
+  // Two CPUs: cpu0 fully busy (no idle ticks added), cpu1 idle (100 ticks a second).
+  const stat = (t: number) =>
+    [
+      `cpu  ${400 * t} 0 ${100 * t} ${1000 + 100 * t} 0 0 0 0 0 0`,
+      `cpu0 ${200 * t} 0 ${100 * t} 500 0 0 0 0 0 0`,
+      `cpu1 ${200 * t} 0 0 ${500 + 100 * t} 0 0 0 0 0 0`,
+      "intr 1 2 3",
+    ].join("\n");
+  const dir = mkdtempSync(join(tmpdir(), "stat-"));
+  const at = (t: number) => {
+    const f = join(dir, `stat-${t}`);
+    writeFileSync(f, stat(t));
+    return f;
+  };
+
+  test("only the idle time of its own CPUs counts: a saturated CPU reads saturated on an idle host", () => {
+    expect(readIdleSeconds(at(1))).toBe(11);
+    expect(readIdleSeconds(at(1), new Set([0]))).toBe(5);
+    expect(readIdleSeconds(at(1), new Set([1]))).toBe(6);
+    // Sampled a second apart: host-wide 1 idle CPU-second (load 1); cpu0 none.
+    const host = [readIdleSeconds(at(1)), readIdleSeconds(at(2))];
+    const pinned0 = [readIdleSeconds(at(1), new Set([0])), readIdleSeconds(at(2), new Set([0]))];
+    const a = new CPULoadSampler(() => host.shift());
+    const b = new CPULoadSampler(() => pinned0.shift());
+    for (const s of [a, b]) {
+      s.sample(0);
+      s.sample(1000);
+    }
+    expect(a.load).toBeCloseTo(1);
+    expect(b.load).toBe(1e6);
+  });
+
+  test("a CPU it may use that /proc/stat does not list (offline) has no idle time; none listed, no figure", () => {
+    expect(readIdleSeconds(at(3), new Set([0, 7]))).toBe(5);
+    expect(readIdleSeconds(at(3), new Set([7]))).toBeUndefined();
+  });
+
+  test("the CPUs come from Cpus_allowed_list, and only when fewer than the host's", () => {
+    const status = join(dir, "status");
+    writeFileSync(status, "Name:\tnode\nCpus_allowed:\t1\nCpus_allowed_list:\t1\n");
+    expect(pinnedCPUs(status, at(4))).toEqual(new Set([1]));
+    writeFileSync(status, "Cpus_allowed_list:\t0-1\n");
+    expect(pinnedCPUs(status, at(4)), "every CPU: the host's line").toBeUndefined();
+    writeFileSync(status, "Name:\tnode\n");
+    expect(pinnedCPUs(status, at(4))).toBeUndefined();
+    expect(pinnedCPUs(join(dir, "absent"), at(4))).toBeUndefined();
+  });
+
+  test("the kernel's CPU list format, and refusals", () => {
+    expect(parseCPUList("0-3,6,8-9\n")).toEqual(new Set([0, 1, 2, 3, 6, 8, 9]));
+    expect(parseCPUList("5")).toEqual(new Set([5]));
+    for (const bad of ["", "a", "3-1", "1,,2", "0-99999999"]) expect(parseCPUList(bad), bad).toBeUndefined();
   });
 });

@@ -25,8 +25,8 @@ export interface StackOptions {
   impl: Impl;
   /** How many rtcds answer for RTCD_NAME (127.0.0.11, .12, ...). */
   rtcds?: number;
-  /** taskset CPU lists: the rtcd(s), and everything else. */
-  rtcdCPUs?: string;
+  /** taskset CPU lists of the rtcds: one for all, or one per rtcd. */
+  rtcdCPUs?: string | string[];
   withDriver?: boolean;
 }
 
@@ -88,7 +88,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         apiPort,
         clientID: CLIENT_ID,
         authKey: AUTH_KEY,
-        ...(o.rtcdCPUs ? { cpus: o.rtcdCPUs } : {}),
+        ...(o.rtcdCPUs ? { cpus: typeof o.rtcdCPUs === "string" ? o.rtcdCPUs : o.rtcdCPUs[i]! } : {}),
       });
       started.push(r);
       partial.rtcds!.push(r);
