@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test, type TestContex
 import type { Impl } from "./support/procs.ts";
 import type { Member } from "./mattermost/scenario.ts";
 import { joinBurst, leaveAll, runThreeUsers } from "./mattermost/calls.ts";
+import { rtcdNeverReceived } from "./mattermost/diagnose.ts";
 import { metricShapes, missingShapes } from "./mattermost/metric-shapes.ts";
 import { startStack, type Stack } from "./mattermost/stack.ts";
 
@@ -75,10 +76,32 @@ describe.each(IMPLS)("Mattermost + Calls plugin + Calls client against %s", (imp
           }) + "\n",
         );
         expect(result.bad, `run ${run + 1}: tracks with an empty or unparseable ID`).toEqual([]);
-        expect(
-          result.received,
-          `run ${run + 1}: remote tracks flowing (missing ${result.missing.join(", ")})`,
-        ).toBe(result.expected);
+        // Mattermost's rtcd (pion) sometimes never receives the screen share
+        // of a burst (4 runs in 96 here): pion refuses the receiver for
+        // it ("RTPReceiver Receive failed ... SSRC", or RTP before the SDP
+        // declaring it, "OnTrack will not be fired"), so no one gets it. A
+        // difference between the two rtcds (docs/rtcd-compat-notes.md), not
+        // a fault of the path under test: for the reference only, and only
+        // when rtcd's own log shows exactly that for every missing track,
+        // the run is reported instead of failed. Ours has no such exception.
+        const rtcdLog = s.rtcds[0]!.proc.logFile;
+        if (
+          impl === "rtcd" &&
+          result.senders.length > 0 &&
+          result.senders.every((x) => rtcdNeverReceived(rtcdLog, x.session, x.type, x.from))
+        ) {
+          process.stderr.write(
+            JSON.stringify({
+              msg: "known difference: rtcd never received a track",
+              run: run + 1,
+              senders: result.senders,
+            }) + "\n",
+          );
+        } else
+          expect(
+            result.received,
+            `run ${run + 1}: remote tracks flowing\n${result.diagnosis}\nmissing: ${result.missing.join(", ")}`,
+          ).toBe(result.expected);
         await leaveAll(s, channel, ms);
       }
     },

@@ -111,7 +111,7 @@ export function diagnoseMissing(
  * find stream for Track with SSRC", or "Incoming unhandled RTP ssrc(..),
  * OnTrack will not be fired": RTP before the SDP that declares it) and rtcd
  * never logged "new track received" for the stream, so no receiver got it.
- * Seen in 2 of 57 join bursts against Mattermost's rtcd, a screen share
+ * Seen in 4 of 96 join bursts against Mattermost's rtcd, a screen share
  * started the moment media connects; never against ours. The driver
  * names its streams `<type>-<user index>`.
  */
