@@ -7,7 +7,7 @@
 // WebSocket or a session is lost or media stops for more than 3 s; the file
 // prints the count (must be 0) and each scenario's duration.
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -258,9 +258,19 @@ describe.skipIf(!!skip)("rtcd on real nodes (operator mode, HostNetwork)", () =>
     const node = nodes.find((n) => n.name === pod.node)!;
     expect(pod.ip).toBe(node.ip);
     // The processes themselves, as the kernel sees them.
-    const rtcd = nodeProcess(node, "/app/rtcd/src/main.ts");
+    // The image runs the JavaScript built from rtcd's sources, not the .ts
+    // (Node's type stripper would keep about 33 MiB for the process's life).
+    const rtcd = nodeProcess(node, "/app/rtcd/dist/main.js");
     expect(rtcd.uid).toBe(65532);
     expect(rtcd.rootReadOnly).toBe(true);
+    const rssKiB = (pid: number) =>
+      Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+    process.stderr.write(
+      JSON.stringify({
+        msg: "rtcd's Node process on a real node",
+        rssMiB: +(rssKiB(rtcd.pid) / 1024).toFixed(1),
+      }) + "\n",
+    );
     const opNode = nodes.find((n) => {
       try {
         nodeProcess(n, "/app/operator/dist/main.js");

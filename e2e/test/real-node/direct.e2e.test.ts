@@ -145,7 +145,7 @@ describe.skipIf(!!skip)("the chart's direct mode on a real node, with the image'
     const pulled = pulls.find((e) => e.reason === "Pulled")?.message ?? "";
     expect(pulled.startsWith(`Successfully pulled image "${ref}"`), pulled).toBe(true);
     const node = nodes.find((n) => n.name === first.spec.nodeName)!;
-    const proc = nodeProcess(node, "/app/rtcd/src/main.ts");
+    const proc = nodeProcess(node, "/app/rtcd/dist/main.js");
     expect(proc.uid).toBe(65532);
     expect(proc.rootReadOnly).toBe(true);
 

@@ -64,6 +64,8 @@ export interface StartOptions {
   name: string;
   /** The API port, when the caller must know it before rtcd starts (a free one otherwise). */
   apiPort?: number;
+  /** Ours: the entry point to run (default the sources, OURS_MAIN; the image runs built JavaScript). */
+  main?: string;
 }
 
 export async function startRtcd(o: StartOptions): Promise<Running> {
@@ -87,7 +89,7 @@ export async function startRtcd(o: StartOptions): Promise<Running> {
   };
   const logFile = join(o.dir, `${o.name}.log`);
   const log = createWriteStream(logFile, { flags: "a" });
-  const [cmd, args] = o.impl === "rtcd" ? [o.realBinary, []] : [nodeBin(), [OURS_MAIN]];
+  const [cmd, args] = o.impl === "rtcd" ? [o.realBinary, []] : [nodeBin(), [o.main ?? OURS_MAIN]];
   // The config file path does not exist: defaults, then the environment.
   const proc = spawn(cmd, [...args, "--config", join(o.dir, "absent.toml")], {
     cwd: o.dir,
