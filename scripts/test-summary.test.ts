@@ -47,7 +47,9 @@ describe("npm test's summary", () => {
               fullName: "a breaks",
               duration: 600_012,
               failureMessages: [
-                "Error: Test timed out in 600000ms.\n    at x (a.ts:1:1)\nsecond\nthird\nfourth",
+                "Error: Test timed out in 600000ms.\n    at x (a.ts:1:1)\nsecond\nthird\nline4\nline5\nline6\nline7\neighth " +
+                  "x".repeat(700) +
+                  "\nninth",
               ],
             },
           ],
@@ -59,9 +61,13 @@ describe("npm test's summary", () => {
     expect(tail).toContain("e2e/test/a.e2e.test.ts > a breaks (600.0 s)");
     expect(tail).toContain("Error: Test timed out in 600000ms.");
     expect(tail).not.toContain("a works");
+    // Eight lines of the message (where our tests put the system's
+    // decisions), each cut at 600 characters; stack frames are in the log above.
     expect(tail).toContain("third");
-    expect(tail).not.toContain("at x"); // stack frames are in the log above
-    expect(tail).not.toContain("fourth");
+    expect(tail).toContain("eighth " + "x".repeat(593));
+    expect(tail).not.toContain("x".repeat(594));
+    expect(tail).not.toContain("at x");
+    expect(tail).not.toContain("ninth");
     // The counts stay the last line, so whatever shows the tail shows both.
     expect(s.text.indexOf("failed tests:")).toBeLessThan(s.text.indexOf("Tests: 10 passed, 1 failed"));
   });
