@@ -1,9 +1,15 @@
-// Memory at rest: each rtcd started, ready and idle (no call), then its
-// resident memory read from /proc: the main process and its children (our
-// mediasoup workers), with the anonymous part (heap, what the process
-// itself allocated) apart from the file-backed part (the mapped binary).
-// Ours twice: from the TypeScript sources, as the tests run it, and from the
-// JavaScript the image runs (scripts/image/strip-types.ts).
+// Memory at rest, and after the work every deployment does at start: each
+// rtcd started, ready and idle (no call), its resident memory read from
+// /proc (the main process, anonymous and file-backed parts apart, and its
+// children, our mediasoup workers); then three rounds of four concurrent
+// client registrations through the admin API (each a slow key hash: for
+// ours a 16 MiB scrypt on one of libuv's threads, as every auth check is),
+// and the main process's RSS again.
+//
+// Ours from the TypeScript sources (as the tests run it), and from the
+// JavaScript the image runs (scripts/image/strip-types.ts) without and with
+// the malloc setting of the image's Dockerfile (read from it, the one place
+// it is written).
 //
 //   npm run bench:rest-memory
 import { spawnSync } from "node:child_process";
@@ -16,37 +22,81 @@ import { children } from "./proc-stats.ts";
 
 const REPO = join(import.meta.dirname, "../..");
 const DIST = join(REPO, "rtcd", "dist");
+const ADMIN_KEY = "rest-memory-bench-admin-key-0123456789";
+
+/** The image's `ENV MALLOC_...=...` settings, from rtcd/Dockerfile. */
+function imageMallocEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  const dockerfile = readFileSync(join(REPO, "rtcd", "Dockerfile"), "utf8");
+  for (const m of dockerfile.matchAll(/^ENV (MALLOC_[A-Z_]+)=(\S+)$/gm)) env[m[1]!] = m[2]!;
+  if (Object.keys(env).length === 0) throw new Error("rtcd/Dockerfile sets no MALLOC_ variable");
+  return env;
+}
 
 function kib(pid: number, field: string): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) : 0;
 }
+const mib = (k: number) => +(k / 1024).toFixed(1);
 
 interface Row {
   what: string;
   main: { rss: number; anon: number; file: number };
   workers: number[];
+  afterAuth: number;
+  registered: number;
 }
 
-async function measure(what: string, impl: Impl, main?: string): Promise<Row> {
+async function registrations(url: string): Promise<number> {
+  let ok = 0;
+  for (let round = 0; round < 3; round++) {
+    const answers = await Promise.all(
+      [0, 1, 2, 3].map((i) =>
+        fetch(`${url}/register`, {
+          method: "POST",
+          headers: { Authorization: `Basic ${Buffer.from(`admin:${ADMIN_KEY}`).toString("base64")}` },
+          body: JSON.stringify({
+            clientID: `bench-${round}-${i}`,
+            authKey: `bench-key-${round}-${i}-0123456789abcdefghijklmnop`,
+          }),
+        }),
+      ),
+    );
+    ok += answers.filter((r) => r.status === 201).length;
+  }
+  return ok;
+}
+
+async function measure(
+  what: string,
+  impl: Impl,
+  o: { main?: string; env?: Record<string, string> } = {},
+): Promise<Row> {
   const dir = mkdtempSync(join(tmpdir(), "rest-memory-"));
   const r = await startRtcd({
     impl,
     realBinary: impl === "rtcd" ? await buildRealRtcd() : "",
     dir,
-    env: { RTCD_LOGGER_CONSOLELEVEL: "INFO" },
+    env: {
+      RTCD_LOGGER_CONSOLELEVEL: "INFO",
+      RTCD_API_SECURITY_ENABLEADMIN: "true",
+      RTCD_API_SECURITY_ADMINSECRETKEY: ADMIN_KEY,
+      ...o.env,
+    },
     name: impl,
-    ...(main ? { main } : {}),
+    ...(o.main ? { main: o.main } : {}),
   });
   try {
     // Ready (ours: its first CPU sample taken) and no call: at rest.
     const pid = r.proc.pid!;
-    const mib = (k: number) => +(k / 1024).toFixed(1);
-    return {
-      what,
-      main: { rss: mib(kib(pid, "VmRSS")), anon: mib(kib(pid, "RssAnon")), file: mib(kib(pid, "RssFile")) },
-      workers: children(pid).map((c) => mib(kib(c, "VmRSS"))),
+    const main = {
+      rss: mib(kib(pid, "VmRSS")),
+      anon: mib(kib(pid, "RssAnon")),
+      file: mib(kib(pid, "RssFile")),
     };
+    const workers = children(pid).map((c) => mib(kib(c, "VmRSS")));
+    const registered = await registrations(r.url);
+    return { what, main, workers, afterAuth: mib(kib(pid, "VmRSS")), registered };
   } finally {
     await stopRtcd(r);
     rmSync(dir, { recursive: true, force: true });
@@ -61,18 +111,26 @@ const built = spawnSync(
   },
 );
 if (built.status !== 0) throw new Error(`strip-types failed: ${built.stderr}`);
+const malloc = imageMallocEnv();
 const rows = [
   await measure("ours, from the .ts sources (tests)", "ours"),
-  await measure("ours, built JavaScript (the image)", "ours", join(DIST, "main.js")),
+  await measure("ours, built JavaScript, glibc's default malloc", "ours", { main: join(DIST, "main.js") }),
+  await measure(
+    `ours as the image runs it (built JavaScript, ${Object.entries(malloc)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ")})`,
+    "ours",
+    { main: join(DIST, "main.js"), env: malloc },
+  ),
   await measure("Mattermost's rtcd v1.2.6", "rtcd"),
 ];
 process.stdout.write(
   [
-    "| rtcd | main process RSS MiB (anon + file) | workers RSS MiB | total MiB |",
-    "| --- | --- | --- | --- |",
+    "| rtcd | at rest: main process RSS MiB (anon + file) | workers RSS MiB | at rest, total MiB | main process RSS MiB after 3 x 4 concurrent registrations (hashes done) |",
+    "| --- | --- | --- | --- | --- |",
     ...rows.map((x) => {
       const total = x.main.rss + x.workers.reduce((a, b) => a + b, 0);
-      return `| ${x.what} | ${x.main.rss} (${x.main.anon} + ${x.main.file}) | ${x.workers.join(", ") || "-"} | ${total.toFixed(1)} |`;
+      return `| ${x.what} | ${x.main.rss} (${x.main.anon} + ${x.main.file}) | ${x.workers.join(", ") || "-"} | ${total.toFixed(1)} | ${x.afterAuth} (${x.registered}) |`;
     }),
     "",
     "rerun: npm run bench:rest-memory",
