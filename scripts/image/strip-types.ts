@@ -5,8 +5,8 @@
 // rewriteRelativeImportExtensions does.
 //
 // Why: run from .ts, Node loads its TypeScript stripper (swc compiled to
-// WebAssembly) and keeps its memory for the life of the process: about 33
-// MiB of rtcd's 123 MiB RSS at rest (docs/benchmarks.md, "Memory at rest").
+// WebAssembly) and keeps its memory for the life of the process: about 30
+// MiB of rtcd's 120 MiB RSS at rest (docs/benchmarks.md, "Memory at rest").
 // The sources must be erasable-only TypeScript (tsconfig's
 // erasableSyntaxOnly); anything else fails here, not at run time.
 //

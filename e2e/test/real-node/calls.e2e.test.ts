@@ -259,7 +259,7 @@ describe.skipIf(!!skip)("rtcd on real nodes (operator mode, HostNetwork)", () =>
     expect(pod.ip).toBe(node.ip);
     // The processes themselves, as the kernel sees them.
     // The image runs the JavaScript built from rtcd's sources, not the .ts
-    // (Node's type stripper would keep about 33 MiB for the process's life).
+    // (Node's type stripper would keep about 30 MiB for the process's life).
     const rtcd = nodeProcess(node, "/app/rtcd/dist/main.js");
     expect(rtcd.uid).toBe(65532);
     expect(rtcd.rootReadOnly).toBe(true);
