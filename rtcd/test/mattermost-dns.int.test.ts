@@ -8,15 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test, type TestContex
 import { isEv } from "./mattermost/scenario.ts";
 import { RTCD_NAME, startStack, type Stack } from "./mattermost/stack.ts";
 import { waitFor, tailOf } from "./mattermost/proc.ts";
-import type { RtcdUnderTest } from "./mattermost/rtcd.ts";
-
-/** Sessions an rtcd hosts, from its metrics (groupID is the Mattermost client, not the call). */
-async function sessionsOn(r: RtcdUnderTest): Promise<number> {
-  let n = 0;
-  for (const m of (await r.metrics()).matchAll(/^rtcd_rtc_sessions_total\{[^}]*\} (\S+)$/gm))
-    n += Number(m[1]);
-  return n;
-}
+import { sessionsOn, type RtcdUnderTest } from "./mattermost/rtcd.ts";
 
 describe("two of our rtcds behind one name, with the real plugin", () => {
   let stack: Stack | undefined;

@@ -10,15 +10,7 @@ import { nodeBin } from "./support/procs.ts";
 import { isEv } from "./mattermost/scenario.ts";
 import { startStack, type Stack } from "./mattermost/stack.ts";
 import { waitFor } from "./mattermost/proc.ts";
-import type { RtcdUnderTest } from "./mattermost/rtcd.ts";
-
-/** Sessions an rtcd hosts, from its metrics. */
-async function sessionsOn(r: RtcdUnderTest): Promise<number> {
-  let n = 0;
-  for (const m of (await r.metrics()).matchAll(/^rtcd_rtc_sessions_total\{[^}]*\} (\S+)$/gm))
-    n += Number(m[1]);
-  return n;
-}
+import { sessionsOn, type RtcdUnderTest } from "./mattermost/rtcd.ts";
 
 describe("a loaded host, with the real plugin", () => {
   let stack: Stack | undefined;

@@ -92,3 +92,11 @@ export async function startRtcdUnderTest(o: RtcdOptions): Promise<RtcdUnderTest>
     stop: () => stopProc(proc),
   };
 }
+
+/** Sessions an rtcd hosts, from its metrics (groupID is the Mattermost client, not the call). */
+export async function sessionsOn(r: RtcdUnderTest): Promise<number> {
+  let n = 0;
+  for (const m of (await r.metrics()).matchAll(/^rtcd_rtc_sessions_total\{[^}]*\} (\S+)$/gm))
+    n += Number(m[1]);
+  return n;
+}
