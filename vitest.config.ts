@@ -1,9 +1,23 @@
 import { defineConfig } from "vitest/config";
 
-// Three tiers: unit (pure, no cluster), integration (a real local API server,
-// real helm, real rtcd peers) and e2e (whole user journeys on a cluster).
-// Integration and e2e files run one at a time: they share a 2-core machine
-// and one cluster, and parallel files only make them flakier, not faster.
+// The tiers: unit (pure, no cluster); integration (a real local API server,
+// real helm, the operator's processes); media (rtcd against real WebRTC
+// peers, Mattermost's rtcd and a real Mattermost: no cluster); e2e (whole
+// user journeys on the local cluster's real nodes); kind (a kind cluster of
+// its own); alone (files whose assertions read the host's CPU load, so nothing
+// else may run beside them).
+//
+// Within a tier files run one at a time: integration and e2e share one
+// cluster (rtcd pods hold host ports), media files start real-time media
+// that a second file would starve. Across tiers, `npm test` (scripts/test.ts)
+// runs two lanes at once, because each leaves most of the 2-core machine
+// idle while it waits on a cluster, a call or a timer: the cluster lane
+// (integration, then e2e) and the local lane (unit, media, then kind), then
+// alone. A plain `vitest run` runs the groups below in order, the tiers of one
+// group side by side, which is the same pairing without the lanes.
+const alone = ["rtcd/test/mattermost-load.int.test.ts"];
+const common = { exclude: ["**/node_modules/**"], fileParallelism: false };
+
 export default defineConfig({
   test: {
     projects: [
@@ -18,13 +32,10 @@ export default defineConfig({
       },
       {
         test: {
+          ...common,
           name: "integration",
-          // Tiers that share the cluster run one after the other, never together:
-          // rtcd pods hold host ports, so two files' instances would compete for nodes.
           sequence: { groupOrder: 1 },
-          include: ["{operator,rtcd,e2e}/**/*.int.test.ts"],
-          exclude: ["**/node_modules/**"],
-          fileParallelism: false,
+          include: ["{operator,e2e}/**/*.int.test.ts"],
           testTimeout: 180_000,
           hookTimeout: 600_000,
           globalSetup: ["e2e/src/testing/global-setup.ts"],
@@ -32,11 +43,21 @@ export default defineConfig({
       },
       {
         test: {
+          name: "media",
+          sequence: { groupOrder: 1 },
+          include: ["rtcd/**/*.int.test.ts"],
+          exclude: [...common.exclude, ...alone],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 600_000,
+        },
+      },
+      {
+        test: {
+          ...common,
           name: "e2e",
           sequence: { groupOrder: 2 },
           include: ["e2e/**/*.e2e.test.ts"],
-          exclude: ["**/node_modules/**"],
-          fileParallelism: false,
           testTimeout: 600_000,
           hookTimeout: 600_000,
           globalSetup: ["e2e/src/testing/global-setup.ts"],
@@ -45,14 +66,23 @@ export default defineConfig({
       {
         test: {
           // A kind cluster of its own (created and deleted by the file, see
-          // e2e/test/kind), after the tiers that share the local cluster.
+          // e2e/test/kind); it shares nothing with the local cluster.
+          ...common,
           name: "kind",
-          sequence: { groupOrder: 3 },
+          sequence: { groupOrder: 2 },
           include: ["e2e/**/*.kind.test.ts"],
-          exclude: ["**/node_modules/**"],
-          fileParallelism: false,
           testTimeout: 300_000,
           hookTimeout: 900_000,
+        },
+      },
+      {
+        test: {
+          ...common,
+          name: "alone",
+          sequence: { groupOrder: 3 },
+          include: alone,
+          testTimeout: 180_000,
+          hookTimeout: 600_000,
         },
       },
     ],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { summarise, type StageResult } from "./test-summary.ts";
+import { mergeReports, summarise, type StageResult } from "./test-summary.ts";
 
 const stage = (name: string, ok = true): StageResult => ({ name, seconds: 1, ok });
 const report = { numPassedTests: 10, numFailedTests: 0, numPendingTests: 2, numTodoTests: 1 };
@@ -70,5 +70,40 @@ describe("npm test's summary", () => {
     expect(tail).not.toContain("ninth");
     // The counts stay the last line, so whatever shows the tail shows both.
     expect(s.text.indexOf("failed tests:")).toBeLessThan(s.text.indexOf("Tests: 10 passed, 1 failed"));
+  });
+
+  it("adds up the reports of lanes that ran side by side, and keeps every lane's failures", () => {
+    const lane = (name: string, passed: number, failed: number) => ({
+      numPassedTests: passed,
+      numFailedTests: failed,
+      numPendingTests: 1,
+      numTodoTests: 0,
+      testResults: [
+        {
+          name: `/repo/${name}.test.ts`,
+          assertionResults: failed
+            ? [{ status: "failed", fullName: `${name} breaks`, failureMessages: ["boom"] }]
+            : [],
+        },
+      ],
+    });
+    const merged = mergeReports([lane("cluster", 5, 1), lane("local", 7, 0), lane("alone", 1, 1)]);
+    expect(merged).toMatchObject({
+      numPassedTests: 13,
+      numFailedTests: 2,
+      numPendingTests: 3,
+      numTodoTests: 0,
+    });
+    const s = summarise([stage("vitest:cluster", false), stage("vitest:local")], merged, "/repo");
+    expect(s.text).toContain("cluster.test.ts > cluster breaks");
+    expect(s.text).toContain("alone.test.ts > alone breaks");
+    expect(testsLines(s.text)).toEqual(["Tests: 13 passed, 2 failed, 3 skipped"]);
+    expect(mergeReports([])).toBeUndefined();
+  });
+
+  it("a lane that left no report is named, and its stage fails the run", () => {
+    const s = summarise([stage("vitest:cluster"), stage("vitest:local", false)], report, "", ["local"]);
+    expect(s.text).toContain("no Vitest report from lane local: its tests are not counted");
+    expect(s.exitCode).toBe(1);
   });
 });

@@ -56,20 +56,40 @@ function failedTests(report: VitestCounts, root: string): string[] {
   return lines.length ? ["", "failed tests:", ...lines] : [];
 }
 
+/** One report for the lanes `npm test` ran side by side: counts added up,
+ * every lane's files kept (so every failure is named). Undefined for none. */
+export function mergeReports(reports: readonly VitestCounts[]): VitestCounts | undefined {
+  if (!reports.length) return undefined;
+  const sum = (k: "numPassedTests" | "numFailedTests" | "numPendingTests" | "numTodoTests") =>
+    reports.reduce((n, r) => n + r[k], 0);
+  return {
+    numPassedTests: sum("numPassedTests"),
+    numFailedTests: sum("numFailedTests"),
+    numPendingTests: sum("numPendingTests"),
+    numTodoTests: sum("numTodoTests"),
+    testResults: reports.flatMap((r) => r.testResults ?? []),
+  };
+}
+
 /** `report` is undefined when Vitest did not run or wrote no report; `root`
- * is cut from file names. */
+ * is cut from file names; `lanesWithoutReport` names the lanes whose tests are
+ * missing from it (their stages failed). */
 export function summarise(
   stages: readonly StageResult[],
   report: VitestCounts | undefined,
   root = "",
+  lanesWithoutReport: readonly string[] = [],
 ): Summary {
   const lines = ["", "=== stages"];
   for (const s of stages)
-    lines.push(`${s.ok ? "ok  " : "FAIL"} ${s.name.padEnd(10)} ${s.seconds.toFixed(1)} s`);
+    lines.push(`${s.ok ? "ok  " : "FAIL"} ${s.name.padEnd(14)} ${s.seconds.toFixed(1)} s`);
   const failedStages = stages.filter((s) => !s.ok);
   if (failedStages.length) lines.push(`failed stages: ${failedStages.map((s) => s.name).join(", ")}`);
-  if (!report && stages.some((s) => s.name === "vitest"))
+  if (!report && stages.some((s) => s.name.startsWith("vitest")))
     lines.push("no Vitest report: its tests are not counted");
+  else
+    for (const lane of lanesWithoutReport)
+      lines.push(`no Vitest report from lane ${lane}: its tests are not counted`);
   if (report) lines.push(...failedTests(report, root));
   const passed = report?.numPassedTests ?? 0;
   const failed = report?.numFailedTests ?? 0;

@@ -23,6 +23,11 @@ cache=${MMRTCD_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mattermost-rtcd}
 out=$cache/images
 store=$out/storage
 mkdir -p "$out"
+# One build at a time per cache: `npm test` runs two test lanes at once, and
+# both may ask for the same image on a machine that has not built it yet;
+# the second waits, then finds it cached.
+exec 9>"$out/.lock"
+flock 9
 log() { printf '[build-images] %s\n' "$*" >&2; }
 # Older tars of the same image are of no further use.
 prune() { find "$out" -maxdepth 1 -name "$1-*.tar" ! -name "$(basename "$2")" -delete; }
