@@ -73,6 +73,34 @@ describe("MattermostRTCD reconcile", () => {
     );
   });
 
+  it("tells what it created in one Event naming every object, not an Event per object", async () => {
+    const uid = (await waitReady(ns.name, "alpha")).metadata!.uid!;
+    const events = JSON.parse(
+      await kubectl([
+        "get",
+        "events",
+        "-n",
+        ns.name,
+        "--field-selector",
+        `involvedObject.uid=${uid}`,
+        "-o",
+        "json",
+      ]),
+    ) as { items: { reason: string; message: string }[] };
+    const created = events.items.filter((e) => e.reason === "Created");
+    expect(
+      created.map((e) => e.message),
+      JSON.stringify(events.items.map((e) => [e.reason, e.message])),
+    ).toEqual([expect.stringMatching(/^created /)]);
+    for (const o of [
+      "ConfigMap alpha-config",
+      "Deployment alpha",
+      "PodDisruptionBudget alpha",
+      "Service alpha",
+    ])
+      expect(created[0]!.message).toContain(o);
+  });
+
   it("a reconcile of an unchanged CR writes nothing", async () => {
     await waitReady(ns.name, "alpha");
     // In-flight status writes of the earlier test settle first; then, across

@@ -375,31 +375,59 @@ export class Reconciler {
     log: Logger,
     fresh: Map<string, KubernetesObject>,
   ): Promise<number> {
-    let applied = 0;
-    for (const obj of desired) {
-      const type = this.typeOf(obj);
-      const md = obj.metadata!;
-      const live = this.caches.getOwned(type, md.namespace!, md.name!);
-      const diff = live ? firstDifference(live, obj) : "(absent)";
-      if (diff === undefined) continue;
-      fresh.set(`${obj.kind}/${md.name}`, await this.client.apply(type, obj, FIELD_MANAGER));
-      applied++;
-      log.info(live ? "updated" : "created", { kind: obj.kind, object: md.name, field: diff });
-      this.events.record(
-        cr,
-        "Normal",
-        live ? "Updated" : "Created",
-        `${live ? "updated" : "created"} ${obj.kind} ${md.name}`,
-      );
+    const created: string[] = [];
+    const updated: string[] = [];
+    try {
+      for (const obj of desired) {
+        const type = this.typeOf(obj);
+        const md = obj.metadata!;
+        const live = this.caches.getOwned(type, md.namespace!, md.name!);
+        const diff = live ? firstDifference(live, obj) : "(absent)";
+        if (diff === undefined) continue;
+        fresh.set(`${obj.kind}/${md.name}`, await this.client.apply(type, obj, FIELD_MANAGER));
+        (live ? updated : created).push(`${obj.kind} ${md.name}`);
+        log.info(live ? "updated" : "created", { kind: obj.kind, object: md.name, field: diff });
+      }
+    } finally {
+      // One Event per reconcile, naming every object, not one per object: a
+      // new instance's six objects are one fact for `kubectl describe`, and an
+      // Event is an API write like the objects themselves.
+      if (created.length) this.events.record(cr, "Normal", "Created", `created ${created.join(", ")}`);
+      if (updated.length) this.events.record(cr, "Normal", "Updated", `updated ${updated.join(", ")}`);
     }
-    return applied;
+    return created.length + updated.length;
   }
 
   private async prune(cr: MattermostRTCD, desired: KubernetesObject[], log: Logger): Promise<number> {
     const ns = cr.metadata!.namespace!;
+    const deleted: string[] = [];
+    try {
+      for (const [type, obj] of this.unwanted(cr, desired)) {
+        await this.client.delete(type, ns, obj.metadata!.name!, { uid: obj.metadata!.uid });
+        deleted.push(`${type.kind} ${obj.metadata!.name}`);
+        log.info("deleted", { kind: type.kind, object: obj.metadata!.name });
+      }
+    } finally {
+      // One Event for all of them, as in applyAll.
+      if (deleted.length)
+        this.events.record(
+          cr,
+          "Normal",
+          "Deleted",
+          `deleted ${deleted.join(", ")}: no longer wanted by the spec`,
+        );
+    }
+    return deleted.length;
+  }
+
+  /** Objects this CR controls that the spec no longer renders. */
+  private *unwanted(
+    cr: MattermostRTCD,
+    desired: KubernetesObject[],
+  ): Generator<[ResourceType, KubernetesObject]> {
+    const ns = cr.metadata!.namespace!;
     const uid = cr.metadata!.uid;
     const wanted = new Set(desired.map((o) => `${o.apiVersion}/${o.kind}/${o.metadata!.name}`));
-    let deleted = 0;
     for (const type of this.caches.ownedTypes()) {
       for (const obj of this.caches.listOwned(type, ns)) {
         if (!obj.metadata?.ownerReferences?.some((r) => r.uid === uid && r.controller)) continue;
@@ -420,18 +448,9 @@ export class Reconciler {
         ) {
           continue;
         }
-        await this.client.delete(type, ns, obj.metadata.name!, { uid: obj.metadata.uid });
-        deleted++;
-        log.info("deleted", { kind: type.kind, object: obj.metadata.name });
-        this.events.record(
-          cr,
-          "Normal",
-          "Deleted",
-          `deleted ${type.kind} ${obj.metadata.name}: no longer wanted by the spec`,
-        );
+        yield [type, obj];
       }
     }
-    return deleted;
   }
 
   private async writeStatus(
