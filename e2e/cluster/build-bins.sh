@@ -36,6 +36,20 @@ export CGO_ENABLED=0
 
 log() { printf '[build-bins] %s\n' "$*" >&2; }
 
+# Two invocations may want the same build at once (`npm test` builds kind and
+# skaffold in the background while the kind test may ask for them): a build
+# takes its target's lock, then looks again, so the second caller waits and
+# finds it cached. Held until this script exits; taken once per name.
+declare -A held=()
+lock() {
+  [ -n "${held[$1]:-}" ] && return
+  local fd
+  mkdir -p "$cache/locks"
+  exec {fd}>"$cache/locks/$1.lock"
+  flock "$fd"
+  held[$1]=1
+}
+
 # A wrapper module is the only way to build k8s.io/kubernetes from the proxy:
 # its own go.mod points every staging module at a local path, so we repeat those
 # replaces with the published staging versions (v0.X.Y for v1.X.Y).
@@ -43,6 +57,10 @@ build_kubernetes() {
   local bins=("$@") out="$cache/kubernetes-$K8S_VERSION" missing=()
   for b in "${bins[@]}"; do [ -x "$out/$b" ] || missing+=("$b"); done
   [ ${#missing[@]} -eq 0 ] && { log "kubernetes $K8S_VERSION: cached (${bins[*]})"; return; }
+  lock "kubernetes-$K8S_VERSION"
+  missing=()
+  for b in "${bins[@]}"; do [ -x "$out/$b" ] || missing+=("$b"); done
+  [ ${#missing[@]} -eq 0 ] && { log "kubernetes $K8S_VERSION: built meanwhile (${bins[*]})"; return; }
   log "kubernetes $K8S_VERSION: building ${missing[*]} (first time takes a while)"
   local mod="$cache/src/kubernetes-$K8S_VERSION" staging="v0.${K8S_VERSION#v1.}"
   mkdir -p "$mod" "$out"
@@ -75,6 +93,8 @@ build_kubernetes() {
 build_simple() { # name version module-path pkg [replace...]
   local name=$1 version=$2 modpath=$3 pkg=$4 out="$cache/$1-$2"
   [ -x "$out/$name" ] && { log "$name $version: cached"; return; }
+  lock "$name-$version"
+  [ -x "$out/$name" ] && { log "$name $version: built meanwhile"; return; }
   log "$name $version: building"
   local mod="$cache/src/$name-$version"
   mkdir -p "$mod" "$out"
@@ -167,6 +187,8 @@ build_registry() {
 build_skaffold() {
   local out="$cache/skaffold-$SKAFFOLD_VERSION" mod="$cache/src/skaffold-$SKAFFOLD_VERSION" dir
   [ -x "$out/skaffold" ] && { log "skaffold $SKAFFOLD_VERSION: cached"; return; }
+  lock "skaffold-$SKAFFOLD_VERSION"
+  [ -x "$out/skaffold" ] && { log "skaffold $SKAFFOLD_VERSION: built meanwhile"; return; }
   log "skaffold $SKAFFOLD_VERSION: building"
   mkdir -p "$mod" "$out"
   dir=$(cd "$mod" && go mod download -json "github.com/GoogleContainerTools/skaffold/v2@$SKAFFOLD_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')

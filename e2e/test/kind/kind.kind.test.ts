@@ -74,9 +74,20 @@ function skaffold(args: string[]): Promise<string> {
 
 describe.skipIf(skip)("kind: the chart's operator mode on a real 3-zone kind cluster", () => {
   beforeAll(async () => {
+    // kind, kubeadm, the node image's etcd and skaffold: cached, or being
+    // built by `npm test` in the background (build-bins.sh waits for that
+    // build), or built here on a machine that has none.
+    for (const what of ["kind", "skaffold"]) {
+      const r = exec("bash", [join(root, "e2e/cluster/build-bins.sh"), what], {
+        cwd: root,
+        maxBuffer: 64 << 20,
+      });
+      r.child.stderr?.on("data", (b: Buffer) => process.stderr.write(b));
+      await r;
+    }
     const kubeconfig = (await kindSh("up")).trim().split("\n").pop()!;
     env = { ...process.env, KUBECONFIG: kubeconfig };
-  }, 900_000);
+  }, 1_800_000);
 
   afterAll(async () => {
     await kindSh("down");
