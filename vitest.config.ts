@@ -72,7 +72,7 @@ export default defineConfig({
           sequence: { groupOrder: 2 },
           include: ["e2e/**/*.kind.test.ts"],
           testTimeout: 300_000,
-          // Its setup may build kind, kubeadm and skaffold on a fresh machine.
+          // Its setup may build kind and kubeadm on a fresh machine.
           hookTimeout: 1_800_000,
         },
       },

@@ -54,6 +54,16 @@ const kubectl = (args: string[], timeoutMs?: number) => tool(toolPath("kubectl")
 const helm = (args: string[]) => tool(toolPath("helm"), args);
 const cluster = process.env["E2E_KIND_CLUSTER"] ?? "mattermost-rtcd-e2e";
 
+/** kind (with kubeadm and the node image's etcd) or skaffold: cached, or
+ * being built by `npm test` in the background (build-bins.sh waits for that
+ * build), or built here on a machine that has none. Each is awaited only where
+ * it is first needed, so the cluster comes up while skaffold still builds. */
+async function buildBins(what: "kind" | "skaffold"): Promise<void> {
+  const r = exec("bash", [join(root, "e2e/cluster/build-bins.sh"), what], { cwd: root, maxBuffer: 64 << 20 });
+  r.child.stderr?.on("data", (b: Buffer) => process.stderr.write(b));
+  await r;
+}
+
 /** skaffold with what it runs on PATH: the cached kind, kubectl and helm. */
 function skaffold(args: string[]): Promise<string> {
   const v = versions() as unknown as Record<string, string>;
@@ -74,17 +84,7 @@ function skaffold(args: string[]): Promise<string> {
 
 describe.skipIf(skip)("kind: the chart's operator mode on a real 3-zone kind cluster", () => {
   beforeAll(async () => {
-    // kind, kubeadm, the node image's etcd and skaffold: cached, or being
-    // built by `npm test` in the background (build-bins.sh waits for that
-    // build), or built here on a machine that has none.
-    for (const what of ["kind", "skaffold"]) {
-      const r = exec("bash", [join(root, "e2e/cluster/build-bins.sh"), what], {
-        cwd: root,
-        maxBuffer: 64 << 20,
-      });
-      r.child.stderr?.on("data", (b: Buffer) => process.stderr.write(b));
-      await r;
-    }
+    await buildBins("kind");
     const kubeconfig = (await kindSh("up")).trim().split("\n").pop()!;
     env = { ...process.env, KUBECONFIG: kubeconfig };
   }, 1_800_000);
@@ -206,6 +206,7 @@ describe.skipIf(skip)("kind: the chart's operator mode on a real 3-zone kind clu
       130_000,
     );
     await tool("bash", [join(root, "e2e/kind/kind.sh"), "base"]);
+    await buildBins("skaffold");
     // Its own directory: skaffold does not create the output file's parent
     // (a fresh clone has no .tmp yet).
     const built = join(mkdtempSync(join(tmpdir(), "skaffold-build-")), "build.json");
@@ -238,5 +239,6 @@ describe.skipIf(skip)("kind: the chart's operator mode on a real 3-zone kind clu
       ...["-o", "jsonpath={.items[*].spec.containers[0].image}"],
     ]);
     expect(new Set(images.split(" "))).toEqual(new Set([rtcdTag]));
-  });
+    // Up to 8 minutes of it may be waiting for skaffold's first build.
+  }, 1_200_000);
 });
