@@ -24,7 +24,7 @@ import {
   type OperatorProcess,
 } from "@mattermost-rtcd/e2e/testing";
 import { startRtcd, stopRtcd, type Running } from "@mattermost-rtcd/rtcd/testing/procs";
-import { cacheDir } from "@mattermost-rtcd/e2e/cluster";
+import { buildRealRtcd } from "@mattermost-rtcd/rtcd/testing/go-build";
 
 const ns = useNamespace("operator-mm-client");
 installCrd();
@@ -75,7 +75,9 @@ async function adminKey(): Promise<string> {
 async function rtcd(impl: "ours" | "rtcd", name: string, admin: string): Promise<Running> {
   const r = await startRtcd({
     impl,
-    realBinary: join(cacheDir(), "rtcd-v1.2.6", "rtcd"),
+    // Built here if no other file has built it yet (the media tier builds it
+    // too, in the other lane of `npm test`).
+    realBinary: impl === "rtcd" ? await buildRealRtcd() : "",
     dir: join(dir, name),
     name,
     env: {

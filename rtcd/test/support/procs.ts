@@ -69,6 +69,11 @@ export interface StartOptions {
 }
 
 export async function startRtcd(o: StartOptions): Promise<Running> {
+  // Said plainly: spawning a missing file only reports "exit -2".
+  if (o.impl === "rtcd" && !existsSync(o.realBinary))
+    throw new Error(
+      `Mattermost's rtcd is not built at "${o.realBinary}" (go-build.ts buildRealRtcd builds it)`,
+    );
   mkdirSync(o.dir, { recursive: true });
   const port = o.apiPort ?? (await freePort());
   const ice = await freeICEPort();
