@@ -127,4 +127,33 @@ describe("MediaProber", () => {
     await h.finish();
     expect(h.events.map((e) => e.reason)).toEqual(["MediaProbeFailed", "MediaProbeRecovered"]);
   });
+
+  it("a restarted operator keeps the CR's last condition until its own probe, and re-announces nothing that did not change", async () => {
+    // What the previous operator process wrote: UDP failing on pod a.
+    const h = harness(() => false);
+    const first = cr();
+    h.prober.sync(first, [pod("a")], "k");
+    await h.finish();
+    const before = h.prober.sync(first, [pod("a")], "k").condition!;
+    expect(before).toMatchObject({ status: "False", reason: "UDPUnreachable" });
+    expect(h.events.map((e) => e.reason)).toEqual(["MediaProbeFailed"]);
+
+    // A new process: nothing probed yet, the CR's status carries the condition.
+    const again = harness(() => false);
+    const restarted = cr();
+    restarted.status = {
+      conditions: [{ type: "MediaReachable", lastTransitionTime: "2026-01-01T00:00:00Z", ...before }],
+    };
+    expect(again.prober.sync(restarted, [pod("a")], "k").condition).toEqual(before);
+    await again.finish();
+    expect(again.prober.sync(restarted, [pod("a")], "k").condition).toEqual(before);
+    expect(again.events).toEqual([]);
+
+    // The same restart with UDP working again: that is news.
+    const healed = harness(() => true);
+    expect(healed.prober.sync(restarted, [pod("a")], "k").condition).toEqual(before);
+    await healed.finish();
+    expect(healed.prober.sync(restarted, [pod("a")], "k").condition).toMatchObject({ status: "True" });
+    expect(healed.events.map((e) => e.reason)).toEqual(["MediaProbeRecovered"]);
+  });
 });

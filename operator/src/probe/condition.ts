@@ -47,11 +47,33 @@ export function mediaReachable(probes: readonly PodProbe[]): MediaCondition {
   return { status: "False", reason, message: message.slice(0, MAX_MESSAGE) };
 }
 
-export function probeEvents(prev: PodProbe | undefined, next: PodProbe): ProbeEvent[] {
+/**
+ * The condition an earlier operator process wrote, while this one has probed
+ * nothing yet: reporting Unknown instead would write every CR's status twice
+ * after each restart (Unknown, then the same answer again).
+ */
+export function carriedOver(
+  conditions: readonly { type: string; status: string; reason?: string; message?: string }[] | undefined,
+): MediaCondition | undefined {
+  const c = conditions?.find((x) => x.type === MEDIA_REACHABLE);
+  if (!c || (c.status !== "True" && c.status !== "False")) return undefined;
+  return { status: c.status, reason: c.reason ?? "", message: c.message ?? "" };
+}
+
+/** `carried`: what an earlier process reported, for a pod this one has not probed yet. */
+export function probeEvents(
+  prev: PodProbe | undefined,
+  next: PodProbe,
+  carried?: MediaCondition,
+): ProbeEvent[] {
   const events: ProbeEvent[] = [];
   for (const r of next.results) {
     const before = prev?.results.find((p) => p.transport === r.transport);
-    const wasFailing = before !== undefined && !before.ok;
+    const wasFailing =
+      before !== undefined
+        ? !before.ok
+        : carried?.status === "False" &&
+          carried.message.includes(`pod ${next.pod}: ${r.transport.toUpperCase()} `);
     if (!r.ok && !wasFailing) {
       events.push({ type: "Warning", reason: "MediaProbeFailed", message: failure(next.pod, r) });
     } else if (r.ok && wasFailing) {

@@ -14,7 +14,13 @@ import type { PodAddress } from "../controller/registration.ts";
 import { tlsEnabled } from "../render/names.ts";
 import type { Logger } from "../util/log.ts";
 import { errorMessage } from "../util/errors.ts";
-import { mediaReachable, probeEvents, type MediaCondition, type ProbeEvent } from "./condition.ts";
+import {
+  carriedOver,
+  mediaReachable,
+  probeEvents,
+  type MediaCondition,
+  type ProbeEvent,
+} from "./condition.ts";
 import type { ProbeFn } from "./runner.ts";
 import type { PodProbe, ProbeOutcome } from "./types.ts";
 
@@ -44,6 +50,8 @@ interface PodState {
   startedAt?: number;
   running: boolean;
   last?: PodProbe;
+  /** What an earlier operator process reported, until this one's first probe. */
+  carried?: MediaCondition;
 }
 
 const RETRY_UNREACHABLE_MS = 5_000;
@@ -94,13 +102,18 @@ export class MediaProber {
       this.opts.metrics?.forgetPod(ns, name, pod);
     }
     const now = this.now();
+    const carried = carriedOver(cr.status?.conditions);
     let next: number | undefined;
     for (const pod of ready) {
       const podName = pod.metadata!.name!;
       const readySince = `${pod.metadata?.uid}/${readyTransition(pod)}`;
       let st = states.get(podName);
       if (!st || st.readySince !== readySince) {
-        st = { readySince, running: false, ...(st?.last ? { last: st.last } : {}) };
+        st = {
+          readySince,
+          running: false,
+          ...(st?.last ? { last: st.last } : carried ? { carried } : {}),
+        };
         states.set(podName, st);
       }
       const dueAt = st.startedAt === undefined ? now : st.startedAt + intervalMs;
@@ -119,14 +132,19 @@ export class MediaProber {
       }
     }
     const latest = ready.flatMap((p) => states.get(p.metadata!.name!)?.last ?? []);
-    const condition: MediaCondition =
-      latest.length === 0 && ready.length > 0 && !adminKey
-        ? {
-            status: "Unknown",
-            reason: "NoAdminKey",
-            message: "the probe needs rtcd's admin key, which is not readable yet",
-          }
-        : mediaReachable(latest);
+    let condition: MediaCondition;
+    if (latest.length === 0 && ready.length > 0 && !adminKey) {
+      condition = {
+        status: "Unknown",
+        reason: "NoAdminKey",
+        message: "the probe needs rtcd's admin key, which is not readable yet",
+      };
+    } else if (latest.length === 0 && ready.length > 0 && carried) {
+      // Ready pods are probed at once; until then, the last answer stands.
+      condition = carried;
+    } else {
+      condition = mediaReachable(latest);
+    }
     return { condition, ...(next !== undefined ? { requeueAfterMs: Math.max(1000, next) } : {}) };
   }
 
@@ -172,7 +190,7 @@ export class MediaProber {
       // The pod went away (or the probe was turned off) while the call ran.
       if (this.instances.get(`${ns}/${name}`)?.get(pod) !== st) return;
       const probe: PodProbe = { pod, at: new Date(this.now()).toISOString(), results };
-      for (const e of probeEvents(st.last, probe)) this.opts.onEvent(ns, name, e);
+      for (const e of probeEvents(st.last, probe, st.carried)) this.opts.onEvent(ns, name, e);
       st.last = probe;
       this.opts.metrics?.observed(ns, name, pod, results);
       log.info("media probe", {
