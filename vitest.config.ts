@@ -13,8 +13,8 @@ import { defineConfig } from "vitest/config";
 // runs two lanes at once, because each leaves most of the 2-core machine
 // idle while it waits on a cluster, a call or a timer: the cluster lane
 // (integration, then e2e) and the local lane (unit, media, then kind), then
-// alone. A plain `vitest run` runs the groups below in order, the tiers of one
-// group side by side, which is the same pairing without the lanes.
+// alone. A plain `vitest run` pairs the tiers the same way through
+// groupOrder (the projects of one group side by side), without the lanes.
 const alone = ["rtcd/test/mattermost-load.int.test.ts"];
 const common = { exclude: ["**/node_modules/**"], fileParallelism: false };
 
@@ -43,11 +43,11 @@ export default defineConfig({
       },
       {
         test: {
+          ...common,
           name: "media",
           sequence: { groupOrder: 1 },
           include: ["rtcd/**/*.int.test.ts"],
           exclude: [...common.exclude, ...alone],
-          fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 600_000,
         },
