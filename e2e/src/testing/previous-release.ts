@@ -10,11 +10,26 @@
 // node_modules, and an image cache of its own. The image cache is separate
 // because build-images.sh keeps one tar per image name and removes the others:
 // sharing one would make the working tree's images and the release's evict
-// each other, and every run rebuild both. Everything else in the cache (Go
-// binaries, the mediasoup worker, the Debian root filesystem, the base image)
-// is shared by symbolic links, so the release's build compiles nothing twice.
+// each other, and every run rebuild both. Its mediasoup worker is its own too:
+// built on this host by that commit's recipe (build-worker.sh, stand-ins and
+// patches, which differ from this version's), so its image build takes it as
+// a prebuilt binary instead of compiling the worker inside the image build;
+// with ccache installed (meson uses it by itself, as CI's does) only the
+// sources the two recipes' patches change compile again. Everything else in
+// the cache (Go binaries, the Debian root filesystem, the base image) is
+// shared by symbolic links.
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+} from "node:fs";
 import { join } from "node:path";
 import { cacheDir, stateDir } from "../../cluster/paths.ts";
 import { registryAddress } from "../../cluster/registry.ts";
@@ -118,6 +133,13 @@ function releaseCache(own: string): string {
   const images = join(own, "images");
   mkdirSync(images, { recursive: true });
   for (const entry of readdirSync(shared)) {
+    if (entry.startsWith("mediasoup-worker-")) {
+      // A link left by an earlier version of this file: the release's worker
+      // build would overwrite this version's worker through it.
+      const path = join(own, entry);
+      if (lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) unlinkSync(path);
+      continue;
+    }
     if (entry === "images" || entry === "previous-release" || existsSync(join(own, entry))) continue;
     symlinkSync(join(shared, entry), join(own, entry));
   }
@@ -152,6 +174,8 @@ export function previousRelease(): Promise<PreviousRelease> {
     }
     const registry = registryAddress(stateDir());
     const env = { ...c.env, MMRTCD_CACHE_DIR: releaseCache(join(home, "cache")) };
+    // Cached after the first run; the release's image build then finds it.
+    await run("bash", [join(src, "rtcd", "worker-build", "build-worker.sh")], { cwd: src, env });
     // Its own Node 24 (the `node` devDependency), as `npm run release` there would use.
     await run(
       join(src, "node_modules", ".bin", "node"),
