@@ -144,6 +144,7 @@ export class CPULoadSampler {
   // fell inside one's window and not another's (0.69 against 100+ on one
   // machine), and the one that happened to read low took most of the burst.
   start(intervalMs = 1000): void {
+    this.intervalMs = intervalMs;
     // The first reading now, so the first load exists at the next whole
     // interval (at most one interval from start) rather than after two.
     this.sample(performance.now());
@@ -165,8 +166,17 @@ export class CPULoadSampler {
     return this.computed;
   }
   private computed = false;
+  private intervalMs = 1000;
 
   sample(nowMs: number): void {
+    // Under half an interval since the last reading that counted: /proc/stat
+    // counts idle time in 10 ms ticks, so a window of a few ms reads 0 ticks
+    // (1e6) or 1 (a low load) whatever the CPU did, and that figure would
+    // stand for a whole second. It happens at start (the first reading is
+    // taken at once, the first whole second may follow 5 ms later) and when
+    // a timer fires twice around one whole second. The window then runs on
+    // to the next reading, which keeps co-located rtcds on the same interval.
+    if (this.prev && nowMs - this.prev.at < this.intervalMs / 2) return;
     const idle = this.read();
     if (idle === undefined) return;
     const own = this.own?.seconds() ?? 0;

@@ -38,11 +38,26 @@ function atOffset(t0: number, offsetMs: number): Promise<void> {
 interface Burst {
   perHost: Record<string, number>;
   startSpanMs: number;
+  // Where the burst began in the wall clock's second: ours sample the CPU on
+  // whole seconds, so the burst's calls after (1000 - phase) ms saw new samples.
+  phaseMs: number;
+  // Each of our hosts' CPU sample (rtcd_system_cpu_load: the load without
+  // the admissions and jitter /system blends in) before and after the burst.
+  samples: Record<string, { before?: number; after?: number }>;
   // When each call started (ms into the burst) and how long asking took.
   placements: (Placement<Host> & { at: number; askMs: number; callID: string; sessionID: string })[];
 }
 
+// Ours only: Mattermost's rtcd has no such gauge.
+async function cpuSample(h: Host): Promise<number | undefined> {
+  const text = await (await fetch(`${h.url}/metrics`)).text();
+  const m = /^rtcd_system_cpu_load (\S+)$/m.exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
 async function burst(impl: Impl, hosts: Host[]): Promise<Burst> {
+  const before = impl === "ours" ? await Promise.all(hosts.map(cpuSample)) : [];
+  const phaseMs = Date.now() % 1000;
   const t0 = performance.now();
   const starts: number[] = [];
   const placements = await Promise.all(
@@ -68,10 +83,12 @@ async function burst(impl: Impl, hosts: Host[]): Promise<Burst> {
       return { ...p, callID, sessionID, at: Math.round(started - t0), askMs: Math.round(decided - started) };
     }),
   );
+  const after = impl === "ours" ? await Promise.all(hosts.map(cpuSample)) : [];
   for (const p of placements) await untilJoined(p.host.url, KEY, p.callID, [p.sessionID], 30_000);
   const perHost: Record<string, number> = Object.fromEntries(hosts.map((h) => [h.name, 0]));
   for (const p of placements) perHost[p.host.name]! += 1;
-  return { perHost, startSpanMs: Math.max(...starts) - Math.min(...starts), placements };
+  const samples = Object.fromEntries(hosts.map((h, i) => [h.name, { before: before[i], after: after[i] }]));
+  return { perHost, startSpanMs: Math.max(...starts) - Math.min(...starts), phaseMs, samples, placements };
 }
 
 describe("a burst of 30 new calls placed as the Calls plugin does", () => {
@@ -111,11 +128,14 @@ describe("a burst of 30 new calls placed as the Calls plugin does", () => {
         busiestOverIdlest: least > 0 ? Number((most / least).toFixed(2)) : null,
         startSpanMs: Math.round(b.startSpanMs),
         fallbacks: b.placements.filter((p) => p.fallback).length,
+        phaseMs: b.phaseMs,
+        samples: b.samples,
       }),
     );
-    const detail = b.placements
-      .map((p) => `@${p.at} ms (+${p.askMs}) ${p.host.name} <- ${JSON.stringify(p.asked)}`)
-      .join("\n");
+    const detail = [
+      `burst began ${b.phaseMs} ms into a wall-clock second; CPU samples before/after: ${JSON.stringify(b.samples)}`,
+      ...b.placements.map((p) => `@${p.at} ms (+${p.askMs}) ${p.host.name} <- ${JSON.stringify(p.asked)}`),
+    ].join("\n");
     if (process.env["MMRTCD_BURST_DETAIL"]) console.log(detail);
     expect(b.startSpanMs).toBeLessThan(1000);
     // Mattermost's spread is reported, not asserted: it is what motivates ours.

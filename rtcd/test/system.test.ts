@@ -95,6 +95,33 @@ describe("when the CPU is sampled", () => {
     expect(s.measured).toBe(true);
   });
 
+  test("a window much shorter than the interval gives no load: it would be the counter's granularity, not the CPU", () => {
+    // /proc/stat counts idle time in 10 ms ticks: over a few milliseconds it
+    // reads 0 ticks (a saturated host, 1e6) or 1 (an idle one, 0.5 for 5 ms),
+    // whatever the CPU did. Such a window happens at start (the first reading
+    // is taken at once, the second at the next whole second, which may be
+    // 5 ms later) and whenever a timer fires twice around one whole second;
+    // its load would stand for a whole second, and co-located rtcds would
+    // answer the plugin a 100x apart.
+    // The readings at 995, 2000 and 3000 ms (a skipped sample reads nothing).
+    const idle = [10, 11.9, 13.9];
+    const s = new CPULoadSampler(() => idle.shift());
+    s.sample(995);
+    s.sample(1000);
+    expect(s.measured, "5 ms after the first reading: no load yet").toBe(false);
+    expect(s.load).toBe(0);
+    s.sample(2000);
+    expect(s.measured).toBe(true);
+    // 1.9 idle CPU-seconds over the 1.005 s since the first reading.
+    expect(s.load).toBeCloseTo(1.005 / 1.9);
+    const before = s.load;
+    s.sample(2004);
+    expect(s.load, "a second reading 4 ms later changes nothing").toBe(before);
+    s.sample(3000);
+    // The window runs from 2000, the last reading that gave a load.
+    expect(s.load).toBeCloseTo(1 / 2);
+  });
+
   test("on whole seconds of the wall clock, so rtcds on one host sample the same interval", () => {
     // Seen in the burst test: three rtcds on one machine sampling a second
     // apart in phase read 0.69 and 100+ during the same burst (one window
