@@ -145,8 +145,9 @@ export class CPULoadSampler {
   // machine), and the one that happened to read low took most of the burst.
   start(intervalMs = 1000): void {
     this.intervalMs = intervalMs;
-    // The first reading now, so the first load exists at the next whole
-    // interval (at most one interval from start) rather than after two.
+    // The first reading now, so the first load exists at the first whole
+    // interval at least half an interval from start (0.5 to 1.5 intervals)
+    // rather than after two.
     this.sample(performance.now());
     const next = () => {
       this.timer = setTimeout(
