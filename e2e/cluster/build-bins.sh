@@ -35,6 +35,12 @@ export GOFLAGS=${GOFLAGS:--buildvcs=false}
 export CGO_ENABLED=0
 
 log() { printf '[build-bins] %s\n' "$*" >&2; }
+# What a cold build spends resolving modules (mostly waiting on the proxy)
+# and compiling, so the CI's stage timings can be read: `tidy` before a
+# build's go build, `built` after it.
+t_mark=0
+tidied() { t_mark=$SECONDS; log "$1: modules resolved in $((SECONDS - $2)) s"; }
+built() { log "$1: compiled in $((SECONDS - t_mark)) s"; }
 
 # Two invocations may want the same build at once (`npm test` builds kind and
 # skaffold in the background while the kind test may ask for them): a build
@@ -62,7 +68,7 @@ build_kubernetes() {
   for b in "${bins[@]}"; do [ -x "$out/$b" ] || missing+=("$b"); done
   [ ${#missing[@]} -eq 0 ] && { log "kubernetes $K8S_VERSION: built meanwhile (${bins[*]})"; return; }
   log "kubernetes $K8S_VERSION: building ${missing[*]} (first time takes a while)"
-  local mod="$cache/src/kubernetes-$K8S_VERSION" staging="v0.${K8S_VERSION#v1.}"
+  local mod="$cache/src/kubernetes-$K8S_VERSION" staging="v0.${K8S_VERSION#v1.}" t0=$SECONDS
   mkdir -p "$mod" "$out"
   local gomod
   gomod=$(cd "$mod" && go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')
@@ -85,9 +91,11 @@ build_kubernetes() {
   for p in "${pkgs[@]}"; do printf '\t_ "%s"\n' "$p" >> "$mod/tools.go"; done
   printf ')\n' >> "$mod/tools.go"
   (cd "$mod" && go mod tidy >/dev/null 2>&1 || go mod tidy)
+  tidied "kubernetes $K8S_VERSION" "$t0"
   local ld="-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$K8S_VERSION" | cut -d. -f2) -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION"
   # One go build for every binary so they share the compile work.
   (cd "$mod" && go build -trimpath -tags remove_all_sd,enable_kubernetes_sd -ldflags "$ld" -o "$out/" "${pkgs[@]}")
+  built "kubernetes $K8S_VERSION"
 }
 
 build_simple() { # name version module-path pkg [replace...]
@@ -96,12 +104,14 @@ build_simple() { # name version module-path pkg [replace...]
   lock "$name-$version"
   [ -x "$out/$name" ] && { log "$name $version: built meanwhile"; return; }
   log "$name $version: building"
-  local mod="$cache/src/$name-$version"
+  local mod="$cache/src/$name-$version" t0=$SECONDS
   mkdir -p "$mod" "$out"
   printf 'module mmrtcd.local/%sbin\n\ngo 1.25\n\nrequire %s %s\n' "$name" "$modpath" "$version" > "$mod/go.mod"
   printf 'package tools\n\nimport _ "%s"\n' "$pkg" > "$mod/tools.go"
   (cd "$mod" && go mod tidy >/dev/null 2>&1 || go mod tidy)
+  tidied "$name $version" "$t0"
   (cd "$mod" && go build -trimpath -tags remove_all_sd,enable_kubernetes_sd -ldflags "-s -w" -o "$out/$name" "$pkg")
+  built "$name $version"
 }
 
 # The kwok binary has no built-in stages (kwokctl injects them); keep the
@@ -126,12 +136,14 @@ build_helm() {
   local out="$cache/helm-$HELM_VERSION"
   [ -x "$out/helm" ] && { log "helm $HELM_VERSION: cached"; return; }
   log "helm $HELM_VERSION: building"
-  local mod="$cache/src/helm-$HELM_VERSION"
+  local mod="$cache/src/helm-$HELM_VERSION" t0=$SECONDS
   mkdir -p "$mod" "$out"
   printf 'module mmrtcd.local/helmbin\n\ngo 1.25\n\nrequire helm.sh/helm/v3 %s\n' "$HELM_VERSION" > "$mod/go.mod"
   printf 'package tools\n\nimport _ "helm.sh/helm/v3/cmd/helm"\n' > "$mod/tools.go"
   (cd "$mod" && go mod tidy >/dev/null 2>&1 || go mod tidy)
+  tidied "helm $HELM_VERSION" "$t0"
   (cd "$mod" && go build -trimpath -tags remove_all_sd,enable_kubernetes_sd -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" -o "$out/helm" helm.sh/helm/v3/cmd/helm)
+  built "helm $HELM_VERSION"
 }
 
 # prometheus and promtool from one module, one go build so they share the
@@ -145,7 +157,7 @@ build_prometheus() {
   local out="$cache/prometheus-$PROMETHEUS_VERSION"
   [ -x "$out/prometheus" ] && [ -x "$out/promtool" ] && { log "prometheus $PROMETHEUS_VERSION: cached"; return; }
   log "prometheus $PROMETHEUS_VERSION: building prometheus and promtool"
-  local mod="$cache/src/prometheus-$PROMETHEUS_VERSION" minor patch release
+  local mod="$cache/src/prometheus-$PROMETHEUS_VERSION" minor patch release t0=$SECONDS
   # v0.316.0 -> 3.16.0 (the release number `prometheus --version` reports).
   minor=$(echo "$PROMETHEUS_VERSION" | cut -d. -f2)
   patch=$(echo "$PROMETHEUS_VERSION" | cut -d. -f3)
@@ -154,8 +166,10 @@ build_prometheus() {
   printf 'module mmrtcd.local/prometheusbin\n\ngo 1.25\n\nrequire github.com/prometheus/prometheus %s\n' "$PROMETHEUS_VERSION" > "$mod/go.mod"
   printf 'package tools\n\nimport (\n\t_ "github.com/prometheus/prometheus/cmd/prometheus"\n\t_ "github.com/prometheus/prometheus/cmd/promtool"\n)\n' > "$mod/tools.go"
   (cd "$mod" && go mod tidy >/dev/null 2>&1 || go mod tidy)
+  tidied "prometheus $PROMETHEUS_VERSION" "$t0"
   (cd "$mod" && go build -trimpath -tags remove_all_sd,enable_kubernetes_sd -ldflags "-s -w -X github.com/prometheus/common/version.Version=$release" -o "$out/" \
     github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool)
+  built "prometheus $PROMETHEUS_VERSION"
 }
 
 # The modules other than k8s.io/kubernetes, in build order.
@@ -185,7 +199,7 @@ build_registry() {
 # skaffold's own go.mod carries replace directives (mergo and others) that a
 # wrapper module would not inherit, so it is built inside a copy of its module.
 build_skaffold() {
-  local out="$cache/skaffold-$SKAFFOLD_VERSION" mod="$cache/src/skaffold-$SKAFFOLD_VERSION" dir
+  local out="$cache/skaffold-$SKAFFOLD_VERSION" mod="$cache/src/skaffold-$SKAFFOLD_VERSION" dir t0=$SECONDS
   [ -x "$out/skaffold" ] && { log "skaffold $SKAFFOLD_VERSION: cached"; return; }
   lock "skaffold-$SKAFFOLD_VERSION"
   [ -x "$out/skaffold" ] && { log "skaffold $SKAFFOLD_VERSION: built meanwhile"; return; }
@@ -193,8 +207,10 @@ build_skaffold() {
   mkdir -p "$mod" "$out"
   dir=$(cd "$mod" && go mod download -json "github.com/GoogleContainerTools/skaffold/v2@$SKAFFOLD_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
   rm -rf "$mod/src" && cp -r "$dir" "$mod/src" && chmod -R u+w "$mod/src"
+  tidied "skaffold $SKAFFOLD_VERSION" "$t0"
   (cd "$mod/src" && go build -trimpath -ldflags "-s -w -X github.com/GoogleContainerTools/skaffold/v2/pkg/skaffold/version.version=$SKAFFOLD_VERSION" \
     -o "$out/skaffold" ./cmd/skaffold)
+  built "skaffold $SKAFFOLD_VERSION"
 }
 
 build_actionlint() {
