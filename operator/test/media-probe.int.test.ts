@@ -131,7 +131,9 @@ describe("media probe over a long path", () => {
     // rtcd announced the relay's port (ice_host_port_override), so the
     // calls' ICE flows, two per call, came through it.
     expect(relay.clients, "ICE flows through the relay").toBeGreaterThanOrEqual(2 * rounds.length);
-    expect(rounds.map((r) => `${r.reason}: ${r.message}`)).toEqual(
+    // A failed round carries its timeline: when each session got its SDP,
+    // connected ICE and DTLS, and sent and received its first packets.
+    expect(rounds.map((r) => `${r.reason}: ${r.message}${r.ok ? "" : ` [${r.steps}]`}`)).toEqual(
       rounds.map(() => expect.stringMatching(/^ok: /)),
     );
   });

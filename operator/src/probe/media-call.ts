@@ -50,6 +50,7 @@ interface Side {
   pc: RTCPeerConnection;
   track: MediaStreamTrack;
   received: number;
+  sent: number;
   joinError?: string;
 }
 
@@ -61,12 +62,19 @@ export async function mediaCall(o: MediaCallOptions): Promise<ProbeOutcome> {
   const sides: Side[] = [];
   let ws: WebSocket | undefined;
   let timer: ReturnType<typeof setInterval> | undefined;
+  const steps: string[] = [];
+  const step = (what: string) => steps.push(`${what} +${Date.now() - start}`);
   const done = (reason: ProbeReason | "ok", message: string): ProbeOutcome => ({
     transport: o.transport,
     ok: reason === "ok",
     reason,
     message,
     durationMs: Date.now() - start,
+    steps: [
+      ...steps,
+      `sent ${sides.map((s) => s.sent).join("/")}`,
+      `received ${sides.map((s) => s.received).join("/")}`,
+    ].join(", "),
   });
   try {
     const auth = `Basic ${Buffer.from(`${o.clientID}:${o.authKey}`).toString("base64")}`;
@@ -115,8 +123,15 @@ export async function mediaCall(o: MediaCallOptions): Promise<ProbeOutcome> {
       const track = new MediaStreamTrack({ kind: "audio" });
       // As the Calls client does: its microphone sendonly; rtcd offers the others' tracks after.
       pc.addTransceiver(track, { direction: "sendonly" });
-      const side: Side = { sessionID, pc, track, received: 0 };
-      pc.onTrack.subscribe((t) => t.onReceiveRtp.subscribe(() => side.received++));
+      const side: Side = { sessionID, pc, track, received: 0, sent: 0 };
+      pc.onTrack.subscribe((t) => {
+        step(`${name} track`);
+        t.onReceiveRtp.subscribe(() => {
+          if (side.received++ === 0) step(`${name} rtp`);
+        });
+      });
+      pc.iceConnectionStateChange.subscribe((st) => step(`${name} ice ${st}`));
+      pc.connectionStateChange.subscribe((st) => step(`${name} ${st}`));
       sides.push(side);
     }
     const rtc = (side: Side, type: number, data: unknown) =>
@@ -145,6 +160,7 @@ export async function mediaCall(o: MediaCallOptions): Promise<ProbeOutcome> {
         type: "offer" | "answer";
         sdp: string;
       };
+      step(`${side.sessionID.slice(-1)} ${desc.type}`);
       void (async () => {
         await side.pc.setRemoteDescription({ type: desc.type, sdp: keepTransport(desc.sdp, o.transport) });
         if (desc.type === "offer") {
@@ -174,6 +190,7 @@ export async function mediaCall(o: MediaCallOptions): Promise<ProbeOutcome> {
         if (s.pc.connectionState !== "connected") continue;
         const h = new RtpHeader({ payloadType: 111, sequenceNumber: seq, timestamp: ts, marker: false });
         s.track.writeRtp(new RtpPacket(h, OPUS_SILENCE));
+        s.sent++;
       }
     }, 20);
     const passed = await poll(() => sides.every((s) => s.received >= minPackets), left());

@@ -194,7 +194,12 @@ export class MediaProber {
       st.last = probe;
       this.opts.metrics?.observed(ns, name, pod, results);
       log.info("media probe", {
-        results: results.map((r) => ({ transport: r.transport, reason: r.reason, ms: r.durationMs })),
+        results: results.map((r) => ({
+          transport: r.transport,
+          reason: r.reason,
+          ms: r.durationMs,
+          ...(r.ok ? {} : { steps: r.steps }),
+        })),
       });
       this.opts.onResult(ns, name);
     })();

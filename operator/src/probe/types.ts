@@ -14,6 +14,13 @@ export interface ProbeOutcome {
   reason: ProbeReason | "ok";
   message: string;
   durationMs: number;
+  /**
+   * When each session of the call reached each step (ms since the probe
+   * began), e.g. "a answer +40, a ice +350, a dtls +980, a rtp +1010, ...":
+   * for the log and for tests, not for conditions, whose message must not
+   * change from one probe to the next while the cause stays the same.
+   */
+  steps?: string;
 }
 
 /** The latest probe of one pod, both transports. */
