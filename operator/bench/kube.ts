@@ -4,6 +4,7 @@
 import { HttpMethod, KubeConfig, RequestContext, type KubernetesObject } from "@kubernetes/client-node";
 import { fetch } from "undici";
 import { KubeClient, resourcePath, type ListResult } from "../src/controller/kube-client.ts";
+import { KubeAccess } from "../src/kube/access.ts";
 import { RESOURCES, type ResourceType } from "../src/api/resources.ts";
 
 export const NAMESPACE: ResourceType = {
@@ -26,7 +27,7 @@ export const CR: ResourceType = RESOURCES.MattermostRTCD;
 export function loadClient(kubeconfig: string): { kc: KubeConfig; client: KubeClient } {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
-  return { kc, client: new KubeClient(kc) };
+  return { kc, client: new KubeClient(KubeAccess.fromFile(kubeconfig)) };
 }
 
 /** Runs `fn` over `items` with at most `limit` calls in flight. */

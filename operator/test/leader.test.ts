@@ -5,7 +5,7 @@
 // optimistic concurrency (resourceVersion), which can stop answering.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { KubeConfig } from "@kubernetes/client-node";
+import { KubeAccess } from "../src/kube/access.ts";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { KubeClient, KubeTimeoutError } from "../src/controller/kube-client.ts";
 import { LeaderElector } from "../src/controller/leader.ts";
@@ -99,14 +99,7 @@ async function leaseServer(): Promise<LeaseServer> {
 }
 
 function clientFor(url: string): KubeClient {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: "c", server: url, skipTLSVerify: true }],
-    users: [{ name: "u" }],
-    contexts: [{ name: "x", cluster: "c", user: "u" }],
-    currentContext: "x",
-  });
-  return new KubeClient(kc);
+  return new KubeClient(new KubeAccess({ source: "test", server: url, insecureSkipTLSVerify: true }));
 }
 
 const cleanups: (() => unknown)[] = [];

@@ -3,7 +3,6 @@
 import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { KubeConfig } from "@kubernetes/client-node";
 import { stringify, parseAllDocuments } from "yaml";
 import {
   crd,
@@ -17,6 +16,7 @@ import {
 import { render } from "../render/index.ts";
 import { DEFAULT_CLUSTER_DOMAIN } from "../render/names.ts";
 import { Manager } from "../controller/manager.ts";
+import { KubeAccess } from "../kube/access.ts";
 import { podAddressFromFile } from "../controller/registration.ts";
 import { defaultRateLimiter } from "../controller/workqueue.ts";
 import { templateTarget } from "../autoscale/sampler.ts";
@@ -166,9 +166,7 @@ interface RunOptions {
 async function run(opts: RunOptions): Promise<void> {
   const level: Level = isLevel(opts.logLevel) ? opts.logLevel : "info";
   const log = createLogger({ level }).child({ logger: "rtcd-operator" });
-  const kc = new KubeConfig();
-  if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
-  else kc.loadFromDefault();
+  const access = opts.kubeconfig ? KubeAccess.fromFile(opts.kubeconfig) : KubeAccess.fromDefault();
   const metricsAddr = parseBindAddress(opts.metricsBindAddress, "--metrics-bind-address");
   const probeAddr = parseBindAddress(opts.healthProbeBindAddress, "--health-probe-bind-address");
   const leNamespace = opts.leaderElectionNamespace ?? process.env.POD_NAMESPACE ?? opts.namespace[0];
@@ -178,7 +176,7 @@ async function run(opts: RunOptions): Promise<void> {
     );
   }
   const mgr = new Manager(
-    kc,
+    access,
     {
       namespaces: opts.namespace,
       maxConcurrentReconciles: opts.maxConcurrentReconciles,

@@ -1,15 +1,14 @@
-// Informers that keep watching whatever happens. client-node's ListWatch
-// relists on 410 Gone by itself, but on any other error (API server restart,
-// connection reset, a list that timed out) it reports the error and stops; we
-// restart it with exponential backoff. Restarting resumes from the last
-// resourceVersion as client-go's reflector does (the server answers 410 when
-// that is too old, and then it relists, reporting objects deleted meanwhile),
-// so no event is lost. A watch that goes silent is ended by client-node's
-// inactivity timeout and resumed the same way.
-import { ListWatch, Watch, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
-import type { KubeClient } from "./kube-client.ts";
+// Informers that keep watching whatever happens, as client-go's reflector
+// does: list, then watch from the list's resourceVersion; when a watch ends
+// (the server closed it, or it sent nothing for WATCH_INACTIVITY_MS) resume
+// from the last resourceVersion seen, with bookmarks keeping that recent on
+// quiet collections; on 410 Gone (too old to resume from) list again,
+// reporting objects deleted meanwhile. Any other failure (API server
+// restart, connection reset, a list that timed out) retries with
+// exponential backoff. So no event is lost.
+import type { KubernetesObject } from "@kubernetes/client-node";
+import { KubeApiError, type KubeClient, type WatchEvent, type WatchHandle } from "./kube-client.ts";
 import type { ResourceType } from "../api/resources.ts";
-import { resourcePath } from "./kube-client.ts";
 import { errorMessage } from "../util/errors.ts";
 import { Backoff, monotonicClock } from "../util/clock.ts";
 import { slimForCache } from "./cache-transform.ts";
@@ -23,79 +22,88 @@ export interface InformerOptions {
   labelSelector?: string;
 }
 
-/** A Watch whose events carry objects already slimmed for the cache. */
-class SlimmingWatch extends Watch {
-  private readonly type: ResourceType;
-  constructor(kc: KubeConfig, type: ResourceType) {
-    super(kc);
-    this.type = type;
+/** The objects of one collection by namespace, then name. */
+class ObjectCache<T extends KubernetesObject> {
+  private objects = new Map<string, Map<string, T>>();
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.objects.get(namespace ?? "")?.get(name);
   }
-  override watch(...[path, query, callback, done]: Parameters<Watch["watch"]>): ReturnType<Watch["watch"]> {
-    return super.watch(
-      path,
-      query,
-      (phase: string, obj: KubernetesObject, raw: unknown) =>
-        callback(phase, phase === "ERROR" || phase === "BOOKMARK" ? obj : slimForCache(this.type, obj), raw),
-      done,
+
+  list(namespace?: string): T[] {
+    if (namespace) return [...(this.objects.get(namespace)?.values() ?? [])];
+    return [...this.objects.values()].flatMap((m) => [...m.values()]);
+  }
+
+  /** "add", "update", or undefined when the cache already holds this resourceVersion. */
+  put(obj: T): "add" | "update" | undefined {
+    const ns = obj.metadata?.namespace ?? "";
+    const name = obj.metadata?.name ?? "";
+    let m = this.objects.get(ns);
+    if (!m) this.objects.set(ns, (m = new Map()));
+    const old = m.get(name);
+    const rv = obj.metadata?.resourceVersion;
+    if (old && rv !== undefined && old.metadata?.resourceVersion === rv) return undefined;
+    m.set(name, obj);
+    return old ? "update" : "add";
+  }
+
+  remove(obj: T): boolean {
+    const ns = obj.metadata?.namespace ?? "";
+    const m = this.objects.get(ns);
+    if (!m?.delete(obj.metadata?.name ?? "")) return false;
+    if (m.size === 0) this.objects.delete(ns);
+    return true;
+  }
+
+  /** Replaces the contents with a full list; returns what the list no longer holds. */
+  replace(items: readonly T[]): T[] {
+    const kept = new Set(items.map((o) => `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`));
+    const gone = this.list().filter(
+      (o) => !kept.has(`${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`),
     );
+    for (const o of gone) this.remove(o);
+    return gone;
   }
 }
 
 export class ResilientInformer<T extends KubernetesObject> {
-  private readonly informer: ListWatch<T>;
-  private stopped = false;
+  private readonly cache = new ObjectCache<T>();
+  private readonly client: KubeClient;
+  private readonly onEvent: EventHandler<T>;
+  private resourceVersion = "";
+  private stopped = true;
   private synced = false;
   private readonly syncWaiters: (() => void)[] = [];
-  // "connect" fires before each list/watch attempt, not on success, so it
-  // cannot reset the backoff: the delay starts over only after a quiet minute.
+  // The delay starts over only after a quiet minute, not after one
+  // successful request: a watch that opens and fails at once is no success.
   private readonly backoff = new Backoff(monotonicClock);
-  private restartTimer: ReturnType<typeof setTimeout> | undefined;
+  private watch: WatchHandle | undefined;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
   readonly opts: InformerOptions;
   private readonly log: Logger;
 
-  constructor(
-    kc: KubeConfig,
-    client: KubeClient,
-    opts: InformerOptions,
-    log: Logger,
-    onEvent: EventHandler<T>,
-  ) {
+  constructor(client: KubeClient, opts: InformerOptions, log: Logger, onEvent: EventHandler<T>) {
+    this.client = client;
     this.opts = opts;
+    this.onEvent = onEvent;
     this.log = log.child({ resource: opts.type.plural, namespace: opts.namespace ?? "*" });
-    const path = resourcePath(opts.type, opts.namespace);
-    const list = async () => {
-      const res = await client.list<T>(opts.type, opts.namespace, { labelSelector: opts.labelSelector });
-      // The list response's items carry no apiVersion/kind; handlers want them.
-      for (const item of res.items) {
-        item.apiVersion ??= opts.type.group ? `${opts.type.group}/${opts.type.version}` : opts.type.version;
-        item.kind ??= opts.type.kind;
-        slimForCache(opts.type, item);
-      }
-      return { ...res, metadata: res.metadata ?? {} };
-    };
-    this.informer = new ListWatch<T>(path, new SlimmingWatch(kc, opts.type), list, false, opts.labelSelector);
-    this.informer.on("add", (o) => onEvent("add", o));
-    this.informer.on("update", (o) => onEvent("update", o));
-    this.informer.on("delete", (o) => onEvent("delete", o));
-    this.informer.on("connect", () => {
-      if (!this.synced) {
-        // "connect" fires before the initial list; the list completes before
-        // the watch is opened, which is when the cache is complete.
-        setImmediate(() => this.markSynced());
-      }
-    });
-    this.informer.on("error", (err) => this.onError(err));
   }
 
-  async start(): Promise<void> {
+  /** Starts listing and watching; waitForSync() says when the cache is complete. */
+  start(): Promise<void> {
+    if (!this.stopped) return Promise.resolve();
     this.stopped = false;
-    await this.informer.start();
+    this.loop = this.run();
+    return Promise.resolve();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.restartTimer) clearTimeout(this.restartTimer);
-    await this.informer.stop();
+    this.watch?.abort();
+    this.wake?.();
+    await this.loop;
   }
 
   /** Resolves once the initial list has been delivered to the cache. */
@@ -109,31 +117,105 @@ export class ResilientInformer<T extends KubernetesObject> {
   }
 
   get(name: string, namespace?: string): T | undefined {
-    return this.informer.get(name, namespace);
+    return this.cache.get(name, namespace);
   }
 
   list(namespace?: string): readonly T[] {
-    return this.informer.list(namespace);
+    return this.cache.list(namespace);
   }
 
-  private markSynced(): void {
-    if (this.synced) return;
-    if (this.informer.latestResourceVersion() === "") {
-      setTimeout(() => this.markSynced(), 20).unref();
-      return;
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        if (!this.resourceVersion) await this.relist();
+        if (this.stopped) return;
+        await this.watchOnce();
+      } catch (err) {
+        if (this.stopped) return;
+        if (err instanceof KubeApiError && err.status === 410) {
+          this.resourceVersion = "";
+          continue;
+        }
+        const retryInMs = this.backoff.next();
+        this.log.warn("watch failed; restarting", { error: errorMessage(err), retryInMs });
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, retryInMs);
+          t.unref();
+          this.wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        this.wake = undefined;
+      }
     }
-    this.synced = true;
-    for (const w of this.syncWaiters.splice(0)) w();
   }
 
-  private onError(err: unknown): void {
+  private async relist(): Promise<void> {
+    const { type, namespace, labelSelector } = this.opts;
+    const res = await this.client.list<T>(type, namespace, { labelSelector });
     if (this.stopped) return;
-    const retryInMs = this.backoff.next();
-    this.log.warn("watch failed; restarting", { error: errorMessage(err), retryInMs });
-    this.restartTimer = setTimeout(() => {
-      if (this.stopped) return;
-      this.informer.start().catch((e: unknown) => this.onError(e));
-    }, retryInMs);
-    this.restartTimer.unref();
+    const apiVersion = type.group ? `${type.group}/${type.version}` : type.version;
+    for (const item of res.items) {
+      // The list response's items carry no apiVersion/kind; handlers want them.
+      item.apiVersion ??= apiVersion;
+      item.kind ??= type.kind;
+      slimForCache(type, item);
+    }
+    for (const gone of this.cache.replace(res.items)) this.onEvent("delete", gone);
+    for (const item of res.items) {
+      const change = this.cache.put(item);
+      if (change) this.onEvent(change, item);
+    }
+    this.resourceVersion = res.metadata.resourceVersion ?? "";
+    if (!this.resourceVersion) throw new Error(`list of ${type.plural} returned no resourceVersion`);
+    if (!this.synced) {
+      this.synced = true;
+      for (const w of this.syncWaiters.splice(0)) w();
+    }
+  }
+
+  private async watchOnce(): Promise<void> {
+    let failure: Error | undefined;
+    const handle = await this.client.watch<T>(
+      this.opts.type,
+      this.opts.namespace,
+      { resourceVersion: this.resourceVersion, labelSelector: this.opts.labelSelector },
+      (ev) => {
+        failure ??= this.handle(ev);
+        if (failure) handle.abort();
+      },
+    );
+    this.watch = handle;
+    if (this.stopped) handle.abort();
+    try {
+      await handle.done;
+    } finally {
+      this.watch = undefined;
+    }
+    if (failure) throw failure;
+  }
+
+  /** Applies one event; an ERROR event comes back as the error that ends the watch. */
+  private handle(ev: WatchEvent<T>): Error | undefined {
+    if (ev.type === "ERROR") {
+      const s = ev.object as { code?: number; reason?: string; message?: string };
+      return new KubeApiError(s.code ?? 500, s.reason ?? "Error", s.message ?? "watch error event");
+    }
+    const obj = ev.object;
+    const rv = obj.metadata?.resourceVersion;
+    if (ev.type === "BOOKMARK") {
+      if (rv) this.resourceVersion = rv;
+      return undefined;
+    }
+    slimForCache(this.opts.type, obj);
+    if (ev.type === "DELETED") {
+      if (this.cache.remove(obj)) this.onEvent("delete", obj);
+    } else {
+      const change = this.cache.put(obj);
+      if (change) this.onEvent(change, obj);
+    }
+    if (rv) this.resourceVersion = rv;
+    return undefined;
   }
 }

@@ -1,7 +1,8 @@
 // Wires informers, the work queue, workers, leader election, metrics and
 // probes into a running operator. Only the leader reconciles; a standby keeps
 // its caches warm so that it can take over at once.
-import type { KubeConfig, KubernetesObject, V1Pod } from "@kubernetes/client-node";
+import type { KubernetesObject, V1Pod } from "@kubernetes/client-node";
+import type { KubeAccess } from "../kube/access.ts";
 import type { MattermostRTCD } from "../api/index.ts";
 import { adminSecretName, referencedSecrets } from "../render/index.ts";
 import { KubeClient } from "./kube-client.ts";
@@ -52,7 +53,6 @@ export class Manager {
   readonly client: KubeClient;
   readonly metrics: OperatorMetrics;
   readonly queue: WorkQueue;
-  private readonly kc: KubeConfig;
   private readonly opts: ManagerOptions;
   private readonly log: Logger;
   private readonly crInformers: ResilientInformer<MattermostRTCD>[] = [];
@@ -69,11 +69,10 @@ export class Manager {
   private smAvailable = false;
   private discovering = false;
 
-  constructor(kc: KubeConfig, opts: ManagerOptions, log: Logger) {
-    this.kc = kc;
+  constructor(access: KubeAccess, opts: ManagerOptions, log: Logger) {
     this.opts = opts;
     this.log = log;
-    this.client = new KubeClient(kc);
+    this.client = new KubeClient(access);
     this.metrics = createMetrics();
     this.client.onRequest((verb, resource, code) => {
       this.metrics.apiRequests.inc({ verb, resource, code: String(code) });
@@ -103,7 +102,6 @@ export class Manager {
     }
     for (const ns of this.watchedNamespaces()) {
       const cri = new ResilientInformer<MattermostRTCD>(
-        this.kc,
         this.client,
         { type: RESOURCES.MattermostRTCD, namespace: ns },
         this.log,
@@ -115,7 +113,6 @@ export class Manager {
       // write to them is the deletion-cost annotation before a scale-in.
       this.podInformers.push(
         new ResilientInformer<V1Pod>(
-          this.kc,
           this.client,
           { type: RESOURCES.Pod, namespace: ns, labelSelector: MANAGED_BY_SELECTOR },
           this.log,
@@ -124,7 +121,6 @@ export class Manager {
       );
       this.secretWatches.push(
         new SecretWatch(
-          this.kc,
           this.client,
           ns,
           this.log,
@@ -324,7 +320,6 @@ export class Manager {
 
   private ownedInformer(type: ResourceType, ns: string | undefined): ResilientInformer<KubernetesObject> {
     return new ResilientInformer<KubernetesObject>(
-      this.kc,
       this.client,
       { type, namespace: ns, labelSelector: MANAGED_BY_SELECTOR },
       this.log,

@@ -6,9 +6,7 @@
 // Secret in scope, but only their metadata (the API server's
 // PartialObjectMetadata form) and without a cache: values never reach this
 // process through it, and memory does not grow with the cluster's Secrets.
-import { Watch, type KubeConfig, type RequestContext } from "@kubernetes/client-node";
-import type { KubeClient } from "./kube-client.ts";
-import { resourcePath } from "./kube-client.ts";
+import { KubeApiError, type KubeClient, type WatchEvent } from "./kube-client.ts";
 import { RESOURCES } from "../api/resources.ts";
 import { errorMessage } from "../util/errors.ts";
 import { Backoff, monotonicClock } from "../util/clock.ts";
@@ -27,7 +25,6 @@ interface MetaEvent {
 
 export class SecretWatch {
   private readonly client: KubeClient;
-  private readonly watch: Watch;
   private readonly namespace: string | undefined;
   private readonly log: Logger;
   private readonly onChange: (namespace: string, name: string) => void;
@@ -42,7 +39,6 @@ export class SecretWatch {
    * to start over): callers re-check everything that might depend on one.
    */
   constructor(
-    kc: KubeConfig,
     client: KubeClient,
     namespace: string | undefined,
     log: Logger,
@@ -54,14 +50,6 @@ export class SecretWatch {
     this.log = log.child({ watch: "secret-metadata", namespace: namespace ?? "*" });
     this.onChange = onChange;
     this.onGap = onGap;
-    // client-node's Watch takes its headers from the KubeConfig: a view of
-    // the same config that also asks for metadata only.
-    const metaKc = Object.create(kc) as KubeConfig;
-    metaKc.applySecurityAuthentication = async (ctx: RequestContext) => {
-      await kc.applySecurityAuthentication(ctx);
-      ctx.setHeaderParam("Accept", META_WATCH);
-    };
-    this.watch = new Watch(metaKc);
   }
 
   start(): void {
@@ -88,6 +76,11 @@ export class SecretWatch {
         await this.watchOnce();
       } catch (err) {
         if (this.stopped) return;
+        if (err instanceof KubeApiError && err.status === 410) {
+          // Too old to resume from: start over at once, as a 410 event does.
+          this.resourceVersion = undefined;
+          continue;
+        }
         const delayMs = backoff.next();
         this.log.warn("secret watch failed; retrying", { error: errorMessage(err), retryInMs: delayMs });
         await new Promise((r) => setTimeout(r, delayMs).unref());
@@ -103,34 +96,23 @@ export class SecretWatch {
     return rv;
   }
 
-  private watchOnce(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const finish = (err?: unknown) => {
-        if (settled) return;
-        settled = true;
-        this.abort = undefined;
-        if (err && !this.stopped) reject(err instanceof Error ? err : new Error(String(err)));
-        else resolve();
-      };
-      this.watch
-        .watch(
-          resourcePath(RESOURCES.Secret, this.namespace),
-          { resourceVersion: this.resourceVersion, allowWatchBookmarks: true },
-          (type: string, obj: unknown) => this.handle({ type, object: obj as MetaEvent["object"] }),
-          (err: unknown) => {
-            // The client aborts quiet watches after 30 s; resuming from the
-            // last resourceVersion loses nothing, so that is not an error.
-            if (err instanceof Error && err.name === "TimeoutError") finish();
-            else finish(err ?? undefined);
-          },
-        )
-        .then((ctl) => {
-          if (settled) return;
-          this.abort = () => ctl.abort();
-          if (this.stopped) ctl.abort();
-        }, finish);
-    });
+  private async watchOnce(): Promise<void> {
+    // A quiet watch ends after the client's inactivity timeout; resuming
+    // from the last resourceVersion loses nothing, so that is no error.
+    const handle = await this.client.watch<MetaEvent["object"]>(
+      RESOURCES.Secret,
+      this.namespace,
+      { resourceVersion: this.resourceVersion },
+      (ev: WatchEvent<MetaEvent["object"]>) => this.handle({ type: ev.type, object: ev.object }),
+      META_WATCH,
+    );
+    this.abort = () => handle.abort();
+    if (this.stopped) handle.abort();
+    try {
+      await handle.done;
+    } finally {
+      this.abort = undefined;
+    }
   }
 
   private handle(ev: MetaEvent): void {
