@@ -35,6 +35,9 @@ async function fakeApi(lists: { items: V1ConfigMap[]; resourceVersion: string }[
     watches: [] as ServerResponse[],
     listStatus: [] as number[],
     watchStatus: [] as number[],
+    /** Each watch is answered 200 and ended at once, with no event. */
+    endWatchesAtOnce: false,
+    watchTimes: [] as number[],
     close: async () => {},
   };
   const server = createServer((req, res) => {
@@ -47,6 +50,11 @@ async function fakeApi(lists: { items: V1ConfigMap[]; resourceVersion: string }[
       return;
     }
     if (u.searchParams.get("watch")) {
+      s.watchTimes.push(performance.now());
+      if (s.endWatchesAtOnce) {
+        res.writeHead(200, { "Content-Type": "application/json" }).end();
+        return;
+      }
       const status = s.watchStatus.shift();
       if (status) {
         res.writeHead(status, { "Content-Type": "application/json" });
@@ -202,6 +210,17 @@ describe("ResilientInformer", () => {
     await vi.waitFor(() => expect(api.watches).toHaveLength(1), WAIT);
     // The failed watch resumed from where it was, without a second list.
     expect(api.requests).toEqual(["list rv=", "list rv=", "watch rv=10", "watch rv=10"]);
+  });
+
+  it("backs off when the server ends every watch at once with nothing in it", async () => {
+    const { api, informer } = await start([{ items: [], resourceVersion: "10" }]);
+    api.endWatchesAtOnce = true;
+    await informer.waitForSync();
+    await vi.waitFor(() => expect(api.watchTimes.length).toBeGreaterThanOrEqual(3), WAIT);
+    // Backoff 500 ms, then 1000 ms: without it, hundreds of watches a second.
+    const gaps = api.watchTimes.slice(1, 3).map((t, i) => Math.round(t - api.watchTimes[i]!));
+    expect(gaps[0], `gaps between watches: ${gaps.join(", ")} ms`).toBeGreaterThanOrEqual(450);
+    expect(gaps[1], `gaps between watches: ${gaps.join(", ")} ms`).toBeGreaterThanOrEqual(950);
   });
 
   it("stops: no request after stop(), and an open watch is closed", async () => {

@@ -14,6 +14,9 @@ import { Backoff, monotonicClock } from "../util/clock.ts";
 import { slimForCache } from "./cache-transform.ts";
 import type { Logger } from "../util/log.ts";
 
+/** A watch that ends sooner than this with no event counts as a failure. */
+export const SHORT_WATCH_MS = 1000;
+
 export type EventHandler<T> = (type: "add" | "update" | "delete", obj: T) => void;
 
 export interface InformerOptions {
@@ -177,11 +180,14 @@ export class ResilientInformer<T extends KubernetesObject> {
 
   private async watchOnce(): Promise<void> {
     let failure: Error | undefined;
+    let events = 0;
+    const t0 = performance.now();
     const handle = await this.client.watch<T>(
       this.opts.type,
       this.opts.namespace,
       { resourceVersion: this.resourceVersion, labelSelector: this.opts.labelSelector },
       (ev) => {
+        events++;
         failure ??= this.handle(ev);
         if (failure) handle.abort();
       },
@@ -194,6 +200,11 @@ export class ResilientInformer<T extends KubernetesObject> {
       this.watch = undefined;
     }
     if (failure) throw failure;
+    // As client-go's reflector: a server that ends every watch at once,
+    // with nothing in it, must meet the backoff, not a loop of requests.
+    if (!this.stopped && events === 0 && performance.now() - t0 < SHORT_WATCH_MS) {
+      throw new Error(`the server ended the watch at once with no event (within ${SHORT_WATCH_MS} ms)`);
+    }
   }
 
   /** Applies one event; an ERROR event comes back as the error that ends the watch. */

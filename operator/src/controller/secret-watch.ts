@@ -7,6 +7,7 @@
 // PartialObjectMetadata form) and without a cache: values never reach this
 // process through it, and memory does not grow with the cluster's Secrets.
 import { KubeApiError, type KubeClient, type WatchEvent } from "./kube-client.ts";
+import { SHORT_WATCH_MS } from "./informers.ts";
 import { RESOURCES } from "../api/resources.ts";
 import { errorMessage } from "../util/errors.ts";
 import { Backoff, monotonicClock } from "../util/clock.ts";
@@ -99,11 +100,16 @@ export class SecretWatch {
   private async watchOnce(): Promise<void> {
     // A quiet watch ends after the client's inactivity timeout; resuming
     // from the last resourceVersion loses nothing, so that is no error.
+    let events = 0;
+    const t0 = performance.now();
     const handle = await this.client.watch<MetaEvent["object"]>(
       RESOURCES.Secret,
       this.namespace,
       { resourceVersion: this.resourceVersion },
-      (ev: WatchEvent<MetaEvent["object"]>) => this.handle({ type: ev.type, object: ev.object }),
+      (ev: WatchEvent<MetaEvent["object"]>) => {
+        events++;
+        this.handle({ type: ev.type, object: ev.object });
+      },
       META_WATCH,
     );
     this.abort = () => handle.abort();
@@ -112,6 +118,10 @@ export class SecretWatch {
       await handle.done;
     } finally {
       this.abort = undefined;
+    }
+    // A watch ended at once with nothing in it meets the backoff (see informers.ts).
+    if (!this.stopped && events === 0 && performance.now() - t0 < SHORT_WATCH_MS) {
+      throw new Error(`the server ended the watch at once with no event (within ${SHORT_WATCH_MS} ms)`);
     }
   }
 
