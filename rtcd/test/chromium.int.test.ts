@@ -108,6 +108,7 @@ describe.runIf(CHROMIUM).each<Impl>(["rtcd", "ours"])("Chromium (RTCPeer) agains
     const detail = async () =>
       [
         `Chromium: ${JSON.stringify(await chrome.state().catch((e: unknown) => String(e)))}; page errors: ${JSON.stringify(chrome.errors)}`,
+        `SDP, in order: ${chrome.sdpLog.join(", ")}`,
         ...readFileSync(r.logFile, "utf8")
           .split("\n")
           .filter((l) => l.includes("chromeG") && !l.includes('"level":"debug"'))

@@ -196,6 +196,11 @@ export class BrowserClient {
   readonly sessionID: string;
   // SDP offers the page has sent.
   offersSent = 0;
+  // The SDP each side sent, in order, with ms since the page opened
+  // ("page offer +1234", "sfu answer +1300", "sfu offer held +1400"), for
+  // failure messages: which side dropped a negotiation.
+  readonly sdpLog: string[] = [];
+  private readonly opened = performance.now();
   private readonly conn: PluginConn;
   // Signals from the SFU held back (hold/release), in arrival order.
   private held: string[] | undefined;
@@ -227,6 +232,7 @@ export class BrowserClient {
         data: Buffer.from(data),
       };
       if (type === 2 && data.includes('"offer"')) c.offersSent++;
+      if (type === 2) c.noteSdp("page", data);
       c.conn.send("rtc", msg);
     });
     conn.on(sessionID, (type, data) => {
@@ -234,6 +240,7 @@ export class BrowserClient {
       const m = data as RtcMsg;
       if ((m.type === 1 || m.type === 2) && m.data) {
         const d = Buffer.from(m.data).toString();
+        if (m.type === 2) c.noteSdp(c.held ? "sfu (held)" : "sfu", d);
         if (c.held) c.held.push(d);
         else c.signal(d);
       }
@@ -241,6 +248,11 @@ export class BrowserClient {
     await page.goto(server.url);
     await page.waitForFunction(() => (globalThis as unknown as { ready?: boolean }).ready === true);
     return c;
+  }
+
+  private noteSdp(from: string, d: string): void {
+    const kind = /"type":\s*"(\w+)"/.exec(d)?.[1] ?? "sdp";
+    this.sdpLog.push(`${from} ${kind} +${Math.round(performance.now() - this.opened)}`);
   }
 
   private signal(d: string): void {
@@ -263,6 +275,9 @@ export class BrowserClient {
   release(): void {
     const held = this.held ?? [];
     this.held = undefined;
+    this.sdpLog.push(
+      `released ${held.length} held signal(s) +${Math.round(performance.now() - this.opened)}`,
+    );
     for (const d of held) this.signal(d);
   }
 
