@@ -74,6 +74,20 @@ describe("probe events", () => {
     ]);
   });
 
+  it("one Event per pod and probe, naming every transport that changed (an Event is an API write)", () => {
+    const both = pod("d", bad("udp", "JoinFailed", "refused"), bad("tcp", "JoinFailed", "refused"));
+    expect(probeEvents(undefined, both)).toEqual([
+      {
+        type: "Warning",
+        reason: "MediaProbeFailed",
+        message: "pod d: UDP JoinFailed: refused; pod d: TCP JoinFailed: refused",
+      },
+    ]);
+    expect(probeEvents(both, pod("d", ok("udp"), ok("tcp")))).toEqual([
+      { type: "Normal", reason: "MediaProbeRecovered", message: "pod d: UDP and TCP work again" },
+    ]);
+  });
+
   it("warns on a pod's first probe when it fails", () => {
     expect(probeEvents(undefined, pod("c", ok("udp"), bad("tcp", "ICETimeout")))).toEqual([
       { type: "Warning", reason: "MediaProbeFailed", message: "pod c: TCP ICETimeout: why" },

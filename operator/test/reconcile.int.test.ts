@@ -73,7 +73,7 @@ describe("MattermostRTCD reconcile", () => {
     );
   });
 
-  it("tells what it created in one Event naming every object, not an Event per object", async () => {
+  it("tells what it created in one Event naming every object, the generated admin Secret too", async () => {
     const uid = (await waitReady(ns.name, "alpha")).metadata!.uid!;
     const events = JSON.parse(
       await kubectl([
@@ -92,7 +92,10 @@ describe("MattermostRTCD reconcile", () => {
       created.map((e) => e.message),
       JSON.stringify(events.items.map((e) => [e.reason, e.message])),
     ).toEqual([expect.stringMatching(/^created /)]);
+    // The generated Secret is one of the objects created, not an Event of its own.
+    expect(events.items.map((e) => e.reason)).not.toContain("AdminSecretGenerated");
     for (const o of [
+      "Secret alpha-admin (a random admin key)",
       "ConfigMap alpha-config",
       "Deployment alpha",
       "PodDisruptionBudget alpha",

@@ -97,6 +97,12 @@ export interface Problem {
   message: string;
 }
 
+/** Objects one reconcile created and updated, as "Kind name". */
+interface Changes {
+  created: string[];
+  updated: string[];
+}
+
 export class Reconciler {
   private readonly client: KubeClient;
   private readonly caches: Caches;
@@ -149,6 +155,10 @@ export class Reconciler {
     // Objects this reconcile wrote, as the API server returned them: the cache
     // has not seen them yet, and status must not be computed from the old ones.
     const fresh = new Map<string, KubernetesObject>();
+    // What this reconcile created and updated, told in one Event each at the
+    // end: a new instance's objects are one fact for `kubectl describe`, and
+    // an Event is an API write like the objects themselves.
+    const changes: Changes = { created: [], updated: [] };
 
     if (cr.spec?.paused) {
       await this.writeStatus(cr, problems, log, fresh);
@@ -167,6 +177,7 @@ export class Reconciler {
       const admin = await this.ensureAdminSecret(cr, log, guard);
       if (admin.problem) problems.push(admin.problem);
       if (admin.value) secrets.values.push(admin.value);
+      if (admin.created) changes.created.push(admin.created);
     }
 
     let scale: AutoscalePlan | undefined;
@@ -185,7 +196,7 @@ export class Reconciler {
         if (conflict) {
           problems.push(conflict);
         } else {
-          result.applied = await this.applyAll(cr, desired, log, fresh);
+          result.applied = await this.applyAll(cr, desired, log, fresh, changes);
           result.deleted = await this.prune(cr, desired, log);
           if (cr.spec.mattermostClient)
             problems.push(...(await this.mattermostClient(cr, secrets.values, log)));
@@ -196,6 +207,10 @@ export class Reconciler {
       }
     }
 
+    if (changes.created.length)
+      this.events.record(cr, "Normal", "Created", `created ${changes.created.join(", ")}`);
+    if (changes.updated.length)
+      this.events.record(cr, "Normal", "Updated", `updated ${changes.updated.join(", ")}`);
     for (const p of problems) {
       log.warn("degraded", { reason: p.reason, error: p.message });
       this.events.record(cr, "Warning", p.reason, p.message);
@@ -288,7 +303,7 @@ export class Reconciler {
     cr: MattermostRTCD,
     log: Logger,
     guard: () => Promise<Problem | undefined>,
-  ): Promise<{ problem?: Problem; value?: SecretValue }> {
+  ): Promise<{ problem?: Problem; value?: SecretValue; created?: string }> {
     const ns = cr.metadata!.namespace!;
     const secretName = adminSecretName(cr);
     const valueOf = (s: KubernetesObject | undefined) => {
@@ -320,13 +335,7 @@ export class Reconciler {
     try {
       const created = await this.client.create<V1Secret>(RESOURCES.Secret, secret, FIELD_MANAGER);
       log.info("generated admin secret", { secret: secretName });
-      this.events.record(
-        cr,
-        "Normal",
-        "AdminSecretGenerated",
-        `generated Secret "${secretName}" with a random admin key`,
-      );
-      return { value: valueOf(created) };
+      return { value: valueOf(created), created: `Secret ${secretName} (a random admin key)` };
     } catch (err) {
       if (err instanceof KubeApiError && err.status === 409) {
         return {
@@ -369,33 +378,27 @@ export class Reconciler {
     ];
   }
 
+  /** Applies what differs from the cache; names what it wrote in `changes`, even when one apply fails. */
   private async applyAll(
     cr: MattermostRTCD,
     desired: KubernetesObject[],
     log: Logger,
     fresh: Map<string, KubernetesObject>,
+    changes: Changes,
   ): Promise<number> {
-    const created: string[] = [];
-    const updated: string[] = [];
-    try {
-      for (const obj of desired) {
-        const type = this.typeOf(obj);
-        const md = obj.metadata!;
-        const live = this.caches.getOwned(type, md.namespace!, md.name!);
-        const diff = live ? firstDifference(live, obj) : "(absent)";
-        if (diff === undefined) continue;
-        fresh.set(`${obj.kind}/${md.name}`, await this.client.apply(type, obj, FIELD_MANAGER));
-        (live ? updated : created).push(`${obj.kind} ${md.name}`);
-        log.info(live ? "updated" : "created", { kind: obj.kind, object: md.name, field: diff });
-      }
-    } finally {
-      // One Event per reconcile, naming every object, not one per object: a
-      // new instance's six objects are one fact for `kubectl describe`, and an
-      // Event is an API write like the objects themselves.
-      if (created.length) this.events.record(cr, "Normal", "Created", `created ${created.join(", ")}`);
-      if (updated.length) this.events.record(cr, "Normal", "Updated", `updated ${updated.join(", ")}`);
+    let applied = 0;
+    for (const obj of desired) {
+      const type = this.typeOf(obj);
+      const md = obj.metadata!;
+      const live = this.caches.getOwned(type, md.namespace!, md.name!);
+      const diff = live ? firstDifference(live, obj) : "(absent)";
+      if (diff === undefined) continue;
+      fresh.set(`${obj.kind}/${md.name}`, await this.client.apply(type, obj, FIELD_MANAGER));
+      (live ? changes.updated : changes.created).push(`${obj.kind} ${md.name}`);
+      applied++;
+      log.info(live ? "updated" : "created", { kind: obj.kind, object: md.name, field: diff });
     }
-    return created.length + updated.length;
+    return applied;
   }
 
   private async prune(cr: MattermostRTCD, desired: KubernetesObject[], log: Logger): Promise<number> {
@@ -408,7 +411,7 @@ export class Reconciler {
         log.info("deleted", { kind: type.kind, object: obj.metadata!.name });
       }
     } finally {
-      // One Event for all of them, as in applyAll.
+      // One Event for all of them, as for what reconcile() created.
       if (deleted.length)
         this.events.record(
           cr,

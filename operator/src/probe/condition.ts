@@ -60,13 +60,19 @@ export function carriedOver(
   return { status: c.status, reason: c.reason ?? "", message: c.message ?? "" };
 }
 
-/** `carried`: what an earlier process reported, for a pod this one has not probed yet. */
+/**
+ * At most one Warning and one Normal Event per pod and probe, each naming
+ * every transport that changed: an Event is an API write, and UDP and TCP
+ * failing together (a pod that refuses the call) is one fact.
+ * `carried`: what an earlier process reported, for a pod this one has not probed yet.
+ */
 export function probeEvents(
   prev: PodProbe | undefined,
   next: PodProbe,
   carried?: MediaCondition,
 ): ProbeEvent[] {
-  const events: ProbeEvent[] = [];
+  const failed: string[] = [];
+  const recovered: string[] = [];
   for (const r of next.results) {
     const before = prev?.results.find((p) => p.transport === r.transport);
     const wasFailing =
@@ -74,15 +80,17 @@ export function probeEvents(
         ? !before.ok
         : carried?.status === "False" &&
           carried.message.includes(`pod ${next.pod}: ${r.transport.toUpperCase()} `);
-    if (!r.ok && !wasFailing) {
-      events.push({ type: "Warning", reason: "MediaProbeFailed", message: failure(next.pod, r) });
-    } else if (r.ok && wasFailing) {
-      events.push({
-        type: "Normal",
-        reason: "MediaProbeRecovered",
-        message: `pod ${next.pod}: ${r.transport.toUpperCase()} works again`,
-      });
-    }
+    if (!r.ok && !wasFailing) failed.push(failure(next.pod, r));
+    else if (r.ok && wasFailing) recovered.push(r.transport.toUpperCase());
+  }
+  const events: ProbeEvent[] = [];
+  if (failed.length) events.push({ type: "Warning", reason: "MediaProbeFailed", message: failed.join("; ") });
+  if (recovered.length) {
+    events.push({
+      type: "Normal",
+      reason: "MediaProbeRecovered",
+      message: `pod ${next.pod}: ${recovered.join(" and ")} ${recovered.length > 1 ? "work" : "works"} again`,
+    });
   }
   return events;
 }
