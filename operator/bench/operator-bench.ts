@@ -204,7 +204,17 @@ async function main(): Promise<number> {
     const crs = Array.from({ length: N }, (_, i) => crFor(RUN, REPLICAS, i, opNs[i % M]!, 20000));
     const inRun = (o: KubernetesObject) => o.metadata?.namespace?.startsWith(`bench-op-${RUN}-op-`) === true;
     let progress = 0;
-    const ticker = setInterval(() => log(`  ${progress}/${N} Ready`), 10_000);
+    // The V8 heap's size (live data and the room V8 keeps above it) every
+    // 10 s with the progress line: with the peak RSS it says how much of the
+    // peak is heap. A scrape costs the operator one /metrics render.
+    let heapTotalMax = 0;
+    const ticker = setInterval(() => {
+      log(`  ${progress}/${N} Ready`);
+      op.samples().then(
+        (s) => (heapTotalMax = Math.max(heapTotalMax, sum(s, "nodejs_heap_size_total_bytes"))),
+        () => undefined,
+      );
+    }, 10_000);
     const t0 = performance.now();
     const ready = waitAll(kc, CR, {
       labelSelector: `${RUN_LABEL}=${RUN}`,
@@ -241,6 +251,7 @@ async function main(): Promise<number> {
       rssAtReadyMiB: mib(atReady.proc.rssBytes),
       heapUsedAtStartMiB: mib(heapUsed(before.samples)),
       heapUsedAtReadyMiB: mib(atReady.heap),
+      heapTotalMaxMiB: mib(heapTotalMax),
       cpuSeconds: Math.round((atReady.proc.cpuSeconds - before.proc.cpuSeconds) * 100) / 100,
       cpuSecondsTotal: Math.round(after.proc.cpuSeconds * 100) / 100,
       reconciles:

@@ -24,6 +24,19 @@ function bundle(): string {
   return join(dir, "dist", "main.js");
 }
 let built: string | undefined;
+
+/**
+ * The runtime settings of the operator image (`ENV NODE_OPTIONS=...` and
+ * `ENV MALLOC_...=...` in operator/Dockerfile, the one place they are
+ * written), so the benchmark's operator runs as the image's does.
+ */
+export function imageEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  const dockerfile = readFileSync(join(REPO, "operator", "Dockerfile"), "utf8");
+  for (const m of dockerfile.matchAll(/^ENV (NODE_OPTIONS|MALLOC_[A-Z_]+)=(\S+)$/gm)) env[m[1]!] = m[2]!;
+  if (!env["NODE_OPTIONS"]) throw new Error("operator/Dockerfile sets no NODE_OPTIONS");
+  return env;
+}
 const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
 
 export interface Sample {
@@ -156,11 +169,7 @@ export async function startOperator(
     ],
     {
       stdio: ["ignore", fd, fd],
-      // As the operator image runs it (operator/Dockerfile).
-      env: {
-        ...process.env,
-        NODE_OPTIONS: `${process.env["NODE_OPTIONS"] ?? ""} --max-semi-space-size=2`.trim(),
-      },
+      env: { ...process.env, ...imageEnv() },
     },
   );
   const exited = new Promise<void>((resolve) => proc.on("exit", () => resolve()));

@@ -29,6 +29,7 @@ export function printTable(
       `${o["heapUsedAtStartMiB"]} / ${o["heapUsedAtReadyMiB"]}`,
       "",
     ],
+    ["operator JS heap size, largest seen every 10 s (MiB)", o["heapTotalMaxMiB"], ""],
     [
       "controller-manager rate-limit wait (s)",
       o["controllerManagerThrottledSeconds"],
