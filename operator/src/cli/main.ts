@@ -21,6 +21,7 @@ import { podAddressFromFile } from "../controller/registration.ts";
 import { defaultRateLimiter } from "../controller/workqueue.ts";
 import { templateTarget } from "../autoscale/sampler.ts";
 import { parseBindAddress, serveMetrics, serveProbes } from "../controller/http.ts";
+import { boundHeapGrowth } from "../util/heap.ts";
 import { createLogger, isLevel, LEVELS, type Level } from "../util/log.ts";
 import { VERSION_INFO } from "../version.ts";
 
@@ -114,6 +115,7 @@ program
     ).hideHelp(),
   )
   .action(async (opts: RunOptions) => {
+    boundHeapGrowth();
     await run(opts);
   });
 
