@@ -1,4 +1,4 @@
-// npm run bench:operator -- --crs N [--namespaces M] [--json out.json]
+// npm run bench:operator -- --crs N [--namespaces M] [--json out.json] [--no-floor]
 //
 // The operator against the API server's floor, in one run on the local
 // cluster (docs/benchmarks.md explains the method and the numbers):
@@ -61,6 +61,8 @@ const { values: args } = parseArgs({
     replicas: { type: "string", default: "1" },
     json: { type: "string" },
     "timeout-min": { type: "string", default: "40" },
+    // Phases 1 and 2 only (memory, writes, resync): no floor, so no ratio.
+    "no-floor": { type: "boolean", default: false },
   },
 });
 const N = Number(args.crs);
@@ -69,7 +71,7 @@ const REPLICAS = Number(args.replicas);
 const TIMEOUT_MS = Number(args["timeout-min"]) * 60_000;
 if (!Number.isInteger(N) || N < 1 || !Number.isInteger(M) || M < 1 || !Number.isInteger(REPLICAS)) {
   process.stderr.write(
-    "usage: npm run bench:operator -- --crs N [--namespaces M] [--replicas R] [--json out.json] [--timeout-min T]\n",
+    "usage: npm run bench:operator -- --crs N [--namespaces M] [--replicas R] [--json out.json] [--timeout-min T] [--no-floor]\n",
   );
   process.exit(2);
 }
@@ -311,6 +313,12 @@ async function main(): Promise<number> {
     log(`  resync: ${periodic.reconciles} reconciles, ${writeCount} writes`);
     if (writeCount !== 0 || !periodic.settled) exitCode = 1;
     await op2.stop();
+
+    if (args["no-floor"]) {
+      printTable(N, result, opReq, new Map(), writes);
+      process.stdout.write(`rerun: npm run bench:operator -- --crs ${N} --namespaces ${M} --no-floor\n`);
+      return exitCode;
+    }
 
     // 3. The floor.
     log("phase 3: floor (server-side apply of the same objects, 4 at a time, no controller)");

@@ -14,9 +14,11 @@ export function printTable(
   writes: Map<string, number>,
 ): void {
   const o = r["operator"] as Record<string, unknown>;
-  const f = r["floor"] as Record<string, unknown>;
+  const f = (r["floor"] ?? { controlPlaneCpuSeconds: {} }) as Record<string, unknown>;
   const s = r["resync"] as Record<string, unknown>;
   const cp = (x: Record<string, unknown>) => x["controlPlaneCpuSeconds"] as Record<string, number>;
+  // Blank, not 0, when the floor did not run (--no-floor).
+  const floorPerCr = (pred: (verb: string) => boolean) => (r["floor"] ? total(floorReq, pred) / N : "");
   const rows: [string, unknown, unknown][] = [
     ["time to all Ready (s)", o["readySeconds"], f["readySeconds"]],
     ["  of which creating/applying (s)", o["createSeconds"], f["applySeconds"]],
@@ -38,15 +40,15 @@ export function printTable(
     ["kube-apiserver CPU (s)", cp(o)["kube-apiserver"], cp(f)["kube-apiserver"]],
     ["operator CPU during the run (s)", o["cpuSeconds"], ""],
     ["reconciles", o["reconciles"], ""],
-    ["writes per CR", o["writesPerCr"], total(floorReq, (v) => WRITE_VERBS.has(v)) / N],
-    ["reads per CR (get/list/watch)", o["readsPerCr"], total(floorReq, (v) => !WRITE_VERBS.has(v)) / N],
+    ["writes per CR", o["writesPerCr"], floorPerCr((v) => WRITE_VERBS.has(v))],
+    ["reads per CR (get/list/watch)", o["readsPerCr"], floorPerCr((v) => !WRITE_VERBS.has(v))],
   ];
   const keys = [...new Set([...opReq.keys(), ...floorReq.keys()])].sort();
   for (const k of keys) {
     rows.push([
       `  ${k} per CR`,
       Math.round(((opReq.get(k) ?? 0) / N) * 100) / 100,
-      (floorReq.get(k) ?? 0) / N,
+      r["floor"] ? (floorReq.get(k) ?? 0) / N : "",
     ]);
   }
   rows.push(["restart + resync: RSS after (MiB)", s["rssAfterResyncMiB"], ""]);
