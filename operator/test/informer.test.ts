@@ -11,6 +11,7 @@ import { RESOURCES } from "../src/api/resources.ts";
 import { ResilientInformer } from "../src/controller/informers.ts";
 import { KubeClient } from "../src/controller/kube-client.ts";
 import { KubeAccess } from "../src/kube/access.ts";
+import { Gate } from "../src/util/gate.ts";
 import { createLogger } from "../src/util/log.ts";
 
 const WAIT = { timeout: 10_000, interval: 10 };
@@ -111,7 +112,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function start(lists: Parameters<typeof fakeApi>[0]) {
+async function start(lists: Parameters<typeof fakeApi>[0], listGate?: Gate) {
   const api = await fakeApi(lists);
   cleanups.push(api.close);
   const access = new KubeAccess({ source: "test", server: api.url, insecureSkipTLSVerify: true });
@@ -119,7 +120,7 @@ async function start(lists: Parameters<typeof fakeApi>[0]) {
   const events: string[] = [];
   const informer = new ResilientInformer<V1ConfigMap>(
     new KubeClient(access),
-    { type: RESOURCES.ConfigMap, namespace: "ns" },
+    { type: RESOURCES.ConfigMap, namespace: "ns", ...(listGate ? { listGate } : {}) },
     createLogger({ level: "error", write: () => {} }),
     (type, o) => events.push(`${type} ${o.metadata?.name}@${o.metadata?.resourceVersion}`),
   );
@@ -129,6 +130,20 @@ async function start(lists: Parameters<typeof fakeApi>[0]) {
 }
 
 describe("ResilientInformer", () => {
+  it("lists only when the shared list gate lets it", async () => {
+    const gate = new Gate(1);
+    let release!: () => void;
+    const held = gate.run(() => new Promise<void>((r) => (release = r)));
+    const { api, informer, events } = await start([{ items: [cm("a", "5")], resourceVersion: "10" }], gate);
+    await vi.waitFor(() => expect(gate.queued).toBe(1), WAIT);
+    expect(api.requests).toEqual([]);
+    release();
+    await held;
+    await informer.waitForSync();
+    expect(events).toEqual(["add a@5"]);
+    expect(api.requests[0]).toBe("list rv=");
+  });
+
   it("lists, then applies watch events from the list's resourceVersion; the cache holds slimmed objects", async () => {
     const { api, informer, events } = await start([
       { items: [cm("a", "5"), cm("b", "6")], resourceVersion: "10" },

@@ -12,6 +12,7 @@ import type { ResourceType } from "../api/resources.ts";
 import { errorMessage } from "../util/errors.ts";
 import { Backoff, monotonicClock } from "../util/clock.ts";
 import { slimForCache } from "./cache-transform.ts";
+import type { Gate } from "../util/gate.ts";
 import type { Logger } from "../util/log.ts";
 
 /** A watch that ends sooner than this with no event counts as a failure. */
@@ -23,6 +24,13 @@ export interface InformerOptions {
   type: ResourceType;
   namespace?: string; // undefined: all namespaces
   labelSelector?: string;
+  /**
+   * Shared by the informers of one process: how many lists may be in flight
+   * at once. A list is the operator's largest transient allocation (the
+   * response text, then every object whole, managedFields included, until
+   * slimmed), and at start every informer lists.
+   */
+  listGate?: Gate;
 }
 
 /** The objects of one collection by namespace, then name. */
@@ -155,16 +163,22 @@ export class ResilientInformer<T extends KubernetesObject> {
   }
 
   private async relist(): Promise<void> {
-    const { type, namespace, labelSelector } = this.opts;
-    const res = await this.client.list<T>(type, namespace, { labelSelector });
-    if (this.stopped) return;
+    const { type, namespace, labelSelector, listGate } = this.opts;
     const apiVersion = type.group ? `${type.group}/${type.version}` : type.version;
-    for (const item of res.items) {
-      // The list response's items carry no apiVersion/kind; handlers want them.
-      item.apiVersion ??= apiVersion;
-      item.kind ??= type.kind;
-      slimForCache(type, item);
-    }
+    const list = async () => {
+      const res = await this.client.list<T>(type, namespace, { labelSelector });
+      // Slimmed inside the gate, so the next list starts once this one's
+      // full objects are garbage.
+      for (const item of res.items) {
+        // The list response's items carry no apiVersion/kind; handlers want them.
+        item.apiVersion ??= apiVersion;
+        item.kind ??= type.kind;
+        slimForCache(type, item);
+      }
+      return res;
+    };
+    const res = listGate ? await listGate.run(list) : await list();
+    if (this.stopped) return;
     for (const gone of this.cache.replace(res.items)) this.onEvent("delete", gone);
     for (const item of res.items) {
       const change = this.cache.put(item);

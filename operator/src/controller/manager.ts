@@ -7,6 +7,7 @@ import type { MattermostRTCD } from "../api/index.ts";
 import { adminSecretName, referencedSecrets } from "../render/index.ts";
 import { KubeClient } from "./kube-client.ts";
 import { RESOURCES, apiVersionOf, ownedTypes, type ResourceType } from "../api/resources.ts";
+import { Gate } from "../util/gate.ts";
 import { ResilientInformer } from "./informers.ts";
 import { errorMessage } from "../util/errors.ts";
 import { WorkQueue, RateLimiter, realClock, type RateLimiterOptions } from "./workqueue.ts";
@@ -49,6 +50,16 @@ export interface ManagerOptions {
   rtcdTarget?: TargetResolver;
 }
 
+/**
+ * Lists in flight at once at start or relist. Each informer lists once at
+ * start (10 namespaces: 90 lists), and a list is held whole, twice (text,
+ * then objects, managedFields and all) until slimmed. An operator restarted
+ * on 1000 instances peaked at 226-237 MiB with every list at once, 193-209
+ * MiB with 4, in the same time to reconcile them all (one at a time: 206
+ * MiB, 60 % slower).
+ */
+const LIST_CONCURRENCY = 4;
+
 export class Manager {
   readonly client: KubeClient;
   readonly metrics: OperatorMetrics;
@@ -60,6 +71,8 @@ export class Manager {
   private readonly types: ResourceType[] = [];
   private readonly secretWatches: SecretWatch[] = [];
   private readonly podInformers: ResilientInformer<V1Pod>[] = [];
+  // Lists in flight at once, over all informers (informers.ts, listGate).
+  private readonly listGate = new Gate(LIST_CONCURRENCY);
   private reconciler!: Reconciler;
   private elector: LeaderElector | undefined;
   private leading = false;
@@ -103,7 +116,7 @@ export class Manager {
     for (const ns of this.watchedNamespaces()) {
       const cri = new ResilientInformer<MattermostRTCD>(
         this.client,
-        { type: RESOURCES.MattermostRTCD, namespace: ns },
+        { type: RESOURCES.MattermostRTCD, namespace: ns, listGate: this.listGate },
         this.log,
         (_t, o) => this.enqueue(o.metadata?.namespace, o.metadata?.name),
       );
@@ -114,7 +127,12 @@ export class Manager {
       this.podInformers.push(
         new ResilientInformer<V1Pod>(
           this.client,
-          { type: RESOURCES.Pod, namespace: ns, labelSelector: MANAGED_BY_SELECTOR },
+          {
+            type: RESOURCES.Pod,
+            namespace: ns,
+            labelSelector: MANAGED_BY_SELECTOR,
+            listGate: this.listGate,
+          },
           this.log,
           (_t, p) => this.enqueue(p.metadata?.namespace, p.metadata?.labels?.[INSTANCE_LABEL]),
         ),
@@ -321,7 +339,7 @@ export class Manager {
   private ownedInformer(type: ResourceType, ns: string | undefined): ResilientInformer<KubernetesObject> {
     return new ResilientInformer<KubernetesObject>(
       this.client,
-      { type, namespace: ns, labelSelector: MANAGED_BY_SELECTOR },
+      { type, namespace: ns, labelSelector: MANAGED_BY_SELECTOR, listGate: this.listGate },
       this.log,
       (_t, o) => this.enqueueOwner(o),
     );
