@@ -174,6 +174,7 @@ export function components(state: string, pki: Pki, p: Ports): Component[] {
       args: [
         `--kubeconfig=${kwok}`,
         `--config=${kwokStagesPath()}`,
+        `--config=${join(import.meta.dirname, "kwok-pod-ready-again.yaml")}`,
         "--manage-all-nodes=false",
         "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
         `--cidr=${POD_CIDR}`,

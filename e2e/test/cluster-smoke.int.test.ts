@@ -116,6 +116,44 @@ describe("local cluster", () => {
     );
   });
 
+  it("makes a running pod Ready again after the node controller marked it NotReady, as a kubelet does", async () => {
+    // What the node lifecycle controller does to the pods of a node whose
+    // lease went stale (etcd restarting, for example): Ready=False, pod still Running.
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "ready-again" },
+      spec: { nodeName: "kwok-node-1", containers: [{ name: "c", image: "example.invalid/none" }] },
+    };
+    await kubectl(["apply", "-n", ns.name, "-f", "-"], { input: JSON.stringify(pod) });
+    const ready = async () => {
+      const p = await getJson<Pod>(["get", "pod", "ready-again", "-n", ns.name]);
+      return p.status.phase === "Running" &&
+        p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True")
+        ? p
+        : false;
+    };
+    await waitFor(ready, { timeoutMs: 60_000, what: "the pod to be Running and Ready" });
+    await kubectl([
+      "patch",
+      "pod",
+      "ready-again",
+      "-n",
+      ns.name,
+      "--subresource=status",
+      "--type=strategic",
+      "-p",
+      JSON.stringify({
+        status: { conditions: [{ type: "Ready", status: "False", reason: "NodeNotReady" }] },
+      }),
+    ]);
+    const p = await waitFor(ready, {
+      timeoutMs: 30_000,
+      what: "the pod marked NotReady to be Ready again (kwok's pod-ready-again stage)",
+    });
+    expect(p.status.phase).toBe("Running");
+  });
+
   it("rejects an invalid object with the field's error", async () => {
     const bad = JSON.parse(deployment(3)) as { spec: { replicas: number } };
     bad.spec.replicas = -1;
