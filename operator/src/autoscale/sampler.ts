@@ -5,6 +5,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { Agent, fetch } from "undici";
 import { parseQuantity } from "../controller/semantic.ts";
+import { Gate } from "../util/gate.ts";
 import { cpuPercentFromLoad, type PodSample } from "./desired-replicas.ts";
 
 /** rtcd's gauge of active RTC sessions (Mattermost's rtcd and ours, labelled by groupID). */
@@ -83,9 +84,8 @@ export function sumMetric(text: string, name: string): number | undefined {
 export class Sampler {
   private readonly resolve: TargetResolver;
   private readonly timeoutMs: number;
-  private readonly limit: number;
-  private inFlight = 0;
-  private readonly waiting: (() => void)[] = [];
+  // Load requests in flight across all pods.
+  private readonly gate: Gate;
   // Pods present certificates for their Service names, not their IPs; only
   // load numbers are read here and nothing is sent, so the name is not checked.
   private readonly tlsAgent = new Agent({ connect: { rejectUnauthorized: false } });
@@ -93,7 +93,7 @@ export class Sampler {
   constructor(opts: SamplerOptions = {}) {
     this.resolve = opts.resolve ?? podIPTarget;
     this.timeoutMs = opts.timeoutMs ?? 2000;
-    this.limit = opts.concurrency ?? 16;
+    this.gate = new Gate(opts.concurrency ?? 16);
   }
 
   /** One sample per pod: ready pods (capacity) and stopping pods (what they still hold). */
@@ -130,36 +130,21 @@ export class Sampler {
     };
   }
 
-  private async get(url: string, tls: boolean): Promise<string | undefined> {
-    await this.acquire();
-    try {
-      const res = await fetch(url, {
-        signal: AbortSignal.timeout(this.timeoutMs),
-        ...(tls ? { dispatcher: this.tlsAgent } : {}),
-      });
-      const text = await res.text();
-      return res.ok ? text : undefined;
-    } catch {
-      // Unreachable, slow or reset: this pod's load is missing, which the
-      // decision treats as "do not shrink".
-      return undefined;
-    } finally {
-      this.release();
-    }
-  }
-
-  private acquire(): Promise<void> {
-    if (this.inFlight < this.limit) {
-      this.inFlight++;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.inFlight--;
+  private get(url: string, tls: boolean): Promise<string | undefined> {
+    return this.gate.run(async () => {
+      try {
+        const res = await fetch(url, {
+          signal: AbortSignal.timeout(this.timeoutMs),
+          ...(tls ? { dispatcher: this.tlsAgent } : {}),
+        });
+        const text = await res.text();
+        return res.ok ? text : undefined;
+      } catch {
+        // Unreachable, slow or reset: this pod's load is missing, which the
+        // decision treats as "do not shrink".
+        return undefined;
+      }
+    });
   }
 }
 

@@ -21,6 +21,7 @@ import {
   type MediaCondition,
   type ProbeEvent,
 } from "./condition.ts";
+import { Gate } from "../util/gate.ts";
 import type { ProbeFn } from "./runner.ts";
 import type { PodProbe, ProbeOutcome } from "./types.ts";
 
@@ -63,15 +64,14 @@ export class MediaProber {
   private readonly probe: ProbeFn;
   private readonly now: () => number;
   private readonly instances = new Map<string, Map<string, PodState>>();
-  private readonly limit: number;
-  private inFlight = 0;
-  private readonly waiting: (() => void)[] = [];
+  // Probes in flight across all instances.
+  private readonly gate: Gate;
 
   constructor(opts: MediaProberOptions) {
     this.opts = opts;
     this.probe = opts.probe ?? defaultProbe;
     this.now = opts.now ?? Date.now;
-    this.limit = opts.concurrency ?? 2;
+    this.gate = new Gate(opts.concurrency ?? 2);
   }
 
   /**
@@ -168,24 +168,22 @@ export class MediaProber {
     st.startedAt = this.now();
     const log = this.opts.log.child({ namespace: ns, name, pod });
     void (async () => {
-      await this.acquire();
-      let results: ProbeOutcome[];
-      try {
-        results = await this.probe({ base, adminKey, timeoutMs });
-      } catch (err) {
-        // The probe reports failures as outcomes; an exception is a bug or a
-        // missing module, and is reported the same way rather than lost.
-        const message = errorMessage(err);
-        results = (["udp", "tcp"] as const).map((transport) => ({
-          transport,
-          ok: false,
-          reason: "JoinFailed",
-          message,
-          durationMs: 0,
-        }));
-      } finally {
-        this.release();
-      }
+      const results = await this.gate.run(async (): Promise<ProbeOutcome[]> => {
+        try {
+          return await this.probe({ base, adminKey, timeoutMs });
+        } catch (err) {
+          // The probe reports failures as outcomes; an exception is a bug or a
+          // missing module, and is reported the same way rather than lost.
+          const message = errorMessage(err);
+          return (["udp", "tcp"] as const).map((transport) => ({
+            transport,
+            ok: false,
+            reason: "JoinFailed",
+            message,
+            durationMs: 0,
+          }));
+        }
+      });
       st.running = false;
       // The pod went away (or the probe was turned off) while the call ran.
       if (this.instances.get(`${ns}/${name}`)?.get(pod) !== st) return;
@@ -203,20 +201,6 @@ export class MediaProber {
       });
       this.opts.onResult(ns, name);
     })();
-  }
-
-  private acquire(): Promise<void> {
-    if (this.inFlight < this.limit) {
-      this.inFlight++;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.inFlight--;
   }
 }
 
