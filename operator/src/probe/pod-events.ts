@@ -3,13 +3,18 @@
 // workers dying and being restarted. The transitions are pure (podEvents);
 // the watcher reads each pod's /metrics in the background (at most every
 // SAMPLE_MS per pod, at once when a pod starts draining), so a reconcile
-// never waits for a pod's HTTP answer.
+// never waits for a pod's HTTP answer. Routine reads share a bound on reads
+// in flight: a restarted operator finds every pod due at once, and with 1000
+// pods, 1000 requests (each with its own connection pool) at a time were
+// most of its memory peak. A pod that starts draining is read at once, past
+// that queue: its calls at that moment are what DrainStarted reports.
 import type { V1Pod } from "@kubernetes/client-node";
 import type { DefaultedMattermostRTCD } from "../api/index.ts";
 import { isReady, sumMetric, CALLS_METRIC } from "../autoscale/sampler.ts";
 import type { PodAddress } from "../controller/registration.ts";
 import { tlsEnabled } from "../render/names.ts";
 import { Agent, fetch } from "undici";
+import { Gate } from "../util/gate.ts";
 import type { Logger } from "../util/log.ts";
 
 /** rtcd's (ours) count of media workers that died; each is restarted. */
@@ -88,6 +93,8 @@ export interface PodEventWatcherOptions {
   onEvent: (namespace: string, name: string, e: PodEvent) => void;
   now?: () => number;
   timeoutMs?: number;
+  /** Routine reads in flight across all instances (default 16, as the autoscaler's sampler). */
+  concurrency?: number;
   log?: Logger;
 }
 
@@ -103,10 +110,12 @@ export class PodEventWatcher {
   private readonly instances = new Map<string, Map<string, PodState>>();
   // Only counters are read; the serving certificate names the Service, not the pod IP.
   private readonly tlsAgent = new Agent({ connect: { rejectUnauthorized: false } });
+  private readonly gate: Gate;
 
   constructor(opts: PodEventWatcherOptions) {
     this.opts = opts;
     this.now = opts.now ?? Date.now;
+    this.gate = new Gate(opts.concurrency ?? 16);
   }
 
   sync(cr: DefaultedMattermostRTCD, pods: readonly V1Pod[]): void {
@@ -135,7 +144,8 @@ export class PodEventWatcher {
       if (!drainStarts && !(due && isReady(pod) && !stopping)) continue;
       const base = this.opts.resolve(pod, cr.spec.apiPort, tls ? "https" : "http");
       st.sampling = true;
-      void this.sample(base, tls).then((s) => {
+      const read = () => this.sample(base, tls);
+      void (drainStarts ? read() : this.gate.run(read)).then((s) => {
         st.sampling = false;
         // A pod not answering yet is asked again on the next reconcile: its
         // first answer is the baseline a later worker death is counted from.
