@@ -35,9 +35,12 @@ function harness(udpOk: () => boolean) {
   const pending: (() => void)[] = [];
   const events: ProbeEvent[] = [];
   const results: string[] = [];
+  // Every finished probe, whether or not it enqueued its instance.
+  const finished: string[] = [];
   const prober = new MediaProber({
     resolve: () => "http://10.0.0.1:8045",
     onResult: (ns, name) => results.push(`${ns}/${name}`),
+    metrics: { observed: (_ns, _name, pod) => finished.push(pod), forgetPod: () => {} },
     onEvent: (_ns, _n, e) => events.push(e),
     log: createLogger({ write: () => {} }),
     now: () => now,
@@ -58,10 +61,11 @@ function harness(udpOk: () => boolean) {
     },
   });
   const finish = async () => {
-    const n = results.length;
+    const n = finished.length;
     await settle(() => pending.length > 0);
-    for (const p of pending.splice(0)) p();
-    await settle(() => results.length > n);
+    const running = pending.splice(0);
+    for (const p of running) p();
+    await settle(() => finished.length >= n + running.length);
   };
   return { prober, calls, events, results, finish, advance: (ms: number) => (now += ms) };
 }
@@ -94,8 +98,14 @@ describe("MediaProber", () => {
     h.prober.sync(spec, [pod("a")], "k");
     expect(h.calls).toHaveLength(1);
     h.advance(1_000);
-    h.prober.sync(spec, [pod("a")], "k");
+    const second = h.prober.sync(spec, [pod("a")], "k");
     await settle(() => h.calls.length === 2);
+    expect(second.requeueAfterMs).toBe(60_000);
+    // A reconcile while it runs does not count on its result to come back.
+    expect(h.prober.sync(spec, [pod("a")], "k").requeueAfterMs).toBe(60_000);
+    await h.finish();
+    // Still AllPodsReachable: nothing to write, so no reconcile for it.
+    expect(h.results).toEqual(["calls/rtcd"]);
   });
 
   it("probes again at once when the pod becomes ready again", async () => {
@@ -148,11 +158,14 @@ describe("MediaProber", () => {
     await again.finish();
     expect(again.prober.sync(restarted, [pod("a")], "k").condition).toEqual(before);
     expect(again.events).toEqual([]);
+    // Its status already says so: the probe enqueues no second reconcile.
+    expect(again.results).toEqual([]);
 
     // The same restart with UDP working again: that is news.
     const healed = harness(() => true);
     expect(healed.prober.sync(restarted, [pod("a")], "k").condition).toEqual(before);
     await healed.finish();
+    expect(healed.results).toEqual(["calls/rtcd"]);
     expect(healed.prober.sync(restarted, [pod("a")], "k").condition).toMatchObject({ status: "True" });
     expect(healed.events.map((e) => e.reason)).toEqual(["MediaProbeRecovered"]);
   });

@@ -4,7 +4,10 @@
 // (up to twice the timeout per pod), and a reconcile that waited for it would
 // hold a worker and delay every other instance's changes. A reconcile only
 // starts the probes that are due and reads the latest results; a finished
-// probe enqueues its instance, whose next reconcile writes the condition.
+// probe enqueues its instance only when the condition it reported last would
+// change (the interval's requeue brings the next probe anyway): a restarted
+// operator then reconciles each instance once, not once more per pod as its
+// first probes come back, and a steady fleet once per interval, not twice.
 // A process-wide bound on probes in flight keeps the operator's CPU and
 // memory flat however many pods there are.
 import type { V1Pod } from "@kubernetes/client-node";
@@ -45,6 +48,14 @@ export interface MediaProberOptions {
   now?: () => number;
 }
 
+/** What an instance's last sync() reported, and what it computed it from. */
+interface Reported {
+  ready: readonly string[];
+  hasKey: boolean;
+  carried?: MediaCondition;
+  condition: MediaCondition;
+}
+
 interface PodState {
   /** The pod's Ready transition this state belongs to: a new one probes at once. */
   readySince: string;
@@ -64,6 +75,7 @@ export class MediaProber {
   private readonly probe: ProbeFn;
   private readonly now: () => number;
   private readonly instances = new Map<string, Map<string, PodState>>();
+  private readonly reported = new Map<string, Reported>();
   // Probes in flight across all instances.
   private readonly gate: Gate;
 
@@ -127,32 +139,32 @@ export class MediaProber {
           // look again soon rather than count on it.
           next = Math.min(next ?? Infinity, RETRY_UNREACHABLE_MS);
         }
-      } else if (!st.running) {
-        next = Math.min(next ?? Infinity, dueAt - now);
+      } else {
+        // A running probe enqueues nothing when its answer changes nothing,
+        // so look again after an interval rather than count on its result.
+        next = Math.min(next ?? Infinity, st.running ? intervalMs : dueAt - now);
       }
     }
-    const latest = ready.flatMap((p) => states.get(p.metadata!.name!)?.last ?? []);
-    let condition: MediaCondition;
-    if (latest.length === 0 && ready.length > 0 && !adminKey) {
-      condition = {
-        status: "Unknown",
-        reason: "NoAdminKey",
-        message: "the probe needs rtcd's admin key, which is not readable yet",
-      };
-    } else if (latest.length === 0 && ready.length > 0 && carried) {
-      // Ready pods are probed at once; until then, the last answer stands.
-      condition = carried;
-    } else {
-      condition = mediaReachable(latest);
-    }
+    const inputs = { ready: [...names], hasKey: !!adminKey, ...(carried ? { carried } : {}) };
+    const condition = conditionOf(states, inputs);
+    this.reported.set(key, { ...inputs, condition });
     return { condition, ...(next !== undefined ? { requeueAfterMs: Math.max(1000, next) } : {}) };
   }
 
   forget(namespace: string, name: string): void {
     const states = this.instances.get(`${namespace}/${name}`);
+    this.reported.delete(`${namespace}/${name}`);
     if (!states) return;
     for (const pod of states.keys()) this.opts.metrics?.forgetPod(namespace, name, pod);
     this.instances.delete(`${namespace}/${name}`);
+  }
+
+  /** Whether the instance's condition, computed now, differs from what its last sync() reported. */
+  private changed(key: string): boolean {
+    const states = this.instances.get(key);
+    const r = this.reported.get(key);
+    if (!states || !r) return true;
+    return !sameCondition(conditionOf(states, r), r.condition);
   }
 
   private start(
@@ -199,9 +211,28 @@ export class MediaProber {
           ...(r.ok ? {} : { steps: r.steps }),
         })),
       });
-      this.opts.onResult(ns, name);
+      if (this.changed(`${ns}/${name}`)) this.opts.onResult(ns, name);
     })();
   }
+}
+
+/** The MediaReachable condition from the latest probe of each ready pod (pure). */
+function conditionOf(states: ReadonlyMap<string, PodState>, r: Omit<Reported, "condition">): MediaCondition {
+  const latest = r.ready.flatMap((pod) => states.get(pod)?.last ?? []);
+  if (latest.length === 0 && r.ready.length > 0 && !r.hasKey) {
+    return {
+      status: "Unknown",
+      reason: "NoAdminKey",
+      message: "the probe needs rtcd's admin key, which is not readable yet",
+    };
+  }
+  // Ready pods are probed at once; until then, the last answer stands.
+  if (latest.length === 0 && r.ready.length > 0 && r.carried) return r.carried;
+  return mediaReachable(latest);
+}
+
+function sameCondition(a: MediaCondition, b: MediaCondition): boolean {
+  return a.status === b.status && a.reason === b.reason && a.message === b.message;
 }
 
 function readyTransition(pod: V1Pod): string {
