@@ -22,9 +22,9 @@ const audioLevelURI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 
 // newAPI builds one pion API for every peer: the codecs and header
 // extensions the Calls client offers (opus 111, VP8 96 with NACK/PLI and
-// transport-cc, mid, rid, audio level); NACK, sender reports and
-// transport-cc feedback, and transport-cc sequence numbers on what we send,
-// as a browser does, so both SFUs run their congestion control. ICE on UDP
+// transport-cc, mid, rid, audio level); NACK, sender and receiver reports
+// and transport-cc feedback, and transport-cc sequence numbers on what we
+// send, as a browser does, so both SFUs run their congestion control. ICE on UDP
 // from the one local address that routes to the SFU (loopback for a local
 // SFU, as the benchmarks run; the node's bridge for rtcd on a real node of
 // the local cluster): a single host candidate, none that cannot work.
@@ -55,11 +55,14 @@ func newAPI(local net.IP) (*webrtc.API, error) {
 			return nil, err
 		}
 	}
-	// pion's defaults minus receiver reports: pion sends one RR packet per
-	// received SSRC each second (a browser sends one compound packet), and
-	// with ours' consumer per participant that was ~50 RTCP packets per
-	// receiver per second in bursts, overflowing the SFU's socket buffer.
-	// Receivers still send transport-cc feedback and NACK/PLI.
+	// pion's defaults except its receiver reports (one RR packet per
+	// received SSRC each second, all at the same tick: with ours' consumer
+	// per participant that was ~50 RTCP packets per receiver per second in
+	// bursts, overflowing the SFU's socket buffer). Instead rrFactory (rr.go)
+	// sends what a browser sends: about once a second, at a randomised
+	// moment, one compound packet per peer, RR(s) with a report block per
+	// received SSRC (loss, jitter, LSR/DLSR) and an SDES CNAME. Receivers
+	// also send transport-cc feedback and NACK/PLI.
 	var ir interceptor.Registry
 	if err := webrtc.ConfigureNack(m, &ir); err != nil {
 		return nil, err
@@ -69,6 +72,7 @@ func newAPI(local net.IP) (*webrtc.API, error) {
 		return nil, err
 	}
 	ir.Add(sr)
+	ir.Add(rrFactory{interval: rrDefaultInterval})
 	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
 		return nil, err
 	}
@@ -169,7 +173,10 @@ func newPeer(g *gen, index uint32, call int, callID, sessionID string) (*peer, e
 			p.fail(fmt.Errorf("peer connection failed"))
 		}
 	})
-	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { go p.receive(t) })
+	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+		go p.receive(t)
+		go readReceiverRTCP(r)
+	})
 	go p.loop()
 	return p, nil
 }
