@@ -36,6 +36,10 @@ export interface Result {
   users: number;
   unmuted: number;
   screen: boolean;
+  /** Ours' mediasoup workers when set (--workers). */
+  workers?: number;
+  /** The SFU ran on CPU 0 and the generator on the others (--pin). */
+  pinned?: boolean;
   seconds: number;
   forwardedPerSecond: number;
   expectedPerSecond: number;

@@ -25,6 +25,8 @@ export interface LoadSpec {
   prefix?: string;
   /** Ends the window early (SIGTERM): the calls then end the normal way, results included. */
   stop?: AbortSignal;
+  /** CPUs the generator may run on (taskset's list, e.g. "1"); unset: any. */
+  cpus?: string;
 }
 
 interface Latency {
@@ -54,7 +56,10 @@ export async function runGoLoad(s: LoadSpec): Promise<LoadOutcome> {
     ...["-duration", `${s.durationSeconds}s`, ...(s.screen ? ["-screen"] : [])],
     ...(s.prefix ? ["-prefix", s.prefix] : []),
   ];
-  const p = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+  // taskset execs the generator in place: the pid stays the generator's.
+  const p = s.cpus
+    ? spawn("taskset", ["-c", s.cpus, bin, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+    : spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
   const pid = p.pid!;
   // Before the window opens the generator has no handler yet and would die
   // mid-join; a stop asked then is delivered once the window is open.

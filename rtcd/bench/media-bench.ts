@@ -10,10 +10,13 @@
 //   npm run bench:media -- --calls 2 --users 4 --unmuted 2 [--screen] --duration 20 --target ours|mattermost
 //   npm run bench:media -- ... --compare     # both targets, one after the other, with ratios
 //   npm run bench:media -- ... --generator werift   # the older in-process TypeScript generator
+//   npm run bench:media -- ... --workers 2          # ours with 2 mediasoup workers (a call across them)
+//   npm run bench:media -- ... --pin                # the SFU on CPU 0, the generator on the others
 //   npm run bench:media:suite                # every row, both targets, and the under-1 %-loss search
 //
 // Needs the worker: bash rtcd/worker-build/build-worker.sh
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import { availableParallelism } from "node:os";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,6 +36,19 @@ export interface BenchOptions {
   screen: boolean;
   durationSeconds: number;
   generator: GeneratorKind;
+  /** Ours: mediasoup workers (RTCD_MEDIA_WORKERS); Mattermost's rtcd has no such setting. */
+  workers?: number;
+  /** The SFU (with its workers) on CPU 0, the generator on the other CPUs. */
+  pin?: boolean;
+}
+
+const SFU_CPUS = "0";
+const generatorCpus = () => `1-${availableParallelism() - 1}`;
+
+/** Pins a running process, every thread of it and of its children, to cpus. */
+function pinTree(pid: number, cpus: string): void {
+  for (const p of [pid, ...children(pid)])
+    execFileSync("taskset", ["-a", "-p", "-c", cpus, String(p)], { stdio: "ignore" });
 }
 
 export async function runOne(target: Target, o: BenchOptions): Promise<Result> {
@@ -45,6 +61,7 @@ export async function runOne(target: Target, o: BenchOptions): Promise<Result> {
     env: {
       RTCD_API_SECURITY_ALLOWSELFREGISTRATION: "true",
       RTCD_LOGGER_CONSOLELEVEL: "WARN",
+      ...(impl === "ours" && o.workers ? { RTCD_MEDIA_WORKERS: String(o.workers) } : {}),
       ...(process.env["MEDIASOUP_WORKER_BIN"]
         ? { MEDIASOUP_WORKER_BIN: process.env["MEDIASOUP_WORKER_BIN"] }
         : {}),
@@ -53,6 +70,8 @@ export async function runOne(target: Target, o: BenchOptions): Promise<Result> {
   });
   try {
     const sfuPid = r.proc.pid!;
+    // Ready means the workers are up: every process of the SFU is there to pin.
+    if (o.pin) pinTree(sfuPid, SFU_CPUS);
     const key = "m".repeat(40);
     await fetch(`${r.url}/register`, {
       method: "POST",
@@ -76,6 +95,7 @@ export async function runOne(target: Target, o: BenchOptions): Promise<Result> {
       unmuted: Math.min(o.unmuted, o.users),
       screen: o.screen,
       durationSeconds: o.durationSeconds,
+      ...(o.pin ? { cpus: generatorCpus() } : {}),
       onWindowStart: () => {
         byProc0 = sfuPids().map((pid) => cpuSeconds(pid));
         m0 = machineJiffies();
@@ -101,6 +121,8 @@ export async function runOne(target: Target, o: BenchOptions): Promise<Result> {
       users: o.users,
       unmuted: spec.unmuted,
       screen: o.screen,
+      ...(impl === "ours" && o.workers ? { workers: o.workers } : {}),
+      ...(o.pin ? { pinned: true } : {}),
       seconds: r1(wall),
       forwardedPerSecond: Math.round(load.delivered / wall),
       expectedPerSecond: Math.round(load.expected / wall),
@@ -141,6 +163,8 @@ export function benchArgs(o: BenchOptions, target: Target, json: string): string
     ...["--calls", String(o.calls), "--users", String(o.users), "--unmuted", String(o.unmuted)],
     ...["--duration", String(o.durationSeconds), "--generator", o.generator],
     ...(o.screen ? ["--screen"] : []),
+    ...(o.workers ? ["--workers", String(o.workers)] : []),
+    ...(o.pin ? ["--pin"] : []),
     ...["--target", target, "--json", json],
   ];
 }
@@ -175,9 +199,12 @@ if (import.meta.filename === process.argv[1]) {
       target: { type: "string", default: "ours" },
       generator: { type: "string", default: "go" },
       compare: { type: "boolean", default: false },
+      workers: { type: "string" },
+      pin: { type: "boolean", default: false },
       json: { type: "string" },
     },
   });
+  if (values.pin && availableParallelism() < 2) throw new Error("--pin needs at least 2 CPUs");
   if (values.generator !== "go" && values.generator !== "werift")
     throw new Error(`--generator ${values.generator}: go or werift`);
   const o: BenchOptions = {
@@ -187,6 +214,8 @@ if (import.meta.filename === process.argv[1]) {
     screen: values.screen,
     durationSeconds: Number(values.duration),
     generator: values.generator,
+    ...(values.workers ? { workers: Number(values.workers) } : {}),
+    pin: values.pin,
   };
   if (values.compare) {
     const dir = mkdtempSync(join(tmpdir(), "media-bench-"));
