@@ -16,9 +16,8 @@
 //
 // Needs the worker: bash rtcd/worker-build/build-worker.sh
 import { execFileSync, spawnSync } from "node:child_process";
-import { availableParallelism } from "node:os";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { buildRealRtcd } from "../test/support/go-build.ts";
