@@ -20,6 +20,7 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { cacheDir, toolPath, versions } from "../../cluster/index.ts";
+import { waitFor } from "../../src/testing/wait.ts";
 
 const root = join(import.meta.dirname, "../../..");
 const exec = promisify(execFile);
@@ -179,22 +180,30 @@ describe.skipIf(skip)("kind: the chart's operator mode on a real 3-zone kind clu
 
   it("a pod gets rtcd's /version through the Service (DNS, kube-proxy, pod network)", async () => {
     const url = `http://${CR}.${NS}.svc.cluster.local:8045/version`;
-    const out = await kubectl(
-      [
-        ...[
-          "run",
-          "-n",
-          NS,
-          "version-probe",
-          `--image=mmrtcd-curl:${tag}`,
-          "--image-pull-policy=IfNotPresent",
-        ],
-        ...["--restart=Never", "--rm", "-i", "--quiet", "--command", "--"],
-        ...["curl", "-fsS", "--retry", "10", "--retry-all-errors", "--max-time", "10", url],
-      ],
-      180_000,
-    );
-    expect(JSON.parse(out)).toMatchObject({ buildVersion: expect.stringContaining("mmrtcd") });
+    const pod = "version-probe";
+    // Run, wait for the pod to end, then read its log: `kubectl run -i --rm`
+    // attaches after the container starts, and a curl that has already
+    // finished by then left it nothing to print (one CI run got an empty
+    // answer from a pod that had succeeded).
+    await kubectl([
+      ...["run", "-n", NS, pod, `--image=mmrtcd-curl:${tag}`, "--image-pull-policy=IfNotPresent"],
+      ...["--restart=Never", "--command", "--"],
+      ...["curl", "-fsS", "--retry", "10", "--retry-all-errors", "--max-time", "10", url],
+    ]);
+    try {
+      const phase = await waitFor(
+        async () => {
+          const p = await kubectl(["get", "-n", NS, "pod", pod, "-o", "jsonpath={.status.phase}"]);
+          return p === "Succeeded" || p === "Failed" ? p : undefined;
+        },
+        { timeoutMs: 180_000, what: `pod ${pod} to end` },
+      );
+      const out = await kubectl(["logs", "-n", NS, pod]);
+      expect(phase, `pod ${pod} ended ${phase}; its log: ${out}`).toBe("Succeeded");
+      expect(JSON.parse(out)).toMatchObject({ buildVersion: expect.stringContaining("mmrtcd") });
+    } finally {
+      await kubectl(["delete", "-n", NS, "pod", pod, "--wait=false", "--ignore-not-found"]);
+    }
   });
 
   it("skaffold build and skaffold run -p kind deploy the chart in operator mode with fresh images; the sample turns Ready", async () => {
