@@ -1,6 +1,6 @@
 // At most `limit` tasks at once; the others wait their turn, first come first
 // served. The operator's one bound on concurrent work: informer lists, media
-// probes, autoscaler load requests.
+// probes, autoscaler load requests, pod-event /metrics reads.
 export class Gate {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
