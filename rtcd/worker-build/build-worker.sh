@@ -13,7 +13,9 @@
 # abseil-cpp, unordered_dense) normally download their sources; here each is
 # replaced by a stand-in project from ./standins that wraps the Debian
 # library (see the comments in those files, notably the libsrtp3 -> libsrtp2
-# header). Progress goes to stderr; stdout is only the path.
+# header). libsrtp is the exception: it is built here, statically, from
+# Debian's own source package, against OpenSSL (see fetch_libsrtp below).
+# Progress goes to stderr; stdout is only the path.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -57,7 +59,7 @@ if [[ -z "${MMRTCD_WORKER_REBUILD:-}" && -x "$out_bin" && -f "$out_dir/recipe" &
 fi
 
 # Debian packages the build needs.
-packages=(meson ninja-build pkg-config g++ python3 libuv1-dev libssl-dev libsrtp2-dev
+packages=(meson ninja-build pkg-config g++ python3 libuv1-dev libssl-dev
   flatbuffers-compiler libflatbuffers-dev libabsl-dev patch)
 missing=()
 for p in "${packages[@]}"; do
@@ -75,9 +77,64 @@ if ((${#missing[@]})); then
   fi
 fi
 
+# libsrtp, from Debian's source package for bookworm's libsrtp2, built with
+# OpenSSL's ciphers. Debian's binary package is built with NSS, whose
+# PKCS#11 layer took about a quarter of the worker's CPU forwarding media
+# (perf, 50 calls x 8 x 2: libsoftokn3 23 %, freebl 2 %, with NSS's own
+# locks); with OpenSSL the worker spent 9.6 instead of 12.8-14.8 ms of CPU
+# per 1,000 delivered packets (docs/benchmarks.md). mediasoup's own build
+# does the same (its libsrtp3 subproject uses OpenSSL).
+srtp_deb_version=2.5.0-3
+srtp_upstream=2.5.0
+srtp_sha256=8a43ef8e9ae2b665292591af62aa1a4ae41e468b6d98d8258f91478735da4e09
+srtp_tarball="$cache_root/src/libsrtp2-$srtp_deb_version/libsrtp2_$srtp_upstream.orig.tar.gz"
+
+# Downloads the source through apt, from the very archives this machine
+# installs its packages from (their deb lines, read as deb-src, in a private
+# apt state: the system's own lists and sources are not touched). apt checks
+# the files against the archive's signed index; the pinned hash then keeps
+# the recipe what it was when measured.
+fetch_libsrtp() {
+  local apt_dir f
+  apt_dir="$(mktemp -d)"
+  mkdir -p "$apt_dir/parts" "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/get"
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [[ -f "$f" ]] && sed 's/^Types:.*/Types: deb-src/' "$f" >"$apt_dir/parts/$(basename "$f")"
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [[ -f "$f" ]] && sed -n 's/^deb[[:space:]]/deb-src /p' "$f" >>"$apt_dir/parts/system.list"
+  done
+  local opts=(-o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$apt_dir/parts"
+    -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o APT::Sandbox::User="$(id -un)")
+  log "downloading Debian's libsrtp2 $srtp_deb_version source"
+  apt-get "${opts[@]}" update >&2 || die "apt-get update (deb-src) failed"
+  (cd "$apt_dir/get" && apt-get "${opts[@]}" source --download-only "libsrtp2=$srtp_deb_version" >&2) ||
+    die "cannot download the source of libsrtp2 $srtp_deb_version (is it still in the archive?)"
+  local got="$apt_dir/get/libsrtp2_$srtp_upstream.orig.tar.gz"
+  [[ "$(sha256sum "$got" | cut -d' ' -f1)" == "$srtp_sha256" ]] || die "libsrtp2_$srtp_upstream.orig.tar.gz: unexpected sha256"
+  mkdir -p "$(dirname "$srtp_tarball")"
+  mv -f "$got" "$srtp_tarball"
+  rm -rf "$apt_dir"
+}
+if [[ ! -f "$srtp_tarball" || "$(sha256sum "$srtp_tarball" | cut -d' ' -f1)" != "$srtp_sha256" ]]; then
+  fetch_libsrtp
+fi
+
 mkdir -p "$out_dir"
 work="$(mktemp -d "$out_dir/build.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
+
+log "building libsrtp $srtp_upstream (OpenSSL) in $work"
+tar -xzf "$srtp_tarball" -C "$work"
+(
+  cd "$work/libsrtp-$srtp_upstream"
+  meson setup build --buildtype=release -Db_ndebug=true --default-library=static \
+    --prefix "$work/srtp" --libdir lib -Dcrypto-library=openssl \
+    -Dtests=disabled -Dpcap-tests=disabled -Ddoc=disabled >&2
+  ninja -C build -j "$(nproc 2>/dev/null || echo 2)" install >&2
+)
+# The worker's stand-in finds this build, not a system libsrtp2, by pkg-config.
+export PKG_CONFIG_PATH="$work/srtp/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 
 log "building mediasoup $version worker in $work"
 cp -a "$pkg/worker" "$work/worker"

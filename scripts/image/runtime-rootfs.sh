@@ -7,29 +7,18 @@
 # package manager, no coreutils. The chart's and the operator's probes are
 # httpGet, so nothing in the pod needs to exec a program in the container.
 #
-#   runtime-rootfs.sh <root> <executable>... [--dlopen <debian-package>...]
+#   runtime-rootfs.sh <root> <executable>...
 #
-# ldd sees only what an executable links. A library that loads others at run
-# time (NSS loads libsoftokn3 and libfreebl with dlopen, and without them the
-# mediasoup worker aborts at start) is named by its Debian package after
-# --dlopen: every shared object that package installs goes in, with the
-# libraries those link.
+# ldd sees only what an executable links, not what it would dlopen: none of
+# ours does (the mediasoup worker did while Debian's libsrtp2, built with
+# NSS, was in it; rtcd/worker-build/build-worker.sh).
 #
 # Runs in a build stage of rtcd/Dockerfile and operator/Dockerfile; fails if
 # an executable cannot start in <root> or lacks a library there.
 set -euo pipefail
 root=$1
 shift
-exes=()
-while [ $# -gt 0 ] && [ "$1" != --dlopen ]; do exes+=("$1"); shift; done
-[ $# -gt 0 ] && shift
-# The package's shared objects and their .chk files (NSS's FIPS checksums).
-extras=()
-for pkg in "$@"; do
-  while read -r f; do
-    [ -f "$f" ] && extras+=("$f")
-  done < <(dpkg -L "$pkg" | grep -E '/lib/.*\.(so(\.[0-9.]+)?|chk)$')
-done
+exes=("$@")
 mkdir -p "$root/etc" "$root/tmp"
 chmod 1777 "$root/tmp"
 
@@ -49,9 +38,8 @@ copy_as_named() { # path
 }
 
 interp=""
-for f in "${exes[@]}" "${extras[@]}"; do
+for f in "${exes[@]}"; do
   copy_as_named "$f"
-  case $f in *.chk) continue ;; esac
   # ldd lines: "libx.so.1 => /path/libx.so.1 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)".
   while read -r lib; do
     copy_as_named "$lib"
@@ -72,8 +60,7 @@ EOF
 printf 'passwd: files\ngroup: files\nhosts: files dns\n' >"$root/etc/nsswitch.conf"
 
 # The proof, in the root itself: every library resolves there, and Node starts.
-for f in "${exes[@]}" "${extras[@]}"; do
-  case $f in *.chk) continue ;; esac
+for f in "${exes[@]}"; do
   if chroot "$root" "$interp" --list "$f" | grep 'not found'; then
     echo "runtime-rootfs: $f lacks a library in $root" >&2
     exit 1
