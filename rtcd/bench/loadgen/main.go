@@ -17,13 +17,12 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/pion/webrtc/v4"
 )
 
 type options struct {
@@ -37,7 +36,7 @@ type options struct {
 
 type gen struct {
 	o     options
-	api   *webrtc.API
+	local net.IP // the address each peer's API binds (newAPI)
 	conn  *pluginConn
 	win   window
 	calls [][]*peer
@@ -87,8 +86,8 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	api, err := newAPI(local)
-	if err != nil {
+	// Fails here, not at the first peer, if the API cannot be built.
+	if _, err := newAPI(local, newTWCCTap()); err != nil {
 		return err
 	}
 	conn, err := dialPlugin(o.url, o.clientID, o.authKey)
@@ -96,7 +95,7 @@ func run(o options) error {
 		return err
 	}
 	defer conn.close()
-	g := &gen{o: o, api: api, conn: conn}
+	g := &gen{o: o, local: local, conn: conn}
 	defer g.teardown()
 
 	// Join: people arrive a few at a time.

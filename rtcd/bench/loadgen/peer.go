@@ -20,7 +20,8 @@ import (
 
 const audioLevelURI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 
-// newAPI builds one pion API for every peer: the codecs and header
+// newAPI builds a peer's pion API (one each: its sockets and its
+// transport-cc feedback share tap): the codecs and header
 // extensions the Calls client offers (opus 111, VP8 96 with NACK/PLI and
 // transport-cc, mid, rid, audio level); NACK, sender and receiver reports
 // and transport-cc feedback, and transport-cc sequence numbers on what we
@@ -28,7 +29,10 @@ const audioLevelURI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 // from the one local address that routes to the SFU (loopback for a local
 // SFU, as the benchmarks run; the node's bridge for rtcd on a real node of
 // the local cluster): a single host candidate, none that cannot work.
-func newAPI(local net.IP) (*webrtc.API, error) {
+//
+// Interceptors in inner come first in the chain, so the RTCP every other
+// one writes passes through them (a test reads the feedback there).
+func newAPI(local net.IP, tap *twccTap, inner ...interceptor.Factory) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
@@ -64,6 +68,9 @@ func newAPI(local net.IP) (*webrtc.API, error) {
 	// received SSRC (loss, jitter, LSR/DLSR) and an SDES CNAME. Receivers
 	// also send transport-cc feedback and NACK/PLI.
 	var ir interceptor.Registry
+	for _, f := range inner {
+		ir.Add(f)
+	}
 	if err := webrtc.ConfigureNack(m, &ir); err != nil {
 		return nil, err
 	}
@@ -76,9 +83,15 @@ func newAPI(local net.IP) (*webrtc.API, error) {
 	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
 		return nil, err
 	}
-	if err := webrtc.ConfigureTWCCSender(m, &ir); err != nil {
-		return nil, err
+	// transport-cc feedback from tap (twcc_tap.go) instead of pion's
+	// interceptor, negotiated as pion's ConfigureTWCCSender negotiates it.
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		m.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC}, kind)
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, kind); err != nil {
+			return nil, err
+		}
 	}
+	ir.Add(tap)
 	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, &ir); err != nil {
 		return nil, err
 	}
@@ -91,7 +104,7 @@ func newAPI(local net.IP) (*webrtc.API, error) {
 	if err != nil {
 		return nil, err
 	}
-	se.SetNet(bigBufferNet{n})
+	se.SetNet(bigBufferNet{n, tap})
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(&ir), webrtc.WithSettingEngine(se)), nil
 }
 
@@ -117,15 +130,20 @@ func localIPFor(baseURL string) (net.IP, error) {
 // the generator's and the SFU's sockets are reported apart).
 const peerSocketBuffer = 1 << 20
 
-type bigBufferNet struct{ transport.Net }
+// bigBufferNet makes the peer's sockets, each read through its twccTap.
+type bigBufferNet struct {
+	transport.Net
+	tap *twccTap
+}
 
 func (n bigBufferNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
 	c, err := n.Net.ListenUDP(network, laddr)
-	if err == nil {
-		_ = c.SetReadBuffer(peerSocketBuffer)
-		_ = c.SetWriteBuffer(peerSocketBuffer)
+	if err != nil {
+		return nil, err
 	}
-	return c, err
+	_ = c.SetReadBuffer(peerSocketBuffer)
+	_ = c.SetWriteBuffer(peerSocketBuffer)
+	return tapConn{c, n.tap}, nil
 }
 
 // peer is one simulated participant: a pion PeerConnection signaling
@@ -138,6 +156,7 @@ type peer struct {
 	callID    string
 	sessionID string
 	pc        *webrtc.PeerConnection
+	tap       *twccTap
 	in        *mailbox
 	ops       chan func() error
 	answered  chan struct{} // one value per answer to an offer of ours
@@ -157,11 +176,16 @@ type peer struct {
 }
 
 func newPeer(g *gen, index uint32, call int, callID, sessionID string) (*peer, error) {
-	pc, err := g.api.NewPeerConnection(webrtc.Configuration{SDPSemantics: webrtc.SDPSemanticsUnifiedPlan})
+	tap := newTWCCTap()
+	api, err := newAPI(g.local, tap)
 	if err != nil {
 		return nil, err
 	}
-	p := &peer{g: g, index: index, call: call, callID: callID, sessionID: sessionID, pc: pc,
+	pc, err := api.NewPeerConnection(webrtc.Configuration{SDPSemantics: webrtc.SDPSemanticsUnifiedPlan})
+	if err != nil {
+		return nil, err
+	}
+	p := &peer{g: g, index: index, call: call, callID: callID, sessionID: sessionID, pc: pc, tap: tap,
 		in: g.conn.route(sessionID), ops: make(chan func() error, 4), answered: make(chan struct{}, 4),
 		connected: make(chan struct{})}
 	p.rx.init()
@@ -226,6 +250,7 @@ func (p *peer) handle(m rtcMsg) error {
 		if err := p.pc.SetRemoteDescription(d); err != nil {
 			return fmt.Errorf("set remote %s: %w", d.Type, err)
 		}
+		p.tap.negotiated(d.SDP)
 		for _, c := range p.early {
 			if err := p.pc.AddICECandidate(c); err != nil {
 				p.fail(err)

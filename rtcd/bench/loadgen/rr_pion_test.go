@@ -18,16 +18,20 @@ func TestRRBetweenPionPeers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("opens two peer connections")
 	}
-	api, err := newAPI(net.IPv4(127, 0, 0, 1))
+	txAPI, err := newAPI(net.IPv4(127, 0, 0, 1), newTWCCTap())
 	if err != nil {
 		t.Fatal(err)
 	}
-	tx, err := api.NewPeerConnection(webrtc.Configuration{})
+	rxAPI, err := newAPI(net.IPv4(127, 0, 0, 1), newTWCCTap())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := txAPI.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tx.Close() //nolint:errcheck
-	rx, err := api.NewPeerConnection(webrtc.Configuration{})
+	rx, err := rxAPI.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
-// The media benchmark's generator sends RTCP receiver reports as a browser
-// does (rtcd/bench/loadgen/rr.go): its Go tests (sequence wrap, loss,
-// jitter, LSR/DLSR, compound packets, two pion peers on loopback) run here so
+// The media benchmark's generator answers as a browser does: RTCP receiver
+// reports (rtcd/bench/loadgen/rr.go) and transport-cc feedback for every
+// packet that arrives, an SFU's probes on undeclared SSRCs included
+// (twcc_tap.go). Its Go tests (sequence wrap, loss, jitter, LSR/DLSR,
+// compound packets, header extensions, pion peers on loopback) run here so
 // that `npm test` runs them.
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
@@ -22,7 +24,7 @@ function goTest(): Promise<{ code: number | null; out: string }> {
   });
 }
 
-describe("load generator receiver reports", () => {
+describe("load generator (Go)", () => {
   it("passes its Go tests", { timeout: 600_000 }, async () => {
     const { code, out } = await goTest();
     expect(code, out).toBe(0);
