@@ -6,6 +6,8 @@ import type { V1Pod } from "@kubernetes/client-node";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { GROUP, KIND, VERSION, applyDefaults } from "../src/api/index.ts";
 import { PodEventWatcher, podEvents, type PodEvent, type PodView } from "../src/probe/pod-events.ts";
+import { Sampler } from "../src/autoscale/sampler.ts";
+import { PodHttp } from "../src/util/pod-http.ts";
 
 const T0 = 1_000_000;
 const view = (pod: string, v: Partial<PodView> = {}): PodView => ({ pod, draining: false, ...v });
@@ -129,6 +131,29 @@ describe("pod event watcher", () => {
     }
     expect(new Set(s.asked).size).toBe(30);
     expect(s.maxInFlight, `asked in this order: ${s.asked.join(" ")}`).toBe(4);
+  });
+
+  // The operator gives both readers one PodHttp (controller/manager.ts): its
+  // bound is on every read of the pods' endpoints, not one bound each.
+  it("shares its bound with the autoscaler's sampler", async () => {
+    server = await heldMetrics();
+    const s = server;
+    const http = new PodHttp({ concurrency: 3 });
+    const resolve = (p: V1Pod) => `${s.base}/${p.metadata!.name}`;
+    const watcher = new PodEventWatcher({ resolve, onEvent: () => {}, http });
+    const sampler = new Sampler({ resolve, http });
+    watcher.sync(
+      instance("w"),
+      [0, 1, 2].map((j) => readyPod(`w-${j}`)),
+    );
+    // Two pods, /system and /metrics each: 4 requests, 7 in all.
+    const sampled = sampler.sample([readyPod("s-0"), readyPod("s-1")], 8045, false);
+    for (let answered = 0; answered < 7; answered++) {
+      await vi.waitFor(() => expect(s.held.length).toBe(Math.min(3, 7 - answered)));
+      s.release(1);
+    }
+    expect((await sampled).map((p) => p.pod)).toEqual(["s-0", "s-1"]);
+    expect(s.maxInFlight, `asked in this order: ${s.asked.join(" ")}`).toBe(3);
   });
 
   it("reads a pod that starts draining at once, not behind the routine reads", async () => {

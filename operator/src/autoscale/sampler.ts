@@ -1,11 +1,11 @@
 // Reads each pod's load from rtcd itself: GET /system (cpu_load, what the
 // Calls plugin compares to place a call) and GET /metrics (the sessions gauge
 // both rtcds export). Short timeouts and a process-wide bound on requests in
-// flight: a slow or dead pod costs one timeout, never a stuck reconcile.
+// flight (util/pod-http.ts): a slow or dead pod costs one timeout, never a
+// stuck reconcile.
 import type { V1Pod } from "@kubernetes/client-node";
-import { Agent, fetch } from "undici";
 import { parseQuantity } from "../controller/semantic.ts";
-import { Gate } from "../util/gate.ts";
+import { PodHttp } from "../util/pod-http.ts";
 import { cpuPercentFromLoad, type PodSample } from "./desired-replicas.ts";
 
 /** rtcd's gauge of active RTC sessions (Mattermost's rtcd and ours, labelled by groupID). */
@@ -50,6 +50,8 @@ export function templateTarget(template: string): TargetResolver {
 
 export interface SamplerOptions {
   resolve?: TargetResolver;
+  /** Shared with the operator's other pod readers; else its own (timeoutMs, concurrency). */
+  http?: PodHttp;
   timeoutMs?: number;
   /** Requests in flight across all instances. */
   concurrency?: number;
@@ -83,17 +85,16 @@ export function sumMetric(text: string, name: string): number | undefined {
 
 export class Sampler {
   private readonly resolve: TargetResolver;
-  private readonly timeoutMs: number;
-  // Load requests in flight across all pods.
-  private readonly gate: Gate;
-  // Pods present certificates for their Service names, not their IPs; only
-  // load numbers are read here and nothing is sent, so the name is not checked.
-  private readonly tlsAgent = new Agent({ connect: { rejectUnauthorized: false } });
+  private readonly http: PodHttp;
 
   constructor(opts: SamplerOptions = {}) {
     this.resolve = opts.resolve ?? podIPTarget;
-    this.timeoutMs = opts.timeoutMs ?? 2000;
-    this.gate = new Gate(opts.concurrency ?? 16);
+    this.http =
+      opts.http ??
+      new PodHttp({
+        ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+        ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+      });
   }
 
   /** One sample per pod: ready pods (capacity) and stopping pods (what they still hold). */
@@ -110,9 +111,11 @@ export class Sampler {
     };
     const url = base.ready || base.draining ? this.resolve(pod, apiPort, tls) : undefined;
     if (!url) return base;
+    // Unreachable, slow or reset: this pod's load is missing, which the
+    // decision treats as "do not shrink".
     const [system, metrics] = await Promise.all([
-      this.get(`${url}/system`, tls),
-      this.get(`${url}/metrics`, tls),
+      this.http.get(`${url}/system`, tls),
+      this.http.get(`${url}/metrics`, tls),
     ]);
     const sampled = metrics === undefined ? undefined : sumMetric(metrics, CPU_LOAD_METRIC);
     const load =
@@ -128,23 +131,6 @@ export class Sampler {
       ...(sessions !== undefined ? { sessions } : {}),
       ...(calls !== undefined ? { calls } : {}),
     };
-  }
-
-  private get(url: string, tls: boolean): Promise<string | undefined> {
-    return this.gate.run(async () => {
-      try {
-        const res = await fetch(url, {
-          signal: AbortSignal.timeout(this.timeoutMs),
-          ...(tls ? { dispatcher: this.tlsAgent } : {}),
-        });
-        const text = await res.text();
-        return res.ok ? text : undefined;
-      } catch {
-        // Unreachable, slow or reset: this pod's load is missing, which the
-        // decision treats as "do not shrink".
-        return undefined;
-      }
-    });
   }
 }
 

@@ -23,6 +23,7 @@ import { Autoscaler } from "../autoscale/autoscaler.ts";
 import { Sampler, type TargetResolver } from "../autoscale/sampler.ts";
 import { MediaProber } from "../probe/prober.ts";
 import { PodEventWatcher } from "../probe/pod-events.ts";
+import { PodHttp } from "../util/pod-http.ts";
 import { podIPAddress } from "./registration.ts";
 
 const CONTROLLER = "mattermostrtcd";
@@ -158,8 +159,11 @@ export class Manager {
     for (const w of this.secretWatches) w.start();
 
     const events = new EventRecorder(this.client, "mattermost-rtcd-operator", this.log);
+    // One bound on the pods' endpoints read at once, for the autoscaler and
+    // the pod-event watcher together.
+    const podHttp = new PodHttp();
     const autoscaler = new Autoscaler({
-      sampler: new Sampler({ resolve: this.opts.rtcdTarget }),
+      sampler: new Sampler({ resolve: this.opts.rtcdTarget, http: podHttp }),
       intervalMs: this.opts.autoscaleIntervalMs ?? 15_000,
       onSampled: (ns, name) => this.enqueue(ns, name),
       log: this.log,
@@ -184,6 +188,7 @@ export class Manager {
       prober,
       podEvents: new PodEventWatcher({
         resolve: this.opts.podAddress ?? podIPAddress,
+        http: podHttp,
         onEvent,
         log: this.log,
       }),

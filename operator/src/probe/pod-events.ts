@@ -13,8 +13,7 @@ import type { DefaultedMattermostRTCD } from "../api/index.ts";
 import { isReady, sumMetric, CALLS_METRIC } from "../autoscale/sampler.ts";
 import type { PodAddress } from "../controller/registration.ts";
 import { tlsEnabled } from "../render/names.ts";
-import { Agent, fetch } from "undici";
-import { Gate } from "../util/gate.ts";
+import { PodHttp } from "../util/pod-http.ts";
 import type { Logger } from "../util/log.ts";
 
 /** rtcd's (ours) count of media workers that died; each is restarted. */
@@ -92,8 +91,10 @@ export interface PodEventWatcherOptions {
   resolve: PodAddress;
   onEvent: (namespace: string, name: string, e: PodEvent) => void;
   now?: () => number;
+  /** Shared with the operator's other pod readers; else its own (timeoutMs, concurrency). */
+  http?: PodHttp;
   timeoutMs?: number;
-  /** Routine reads in flight across all instances (default 16, as the autoscaler's sampler). */
+  /** Routine reads in flight across all instances (default 16). */
   concurrency?: number;
   log?: Logger;
 }
@@ -108,14 +109,17 @@ export class PodEventWatcher {
   private readonly opts: PodEventWatcherOptions;
   private readonly now: () => number;
   private readonly instances = new Map<string, Map<string, PodState>>();
-  // Only counters are read; the serving certificate names the Service, not the pod IP.
-  private readonly tlsAgent = new Agent({ connect: { rejectUnauthorized: false } });
-  private readonly gate: Gate;
+  private readonly http: PodHttp;
 
   constructor(opts: PodEventWatcherOptions) {
     this.opts = opts;
     this.now = opts.now ?? Date.now;
-    this.gate = new Gate(opts.concurrency ?? 16);
+    this.http =
+      opts.http ??
+      new PodHttp({
+        ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+        ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+      });
   }
 
   sync(cr: DefaultedMattermostRTCD, pods: readonly V1Pod[]): void {
@@ -144,8 +148,9 @@ export class PodEventWatcher {
       if (!drainStarts && !(due && isReady(pod) && !stopping)) continue;
       const base = this.opts.resolve(pod, cr.spec.apiPort, tls ? "https" : "http");
       st.sampling = true;
-      const read = () => this.sample(base, tls);
-      void (drainStarts ? read() : this.gate.run(read)).then((s) => {
+      // A pod starting to drain is read at once: its calls at that moment
+      // are what the DrainStarted event reports.
+      void this.sample(base, tls, drainStarts).then((s) => {
         st.sampling = false;
         // A pod not answering yet is asked again on the next reconcile: its
         // first answer is the baseline a later worker death is counted from.
@@ -172,27 +177,20 @@ export class PodEventWatcher {
     this.instances.delete(`${namespace}/${name}`);
   }
 
-  private async sample(base: string | undefined, tls: boolean): Promise<Sample> {
+  private async sample(base: string | undefined, tls: boolean, now: boolean): Promise<Sample> {
     if (!base) return {};
-    try {
-      const res = await fetch(`${base}/metrics`, {
-        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 2000),
-        ...(tls ? { dispatcher: this.tlsAgent } : {}),
-      });
-      const text = await res.text();
-      if (!res.ok) return {};
-      const calls = sumMetric(text, CALLS_METRIC);
-      const workerDeaths = sumMetric(text, WORKER_DEATHS_METRIC);
-      // Our rtcd declares the gauge but has no series while it holds no call:
-      // zero. Mattermost's rtcd has no such gauge: unknown.
-      const declared = text.includes(`# TYPE ${CALLS_METRIC} `);
-      return {
-        ...(calls !== undefined || declared ? { calls: calls ?? 0 } : {}),
-        ...(workerDeaths !== undefined ? { workerDeaths } : {}),
-      };
-    } catch {
-      // Unreachable or slow: nothing learnt; the next sample may tell.
-      return {};
-    }
+    const url = `${base}/metrics`;
+    const text = await (now ? this.http.getNow(url, tls) : this.http.get(url, tls));
+    // Unreachable, slow or an error status: nothing learnt; the next sample may tell.
+    if (text === undefined) return {};
+    const calls = sumMetric(text, CALLS_METRIC);
+    const workerDeaths = sumMetric(text, WORKER_DEATHS_METRIC);
+    // Our rtcd declares the gauge but has no series while it holds no call:
+    // zero. Mattermost's rtcd has no such gauge: unknown.
+    const declared = text.includes(`# TYPE ${CALLS_METRIC} `);
+    return {
+      ...(calls !== undefined || declared ? { calls: calls ?? 0 } : {}),
+      ...(workerDeaths !== undefined ? { workerDeaths } : {}),
+    };
   }
 }

@@ -1,6 +1,7 @@
 // At most `limit` tasks at once; the others wait their turn, first come first
 // served. The operator's one bound on concurrent work: informer lists, media
-// probes, autoscaler load requests, pod-event /metrics reads.
+// probes, and every read of the pods' own endpoints (pod-http.ts: the
+// autoscaler's load requests and the pod-event /metrics reads share one).
 export class Gate {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
