@@ -97,6 +97,7 @@ srtp_tarball="$cache_root/src/libsrtp2-$srtp_deb_version/libsrtp2_$srtp_upstream
 fetch_libsrtp() {
   local apt_dir f
   apt_dir="$(mktemp -d)"
+  trap 'rm -rf "$apt_dir"' EXIT
   mkdir -p "$apt_dir/parts" "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/get"
   for f in /etc/apt/sources.list.d/*.sources; do
     [[ -f "$f" ]] && sed 's/^Types:.*/Types: deb-src/' "$f" >"$apt_dir/parts/$(basename "$f")"
@@ -115,6 +116,7 @@ fetch_libsrtp() {
   mkdir -p "$(dirname "$srtp_tarball")"
   mv -f "$got" "$srtp_tarball"
   rm -rf "$apt_dir"
+  trap - EXIT
 }
 if [[ ! -f "$srtp_tarball" || "$(sha256sum "$srtp_tarball" | cut -d' ' -f1)" != "$srtp_sha256" ]]; then
   fetch_libsrtp
