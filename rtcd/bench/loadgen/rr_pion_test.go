@@ -26,16 +26,7 @@ func TestRRBetweenPionPeers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tx, err := txAPI.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Close() //nolint:errcheck
-	rx, err := rxAPI.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rx.Close() //nolint:errcheck
+	tx, rx := peers(t, txAPI, rxAPI)
 
 	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus,
 		ClockRate: 48000, Channels: 2}, "a", "s")
@@ -59,30 +50,7 @@ func TestRRBetweenPionPeers(t *testing.T) {
 		}()
 	})
 
-	offer, err := tx.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gathered := webrtc.GatheringCompletePromise(tx)
-	if err := tx.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
-	if err := rx.SetRemoteDescription(*tx.LocalDescription()); err != nil {
-		t.Fatal(err)
-	}
-	answer, err := rx.CreateAnswer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gathered = webrtc.GatheringCompletePromise(rx)
-	if err := rx.SetLocalDescription(answer); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
-	if err := tx.SetRemoteDescription(*rx.LocalDescription()); err != nil {
-		t.Fatal(err)
-	}
+	negotiate(t, tx, rx)
 
 	stop := make(chan struct{})
 	defer close(stop)

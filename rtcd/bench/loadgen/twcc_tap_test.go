@@ -214,16 +214,7 @@ func TestFeedbackAcknowledgesUndeclaredProbes(t *testing.T) {
 	se.SetIPFilter(func(ip net.IP) bool { return ip.Equal(lo) })
 	txAPI := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(&ir), webrtc.WithSettingEngine(se))
 
-	tx, err := txAPI.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Close() //nolint:errcheck
-	rx, err := rxAPI.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rx.Close() //nolint:errcheck
+	tx, rx := peers(t, txAPI, rxAPI)
 	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "v", "s")
 	if err != nil {
 		t.Fatal(err)
@@ -247,31 +238,8 @@ func TestFeedbackAcknowledgesUndeclaredProbes(t *testing.T) {
 			once.Do(func() { close(connected) })
 		}
 	})
-	offer, err := tx.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gathered := webrtc.GatheringCompletePromise(tx)
-	if err := tx.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
-	if err := rx.SetRemoteDescription(*tx.LocalDescription()); err != nil {
-		t.Fatal(err)
-	}
+	negotiate(t, tx, rx)
 	rxTap.negotiated(tx.LocalDescription().SDP) // as peer.handle does
-	answer, err := rx.CreateAnswer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gathered = webrtc.GatheringCompletePromise(rx)
-	if err := rx.SetLocalDescription(answer); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
-	if err := tx.SetRemoteDescription(*rx.LocalDescription()); err != nil {
-		t.Fatal(err)
-	}
 
 	go drainRTCP(sender, "", nil)
 
