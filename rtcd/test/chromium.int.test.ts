@@ -20,6 +20,28 @@ const CHROMIUM = findChromium();
 if (!CHROMIUM)
   test.skip("Chromium scenarios skipped: no chromium binary (apt-get install chromium, or set CHROMIUM_BIN)", () => {});
 
+// On a timeout: what the page saw and sent, what werift received, and what
+// the SFU logged of the session.
+async function sessionDetail(chrome: BrowserClient, w: CallsClient, logFile: string, session: string) {
+  const received: Record<string, number> = {};
+  for (const p of w.received) {
+    const k = `${p.streamID}/pt ${p.payloadType}`;
+    received[k] = (received[k] ?? 0) + 1;
+  }
+  const page = async (f: () => Promise<unknown>) =>
+    JSON.stringify(await f().catch((e: unknown) => String(e)));
+  return [
+    `Chromium: ${await page(() => chrome.state())}; page errors: ${JSON.stringify(chrome.errors)}`,
+    `Chromium sent: ${await page(() => chrome.mediaSent())}`,
+    `werift received: ${JSON.stringify(received)}`,
+    `SDP, in order: ${chrome.sdpLog.join(", ")}`,
+    ...readFileSync(logFile, "utf8")
+      .split("\n")
+      .filter((l) => l.includes(`"${session}"`) && !l.includes('"level":"debug"'))
+      .slice(-10),
+  ].join("\n");
+}
+
 describe.runIf(CHROMIUM).each<Impl>(["rtcd", "ours"])("Chromium (RTCPeer) against %s", (impl) => {
   let r: Running;
   let conn: PluginConn;
@@ -57,6 +79,7 @@ describe.runIf(CHROMIUM).each<Impl>(["rtcd", "ours"])("Chromium (RTCPeer) agains
       "Chromium's audio at werift",
       () => w.received.filter((p) => p.streamID === "chrome").length >= 100,
       20_000,
+      () => sessionDetail(chrome, w, r.logFile, "chrome"),
     );
     const decoder = new OpusDecoder({ channels: 2 });
     await decoder.ready;
@@ -104,16 +127,7 @@ describe.runIf(CHROMIUM).each<Impl>(["rtcd", "ours"])("Chromium (RTCPeer) agains
     await until("Chromium's own offer sent", () => chrome.offersSent > sent, 20_000);
     chrome.release();
 
-    // On a timeout: what the page saw and what the SFU logged of this session.
-    const detail = async () =>
-      [
-        `Chromium: ${JSON.stringify(await chrome.state().catch((e: unknown) => String(e)))}; page errors: ${JSON.stringify(chrome.errors)}`,
-        `SDP, in order: ${chrome.sdpLog.join(", ")}`,
-        ...readFileSync(r.logFile, "utf8")
-          .split("\n")
-          .filter((l) => l.includes("chromeG") && !l.includes('"level":"debug"'))
-          .slice(-10),
-      ].join("\n");
+    const detail = () => sessionDetail(chrome, w, r.logFile, "chromeG");
     await until(
       "Chromium's screen at werift",
       () => w.received.filter((p) => p.streamID === "chromeG" && p.payloadType === 96).length >= 15,

@@ -126,6 +126,16 @@ window.videoRidsOut = async () => {
   });
   return out;
 };
+// What the page has sent, per kind (and RID), and its transport's state:
+// for failure messages, where media from Chromium never arrived.
+window.mediaSent = async () => {
+  const out = {};
+  (await window.peer.getStats()).forEach((r) => {
+    if (r.type === "outbound-rtp") out[r.kind + (r.rid ? ":" + r.rid : "")] = { packets: r.packetsSent, bytes: r.bytesSent };
+    if (r.type === "transport") out.transport = { ice: r.iceState, dtls: r.dtlsState, srtp: r.srtpCipher, tls: r.tlsVersion };
+  });
+  return out;
+};
 window.signal = (data) => window.peer.signal(data).catch((e) => state.errors.push(String(e)));
 window.audioPacketsIn = async () => {
   let n = 0;
@@ -337,6 +347,14 @@ export class BrowserClient {
   videoRidsOut(): Promise<Record<string, number>> {
     return this.page.evaluate(() =>
       (globalThis as unknown as { videoRidsOut(): Promise<Record<string, number>> }).videoRidsOut(),
+    );
+  }
+
+  // Packets and bytes sent per kind (and RID), and the transport's ICE,
+  // DTLS and SRTP state.
+  mediaSent(): Promise<Record<string, unknown>> {
+    return this.page.evaluate(() =>
+      (globalThis as unknown as { mediaSent(): Promise<Record<string, unknown>> }).mediaSent(),
     );
   }
 
