@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/binary"
+	"math/rand/v2"
 	"net"
 	"regexp"
 	"strconv"
@@ -47,7 +48,8 @@ type twccTap struct {
 }
 
 func newTWCCTap() *twccTap {
-	return &twccTap{start: time.Now(), rec: twcc.NewRecorder(0)}
+	// The feedback's sender SSRC: random, as pion's interceptor picks it.
+	return &twccTap{start: time.Now(), rec: twcc.NewRecorder(rand.Uint32())} // #nosec G404 -- an SSRC, not a secret
 }
 
 var transportCCExtmap = regexp.MustCompile(`(?m)^a=extmap:(\d+)(?:/\w+)? ` + regexp.QuoteMeta(sdp.TransportCCURI) + `\s*$`)
