@@ -89,12 +89,8 @@ export class Sampler {
 
   constructor(opts: SamplerOptions = {}) {
     this.resolve = opts.resolve ?? podIPTarget;
-    this.http =
-      opts.http ??
-      new PodHttp({
-        ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
-        ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
-      });
+    // Its own timeoutMs and concurrency, when not given the operator's reader.
+    this.http = opts.http ?? new PodHttp(opts);
   }
 
   /** One sample per pod: ready pods (capacity) and stopping pods (what they still hold). */

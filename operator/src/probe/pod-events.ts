@@ -114,12 +114,8 @@ export class PodEventWatcher {
   constructor(opts: PodEventWatcherOptions) {
     this.opts = opts;
     this.now = opts.now ?? Date.now;
-    this.http =
-      opts.http ??
-      new PodHttp({
-        ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
-        ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
-      });
+    // Its own timeoutMs and concurrency, when not given the operator's reader.
+    this.http = opts.http ?? new PodHttp(opts);
   }
 
   sync(cr: DefaultedMattermostRTCD, pods: readonly V1Pod[]): void {

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"regexp"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -43,8 +44,6 @@ type twccTap struct {
 
 	mu  sync.Mutex
 	rec *twcc.Recorder
-	// Packets recorded since the last feedback: none, no feedback.
-	pending int
 }
 
 func newTWCCTap() *twccTap {
@@ -63,11 +62,7 @@ func (t *twccTap) negotiated(remoteSDP string) {
 		if err != nil || id < 1 || id > 255 {
 			continue
 		}
-		dup := false
-		for _, have := range ids {
-			dup = dup || have == uint8(id)
-		}
-		if !dup {
+		if !slices.Contains(ids, uint8(id)) {
 			ids = append(ids, uint8(id))
 		}
 	}
@@ -87,7 +82,6 @@ func (t *twccTap) observe(b []byte, at time.Time) {
 	}
 	t.mu.Lock()
 	t.rec.Record(ssrc, seq, at.Sub(t.start).Microseconds())
-	t.pending++
 	t.mu.Unlock()
 }
 
@@ -95,10 +89,11 @@ func (t *twccTap) observe(b []byte, at time.Time) {
 func (t *twccTap) feedback() []rtcp.Packet {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.pending == 0 {
+	// Packets recorded since the last feedback (the recorder counts them and
+	// resets the count as it builds): none, no feedback.
+	if t.rec.PacketsHeld() == 0 {
 		return nil
 	}
-	t.pending = 0
 	return t.rec.BuildFeedbackPacket()
 }
 
