@@ -16,6 +16,9 @@ export interface LoadOutcome {
   // Share of delivered screen packets that were the h layer (null: no
   // screen, or a generator without simulcast).
   videoHighLayerPercent: number | null;
+  // mediasoup's bandwidth probes (padding on its probation SSRC) receivers
+  // got inside the window, in all (null: a generator that does not count them).
+  probes: { packets: number; bytes: number } | null;
   latencyMs: { p50: number; p99: number; samples: number };
   videoLatencyMs: { p50: number; p99: number; samples: number } | null;
   joinMs: { p50: number; p99: number; max: number; concurrency: number };
@@ -53,6 +56,8 @@ export interface Result {
   worstReceiverAudioLossPercent: number;
   videoLossPercent: number | null;
   videoHighLayerPercent: number | null;
+  // Probe packets per second receivers got, and their kbit/s (see LoadOutcome).
+  probesPerSecond?: { packets: number; kbps: number } | null;
   latencyMs: { p50: number; p99: number; samples: number };
   videoLatencyMs: { p50: number; p99: number; samples: number } | null;
   joinMs: { p50: number; p99: number; max: number; concurrency: number };
@@ -94,6 +99,7 @@ export const HEADER = [
   "SFU peak RSS MiB",
   "loss % audio / video",
   "video h %",
+  "probes pkt/s (kbit/s)",
   "audio latency ms p50 / p99",
   "join ms p50 / p99",
   "gen CPU %",
@@ -116,6 +122,7 @@ export function row(r: Result): string[] {
     String(r.sfuPeakRssMiB),
     `${r.audioLossPercent}${r.videoLossPercent === null ? "" : ` / ${r.videoLossPercent}`}`,
     r.videoHighLayerPercent === null ? "" : String(r.videoHighLayerPercent),
+    r.probesPerSecond ? `${r.probesPerSecond.packets} (${r.probesPerSecond.kbps})` : "",
     `${r.latencyMs.p50} / ${r.latencyMs.p99}`,
     `${r.joinMs.p50} / ${r.joinMs.p99}`,
     String(r.generatorStats.cpuPercentOfOneCore),

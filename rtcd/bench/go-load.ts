@@ -43,6 +43,7 @@ interface GoResult {
   sent: { ratePercent: number };
   latencyMs: { audio: Latency; video: Latency };
   joinMs: { P50: number; P99: number; Max: number; concurrency: number };
+  probes: { packets: number; bytes: number };
   errors: string[] | null;
 }
 
@@ -136,6 +137,7 @@ export async function runGoLoad(s: LoadSpec): Promise<LoadOutcome> {
     worstReceiverAudioLossPercent: result.audio.worstReceiverLossPercent,
     videoLossPercent: v ? v.lossPercent : null,
     videoHighLayerPercent: v && v.received > 0 ? r1((v.receivedH / v.received) * 100) : null,
+    probes: result.probes,
     latencyMs: lat(result.latencyMs.audio),
     videoLatencyMs: v ? lat(result.latencyMs.video) : null,
     joinMs: {

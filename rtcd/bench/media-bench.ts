@@ -135,6 +135,10 @@ export async function runOne(target: Target, o: BenchOptions): Promise<Result> {
       worstReceiverAudioLossPercent: load.worstReceiverAudioLossPercent,
       videoLossPercent: load.videoLossPercent,
       videoHighLayerPercent: load.videoHighLayerPercent,
+      probesPerSecond: load.probes && {
+        packets: Math.round(load.probes.packets / wall),
+        kbps: Math.round((load.probes.bytes * 8) / wall / 1000),
+      },
       latencyMs: load.latencyMs,
       videoLatencyMs: load.videoLatencyMs,
       joinMs: load.joinMs,

@@ -125,6 +125,7 @@ export async function runWeriftLoad(s: LoadSpec): Promise<LoadOutcome> {
     worstReceiverAudioLossPercent: r2(Math.max(0, worst) * 100),
     videoLossPercent: s.screen ? r2(Math.max(0, 1 - gotV / expV) * 100) : null,
     videoHighLayerPercent: null,
+    probes: null,
     latencyMs: { p50: r1(pct(latencies, 50)), p99: r1(pct(latencies, 99)), samples: latencies.length },
     videoLatencyMs: null,
     joinMs: {

@@ -87,7 +87,7 @@ func run(o options) error {
 		return err
 	}
 	// Fails here, not at the first peer, if the API cannot be built.
-	if _, err := newAPI(local, newTWCCTap()); err != nil {
+	if _, err := newAPI(local, newTWCCTap(nil)); err != nil {
 		return err
 	}
 	conn, err := dialPlugin(o.url, o.clientID, o.authKey)

@@ -176,7 +176,7 @@ type peer struct {
 }
 
 func newPeer(g *gen, index uint32, call int, callID, sessionID string) (*peer, error) {
-	tap := newTWCCTap()
+	tap := newTWCCTap(&g.win)
 	api, err := newAPI(g.local, tap)
 	if err != nil {
 		return nil, err

@@ -42,8 +42,13 @@ type result struct {
 		P50, P99, Max float64
 		Concurrency   int `json:"concurrency"`
 	} `json:"joinMs"`
-	ForeignPackets int64    `json:"foreignPackets"`
-	Errors         []string `json:"errors"`
+	ForeignPackets int64 `json:"foreignPackets"`
+	// Bandwidth probes (mediasoup's padding) receivers got inside the window.
+	Probes struct {
+		Packets int64 `json:"packets"`
+		Bytes   int64 `json:"bytes"`
+	} `json:"probes"`
+	Errors []string `json:"errors"`
 }
 
 func pctLoss(expected, received int64) float64 {
@@ -119,6 +124,8 @@ func (g *gen) result(sent map[rxKey]*sentStream, all []*peer) result {
 			r.Audio.Received += got
 			r.Audio.WorstReceiverLossPct = math.Max(r.Audio.WorstReceiverLossPct, pctLoss(exp, got))
 			r.ForeignPackets += rc.rx.foreign.Load()
+			r.Probes.Packets += rc.tap.probes.packets.Load()
+			r.Probes.Bytes += rc.tap.probes.bytes.Load()
 		}
 	}
 	r.Audio.LossPct = pctLoss(r.Audio.Expected, r.Audio.Received)

@@ -18,11 +18,11 @@ func TestRRBetweenPionPeers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("opens two peer connections")
 	}
-	txAPI, err := newAPI(net.IPv4(127, 0, 0, 1), newTWCCTap())
+	txAPI, err := newAPI(net.IPv4(127, 0, 0, 1), newTWCCTap(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rxAPI, err := newAPI(net.IPv4(127, 0, 0, 1), newTWCCTap())
+	rxAPI, err := newAPI(net.IPv4(127, 0, 0, 1), newTWCCTap(nil))
 	if err != nil {
 		t.Fatal(err)
 	}

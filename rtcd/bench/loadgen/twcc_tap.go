@@ -41,14 +41,29 @@ const twccInterval = 100 * time.Millisecond // pion's and libwebrtc's default
 type twccTap struct {
 	ids   atomic.Pointer[[]uint8] // transport-cc header extension IDs negotiated, nil before
 	start time.Time
+	// mediasoup's bandwidth probes that arrived inside win: padding the SFU
+	// sends (and pays for) on top of the media it delivers.
+	win    *window
+	probes probeCount
 
 	mu  sync.Mutex
 	rec *twcc.Recorder
 }
 
-func newTWCCTap() *twccTap {
+func newTWCCTap(win *window) *twccTap {
 	// The feedback's sender SSRC: random, as pion's interceptor picks it.
-	return &twccTap{start: time.Now(), rec: twcc.NewRecorder(rand.Uint32())} // #nosec G404 -- an SSRC, not a secret
+	return &twccTap{start: time.Now(), win: win, rec: twcc.NewRecorder(rand.Uint32())} // #nosec G404 -- an SSRC, not a secret
+}
+
+// probationSSRC is the SSRC of mediasoup's probation packets (its
+// RTP::ProbationGenerator, MID "probator"): padding, no media.
+const probationSSRC = 1234
+
+// probeCount is what a receiver got of probation packets, in datagrams and
+// bytes as they came off the socket (SRTP included).
+type probeCount struct {
+	packets atomic.Int64
+	bytes   atomic.Int64
 }
 
 var transportCCExtmap = regexp.MustCompile(`(?m)^a=extmap:(\d+)(?:/\w+)? ` + regexp.QuoteMeta(sdp.TransportCCURI) + `\s*$`)
@@ -79,6 +94,10 @@ func (t *twccTap) observe(b []byte, at time.Time) {
 	ssrc, seq, ok := transportSequence(b, *ids)
 	if !ok {
 		return
+	}
+	if ssrc == probationSSRC && t.win != nil && t.win.contains(nowNs()) {
+		t.probes.packets.Add(1)
+		t.probes.bytes.Add(int64(len(b)))
 	}
 	t.mu.Lock()
 	t.rec.Record(ssrc, seq, at.Sub(t.start).Microseconds())

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"net"
 	"sync"
 	"testing"
@@ -67,7 +68,7 @@ func TestTransportSequence(t *testing.T) {
 }
 
 func TestNegotiatedIDs(t *testing.T) {
-	tap := newTWCCTap()
+	tap := newTWCCTap(nil)
 	tap.negotiated("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=extmap:3 " + sdp.TransportCCURI + "\r\n" +
 		"m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=extmap:3 " + sdp.TransportCCURI + "\r\na=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n")
 	if ids := *tap.ids.Load(); len(ids) != 1 || ids[0] != 3 {
@@ -182,7 +183,11 @@ func TestFeedbackAcknowledgesUndeclaredProbes(t *testing.T) {
 		t.Skip("opens two peer connections")
 	}
 	lo := net.IPv4(127, 0, 0, 1)
-	rxTap := newTWCCTap()
+	// A window open through the test: the tap counts the probes in it.
+	win := &window{}
+	win.start.Store(max(nowNs(), 1))
+	win.end.Store(math.MaxInt64)
+	rxTap := newTWCCTap(win)
 	spy := &feedbackSpy{feedback: make(chan *rtcp.TransportLayerCC, 1024)}
 	rxAPI, err := newAPI(lo, rxTap, spy)
 	if err != nil {
@@ -279,6 +284,11 @@ func TestFeedbackAcknowledgesUndeclaredProbes(t *testing.T) {
 			if len(missing) > 0 {
 				t.Fatalf("feedback reported %d of %d probes lost (transport-cc numbers %v); media packets received: %d",
 					len(missing), len(seqs), missing, len(got))
+			}
+			// Every probe is acknowledged, so every one has come through the
+			// tap: the benchmark's count of them.
+			if n, b := rxTap.probes.packets.Load(), rxTap.probes.bytes.Load(); n != frames || b < frames*200 {
+				t.Fatalf("the tap counted %d probes (%d bytes) of %d sent", n, b, frames)
 			}
 			return
 		}
