@@ -57,7 +57,7 @@ export interface Result {
   videoLossPercent: number | null;
   videoHighLayerPercent: number | null;
   // Probe packets per second receivers got, and their kbit/s (see LoadOutcome).
-  probesPerSecond?: { packets: number; kbps: number } | null;
+  probesPerSecond: { packets: number; kbps: number } | null;
   latencyMs: { p50: number; p99: number; samples: number };
   videoLatencyMs: { p50: number; p99: number; samples: number } | null;
   joinMs: { p50: number; p99: number; max: number; concurrency: number };
