@@ -1,12 +1,7 @@
 // The API listener: HTTP, or HTTPS when api.http.tls.enable is set (TLS 1.2+
 // and P-256, as rtcd configures Go's server), with rtcd's timeouts. /ws
 // upgrades go to the WebSocket server; everything else to the routes.
-import {
-  createServer as createHTTP,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { createServer as createHTTPS } from "node:https";
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
@@ -31,6 +26,11 @@ export function createApiServer(
   log: Logger,
   maxConnections: number,
 ): ApiServer {
+  // Not an import: Node's ES module facade of node:http reads every export,
+  // and its lazy WebSocket getter loads undici (Node's HTTP client, which
+  // rtcd never uses): 4 MiB of RSS at rest. module-footprint.test.ts checks.
+  const { createServer: createHTTP } = process.getBuiltinModule("node:http");
+
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     route(req, res, deps).catch((err: unknown) => {
       log.error("api: request failed", { method: req.method, url: req.url, err: String(err) });
