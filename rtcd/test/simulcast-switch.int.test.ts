@@ -11,9 +11,8 @@
 // at the layers again after it (patch 0002), since for this viewer nothing
 // else (no estimate, no score change) makes it look.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import * as mediasoup from "mediasoup";
 import type { types as ms } from "mediasoup";
-import { assertPatchedWorker, resolveWorkerBin } from "../src/media/worker-bin.ts";
+import { createPatchedWorker } from "./support/patched-worker.ts";
 import { until } from "./support/wait.ts";
 
 const SSRC = { l: 1111, h: 2222 };
@@ -115,9 +114,7 @@ describe("simulcast layer switch without a bandwidth estimate", () => {
   let worker: ms.Worker;
 
   beforeAll(async () => {
-    const workerBin = resolveWorkerBin();
-    assertPatchedWorker(workerBin);
-    worker = await mediasoup.createWorker({ workerBin, logLevel: "warn" });
+    worker = await createPatchedWorker();
   });
 
   afterAll(() => worker?.close());

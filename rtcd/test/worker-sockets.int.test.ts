@@ -8,9 +8,8 @@
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import * as mediasoup from "mediasoup";
 import type { types as ms } from "mediasoup";
-import { assertPatchedWorker, resolveWorkerBin } from "../src/media/worker-bin.ts";
+import { createPatchedWorker } from "./support/patched-worker.ts";
 
 // <linux/in.h>, <linux/in6.h>
 const IP_MTU_DISCOVER = 10;
@@ -69,9 +68,7 @@ describe("the mediasoup worker's UDP sockets", () => {
   let worker: ms.Worker;
 
   beforeAll(async () => {
-    const workerBin = resolveWorkerBin();
-    assertPatchedWorker(workerBin);
-    worker = await mediasoup.createWorker({ workerBin, logLevel: "warn" });
+    worker = await createPatchedWorker();
   });
   afterAll(() => worker?.close());
 
