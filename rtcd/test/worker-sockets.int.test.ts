@@ -1,7 +1,7 @@
 // The worker's UDP sockets send in IP_PMTUDISC_PROBE (worker patch
 // 0004-udp-pmtudisc-probe): every datagram with Don't Fragment and IPv4 ID 0,
-// so that the kernel does not hash a fresh ID for each one, about 8 % of the
-// worker's CPU per forwarded packet (docs/benchmarks.md). Nothing in a call
+// so that the kernel does not hash a fresh ID for each one (1.6-2.5 % of the
+// worker's samples in the benchmark's rows, docs/benchmarks.md). Nothing in a call
 // would fail if the patch were lost; this says so. The sockets' mode is read
 // from the worker itself: pidfd_getfd(2) copies each of its UDP sockets into
 // a helper, which asks getsockopt(2).
