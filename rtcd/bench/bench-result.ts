@@ -50,8 +50,13 @@ export interface Result {
   sfuCpuSecondsByProcess: number[]; // the SFU process, then its children (mediasoup workers)
   sfuCpuPercent: number;
   sfuCpuMsPer1kPackets: number;
+  // Resident memory of the SFU's processes (VmRSS summed) once it is ready,
+  // before the load; and their peaks (VmHWM) after it.
+  sfuRestRssMiB: number;
   sfuPeakRssMiB: number;
   sfuPeakRssMiBByProcess: number[];
+  // (peak - rest) / sessions (calls x users): what a session adds.
+  sfuRssPerSessionKiB: number;
   audioLossPercent: number;
   worstReceiverAudioLossPercent: number;
   videoLossPercent: number | null;
@@ -96,7 +101,8 @@ export const HEADER = [
   "delivered pkt/s",
   "SFU CPU %",
   "SFU CPU ms / 1k pkt",
-  "SFU peak RSS MiB",
+  "SFU RSS MiB rest / peak",
+  "SFU RSS KiB / session",
   "loss % audio / video",
   "video h %",
   "probes pkt/s (kbit/s)",
@@ -119,7 +125,8 @@ export function row(r: Result): string[] {
     String(r.forwardedPerSecond),
     cpu,
     String(r.sfuCpuMsPer1kPackets),
-    String(r.sfuPeakRssMiB),
+    `${r.sfuRestRssMiB} / ${r.sfuPeakRssMiB}`,
+    String(r.sfuRssPerSessionKiB),
     `${r.audioLossPercent}${r.videoLossPercent === null ? "" : ` / ${r.videoLossPercent}`}`,
     r.videoHighLayerPercent === null ? "" : String(r.videoHighLayerPercent),
     r.probesPerSecond ? `${r.probesPerSecond.packets} (${r.probesPerSecond.kbps})` : "",
@@ -135,7 +142,9 @@ export function row(r: Result): string[] {
 export interface Ratios {
   sfuCpuPer1kPackets: number;
   sfuCpuPercent: number;
+  sfuRestRss: number;
   sfuPeakRss: number;
+  sfuRssPerSession: number;
   latencyP50: number;
   latencyP99: number;
   joinP50: number;
@@ -148,7 +157,9 @@ export function ratios(ours: Result, mm: Result): Ratios {
   return {
     sfuCpuPer1kPackets: ratio(mm.sfuCpuMsPer1kPackets, ours.sfuCpuMsPer1kPackets),
     sfuCpuPercent: ratio(mm.sfuCpuPercent, ours.sfuCpuPercent),
+    sfuRestRss: ratio(mm.sfuRestRssMiB, ours.sfuRestRssMiB),
     sfuPeakRss: ratio(mm.sfuPeakRssMiB, ours.sfuPeakRssMiB),
+    sfuRssPerSession: ratio(mm.sfuRssPerSessionKiB, ours.sfuRssPerSessionKiB),
     latencyP50: ratio(mm.latencyMs.p50, ours.latencyMs.p50),
     latencyP99: ratio(mm.latencyMs.p99, ours.latencyMs.p99),
     joinP50: ratio(mm.joinMs.p50, ours.joinMs.p50),
@@ -156,23 +167,20 @@ export function ratios(ours: Result, mm: Result): Ratios {
   };
 }
 
+// Cells by column name, so that a column added to HEADER cannot shift the
+// ratios into their neighbours' columns.
 export function ratioRow(load: string, q: Ratios): string[] {
-  return [
+  const cells: Record<string, string> = {
     load,
-    "**mattermost / ours**",
-    "",
-    String(q.sfuCpuPercent),
-    `**${q.sfuCpuPer1kPackets}**`,
-    String(q.sfuPeakRss),
-    "",
-    "",
-    `${q.latencyP50} / ${q.latencyP99}`,
-    `${q.joinP50} / ${q.joinP99}`,
-    "",
-    "",
-    "",
-    "",
-  ];
+    target: "**mattermost / ours**",
+    "SFU CPU %": String(q.sfuCpuPercent),
+    "SFU CPU ms / 1k pkt": `**${q.sfuCpuPer1kPackets}**`,
+    "SFU RSS MiB rest / peak": `${q.sfuRestRss} / ${q.sfuPeakRss}`,
+    "SFU RSS KiB / session": String(q.sfuRssPerSession),
+    "audio latency ms p50 / p99": `${q.latencyP50} / ${q.latencyP99}`,
+    "join ms p50 / p99": `${q.joinP50} / ${q.joinP99}`,
+  };
+  return HEADER.map((h) => cells[h] ?? "");
 }
 
 // A markdown table (it also reads well in a terminal).

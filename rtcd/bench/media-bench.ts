@@ -25,7 +25,15 @@ import { startRtcd, stopRtcd } from "../test/support/procs.ts";
 import type { GeneratorKind, Result, Target } from "./bench-result.ts";
 import { r1, r2, ratioRow, ratios, row, table } from "./bench-result.ts";
 import { runGoLoad, type LoadSpec } from "./go-load.ts";
-import { children, cpuSeconds, machineJiffies, peakRssMiB, udpDrops, udpRcvbufErrors } from "./proc-stats.ts";
+import {
+  children,
+  cpuSeconds,
+  machineJiffies,
+  peakRssMiB,
+  rssMiB,
+  udpDrops,
+  udpRcvbufErrors,
+} from "./proc-stats.ts";
 import { runWeriftLoad } from "./werift-load.ts";
 
 export interface BenchOptions {
@@ -77,6 +85,7 @@ export async function runOne(target: Target, o: BenchOptions): Promise<Result> {
       body: JSON.stringify({ clientID: "bench", authKey: key }),
     });
     const sfuPids = () => [sfuPid, ...children(sfuPid)];
+    const restRss = sfuPids().reduce((a, pid) => a + rssMiB(pid), 0);
     let byProc0: number[] = [];
     let byProc1: number[] = [];
     let m0 = { busy: 0, total: 0 };
@@ -110,6 +119,7 @@ export async function runOne(target: Target, o: BenchOptions): Promise<Result> {
     };
     const load = o.generator === "werift" ? await runWeriftLoad(spec) : await runGoLoad(spec);
     const rssByProcess = sfuPids().map((pid) => r1(peakRssMiB(pid)));
+    const peakRss = rssByProcess.reduce((a, b) => a + b, 0);
     const cpu = byProc1.reduce((a, b) => a + b, 0) - byProc0.reduce((a, b) => a + b, 0);
     const wall = load.seconds;
     if (load.errors.length) console.error(`peer errors: ${load.errors.slice(0, 5).join("; ")}`);
@@ -129,8 +139,10 @@ export async function runOne(target: Target, o: BenchOptions): Promise<Result> {
       sfuCpuSecondsByProcess: byProc1.map((x, i) => r2(x - (byProc0[i] ?? 0))),
       sfuCpuPercent: r1((cpu / wall) * 100),
       sfuCpuMsPer1kPackets: r2((cpu * 1000 * 1000) / load.delivered),
-      sfuPeakRssMiB: r1(rssByProcess.reduce((a, b) => a + b, 0)),
+      sfuRestRssMiB: r1(restRss),
+      sfuPeakRssMiB: r1(peakRss),
       sfuPeakRssMiBByProcess: rssByProcess,
+      sfuRssPerSessionKiB: Math.round(((peakRss - restRss) * 1024) / (o.calls * o.users)),
       audioLossPercent: load.audioLossPercent,
       worstReceiverAudioLossPercent: load.worstReceiverAudioLossPercent,
       videoLossPercent: load.videoLossPercent,

@@ -26,6 +26,12 @@ export function peakRssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : 0;
 }
 
+// Resident set size (VmRSS) of a process, in MiB.
+export function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : 0;
+}
+
 // Busy and total jiffies of the whole machine (all cores).
 export function machineJiffies(): { busy: number; total: number } {
   const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
