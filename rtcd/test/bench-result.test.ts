@@ -46,30 +46,33 @@ function result(target: Result["target"], f: number): Result {
   };
 }
 
-const cell = (cells: string[], column: string) => {
-  const i = HEADER.indexOf(column);
-  expect(i, `no column "${column}" in ${JSON.stringify(HEADER)}`).toBeGreaterThanOrEqual(0);
-  return cells[i];
-};
+// The cells of a row under the given columns, by column name.
+function cells(r: string[], expected: Record<string, string>): void {
+  expect(r).toHaveLength(HEADER.length);
+  const missing = Object.keys(expected).filter((c) => !HEADER.includes(c));
+  expect(missing, `columns not in ${JSON.stringify(HEADER)}`).toEqual([]);
+  const got = Object.fromEntries(Object.keys(expected).map((c) => [c, r[HEADER.indexOf(c)]]));
+  expect(got).toEqual(expected);
+}
 
 test("a run's row has a cell per column, memory at rest, at peak and per session among them", () => {
-  const r = row(result("ours", 1));
-  expect(r).toHaveLength(HEADER.length);
-  expect(cell(r, "SFU CPU ms / 1k pkt")).toBe("6");
-  expect(cell(r, "SFU RSS MiB rest / peak")).toBe("20 / 120");
-  expect(cell(r, "SFU RSS KiB / session")).toBe("512");
-  expect(cell(r, "audio latency ms p50 / p99")).toBe("2 / 10");
-  expect(cell(r, "UDP drops SFU / gen")).toBe("0 / 0");
+  cells(row(result("ours", 1)), {
+    "SFU CPU ms / 1k pkt": "6",
+    "SFU RSS MiB rest / peak": "20 / 120",
+    "SFU RSS KiB / session": "512",
+    "audio latency ms p50 / p99": "2 / 10",
+    "UDP drops SFU / gen": "0 / 0",
+  });
 });
 
 test("the ratio row puts each ratio under its figure's column", () => {
-  const q = ratioRow("", ratios(result("ours", 1), result("mattermost", 2)));
-  expect(q).toHaveLength(HEADER.length);
-  expect(cell(q, "SFU CPU %")).toBe("2");
-  expect(cell(q, "SFU CPU ms / 1k pkt")).toBe("**2**");
-  expect(cell(q, "SFU RSS MiB rest / peak")).toBe("2 / 2");
-  expect(cell(q, "SFU RSS KiB / session")).toBe("2");
-  expect(cell(q, "probes pkt/s (kbit/s)")).toBe("");
-  expect(cell(q, "audio latency ms p50 / p99")).toBe("2 / 2");
-  expect(cell(q, "join ms p50 / p99")).toBe("2 / 2");
+  cells(ratioRow("", ratios(result("ours", 1), result("mattermost", 2))), {
+    "SFU CPU %": "2",
+    "SFU CPU ms / 1k pkt": "**2**",
+    "SFU RSS MiB rest / peak": "2 / 2",
+    "SFU RSS KiB / session": "2",
+    "probes pkt/s (kbit/s)": "",
+    "audio latency ms p50 / p99": "2 / 2",
+    "join ms p50 / p99": "2 / 2",
+  });
 });
