@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Impl } from "../test/support/procs.ts";
 import { startStack, type Stack } from "../test/mattermost/stack.ts";
-import { children, cpuSeconds } from "./proc-stats.ts";
+import { children, cpuSeconds, rssMiB } from "./proc-stats.ts";
 
 const ADMIN = { username: "admin", password: "Admin-password-1!" };
 
@@ -46,16 +46,16 @@ function tree(pid: number): number[] {
   return out;
 }
 
-function rssMiB(pids: number[]): number {
-  let kb = 0;
+function treeRssMiB(pids: number[]): number {
+  let mib = 0;
   for (const p of pids) {
     try {
-      kb += Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, "utf8"))?.[1] ?? 0);
+      mib += rssMiB(p);
     } catch {
       // exited
     }
   }
-  return kb / 1024;
+  return mib;
 }
 
 function treeCpu(pids: number[]): number {
@@ -93,10 +93,10 @@ async function runOne(
   try {
     stack = await startStack({ impl, rtcdCPUs: "0", withDriver: false });
     const rtcdPid = stack.rtcds[0]!.proc.proc.pid!;
-    const rssBefore = rssMiB(tree(rtcdPid));
+    const rssBefore = treeRssMiB(tree(rtcdPid));
     const cpu0 = treeCpu(tree(rtcdPid));
     let rssPeak = rssBefore;
-    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMiB(tree(rtcdPid)))), 500);
+    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, treeRssMiB(tree(rtcdPid)))), 500);
     const logFile = join(stack.dir, "lt.log");
     const log = createWriteStream(logFile);
     const lt = spawn(

@@ -20,17 +20,18 @@ export function cpuSeconds(pid: number): number {
   return ticks / 100; // USER_HZ is 100 on Linux
 }
 
-// Peak resident set size (VmHWM) of a process, in MiB.
-export function peakRssMiB(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) / 1024 : 0;
+// A memory field of /proc/PID/status (VmRSS, VmHWM, RssAnon, ...), in KiB;
+// 0 when the kernel does not report it.
+export function statusKiB(pid: number, field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) : 0;
 }
 
+// Peak resident set size (VmHWM) of a process, in MiB.
+export const peakRssMiB = (pid: number): number => statusKiB(pid, "VmHWM") / 1024;
+
 // Resident set size (VmRSS) of a process, in MiB.
-export function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) / 1024 : 0;
-}
+export const rssMiB = (pid: number): number => statusKiB(pid, "VmRSS") / 1024;
 
 // Busy and total jiffies of the whole machine (all cores).
 export function machineJiffies(): { busy: number; total: number } {

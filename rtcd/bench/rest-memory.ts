@@ -18,7 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildRealRtcd } from "../test/support/go-build.ts";
 import { nodeBin, startRtcd, stopRtcd, type Impl } from "../test/support/procs.ts";
-import { children } from "./proc-stats.ts";
+import { children, statusKiB as kib } from "./proc-stats.ts";
 
 const REPO = join(import.meta.dirname, "../..");
 const DIST = join(REPO, "rtcd", "dist");
@@ -33,10 +33,6 @@ function imageMallocEnv(): Record<string, string> {
   return env;
 }
 
-function kib(pid: number, field: string): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) : 0;
-}
 const mib = (k: number) => +(k / 1024).toFixed(1);
 
 interface Row {
