@@ -72,14 +72,22 @@ export function waitCondition(
   status: string,
   reason?: string,
   timeoutMs = 60_000,
+  messageIncludes?: string,
 ): Promise<MattermostRTCD> {
   return waitFor(
     async () => {
       const o = await getOrUndefined<MattermostRTCD>(ns, "mattermostrtcd", name);
       const c = condition(o, type);
-      return c?.status === status && (reason === undefined || c.reason === reason) ? o : undefined;
+      return c?.status === status &&
+        (reason === undefined || c.reason === reason) &&
+        (messageIncludes === undefined || !!c.message?.includes(messageIncludes))
+        ? o
+        : undefined;
     },
-    { timeoutMs, what: `${type}=${status}${reason ? ` (${reason})` : ""} on ${ns}/${name}` },
+    {
+      timeoutMs,
+      what: `${type}=${status}${reason ? ` (${reason})` : ""}${messageIncludes ? ` saying "${messageIncludes}"` : ""} on ${ns}/${name}`,
+    },
   );
 }
 
